@@ -1,0 +1,87 @@
+/**
+ * The one interface every step type implements (shell, sql, http, s3, docker, and the control types).
+ * Adding a type means adding one module here and one line in `./registry.ts`; no other type changes.
+ *
+ * The interpreter owns everything common: `${{ }}` resolution of the body (the body a type receives
+ * is already resolved and secret values are real), timeouts, retries, `until`, `expect`, `outputs`,
+ * journaling and masking of secrets in what is printed. A type only does its work and honours
+ * `ctx.signal`.
+ */
+import type { JsonSchema } from '../dsl/json-schema.js';
+
+export interface StepOutputSink {
+  /** A chunk of live output (shell stdout, docker logs, info lines). Masked and journaled by the caller. */
+  output(stream: 'stdout' | 'stderr' | 'info', text: string): void;
+  /** Live progress (bytes transferred, poll state). Throttled by the caller. */
+  progress(p: { bytes?: number; total?: number; rate?: number; message?: string }): void;
+}
+
+export interface StepContext extends StepOutputSink {
+  /** Fires on the attempt's timeout, the run's abort, the operator's abort, SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  runId: string;
+  /** Dotted id of the step (`parent.child` inside sub-runbooks). */
+  stepId: string;
+  /** Folder of the runbook file: default cwd for shell, base for relative paths. */
+  baseDir: string;
+  /** The interpreter's environment (what `shell` inherits). */
+  env: NodeJS.ProcessEnv;
+  /** Open (lazily) the named connection of the given kind; clients are shared per run and closed at its end. */
+  connection<T = unknown>(name: string, kind: string): Promise<T>;
+}
+
+/** A failure of the step's work. `result` (when there is one) is still exposed as `steps.<id>.result`. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly result?: Record<string, unknown>,
+    readonly code = 'STEP_FAILED',
+  ) {
+    super(message);
+    this.name = 'StepFailure';
+  }
+}
+
+export interface PreflightCheck {
+  target: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface StepType<Body = Record<string, unknown>> {
+  /** The body key in YAML: `shell`, `sql`, … */
+  name: string;
+  /** One-line description for docs and the schema. */
+  description: string;
+  /** JSON Schema (2020-12) of the body value. `additionalProperties: false`, `description` everywhere. */
+  schema: JsonSchema;
+  /** Whether the body changes the world (journal must be fsync'd before it starts, spec §6). */
+  sideEffects: boolean;
+  /** Connection kind its `connection` field must name (`postgres`, `s3`, `docker`, `http`). */
+  connectionKind?: string;
+  /** Body fields (top-level keys) where `${{ }}` is a validation error (sql `query`/`script`). */
+  noInterpolation?: string[];
+  /** Body fields whose interpolated values are inserted shell-quoted (shell `run`). */
+  shellQuoted?: string[];
+  /** A short rendering for `plan` / `--step` (the body is resolved as far as known). */
+  render(body: Body): string;
+  /** Read-only checks for `plan --preflight`. */
+  preflight?(body: Body, ctx: StepContext): Promise<PreflightCheck[]>;
+  /** Do the work. Throw `StepFailure` (or any error) to fail the attempt. Must honour `ctx.signal`. */
+  execute(body: Body, ctx: StepContext): Promise<Record<string, unknown>>;
+}
+
+/** A kind of connection under `connections:` (`postgres`, `s3`, `docker`, `http`). */
+export interface ConnectionKind<Config = Record<string, unknown>, Client = unknown> {
+  name: string;
+  description: string;
+  schema: JsonSchema;
+  /** Open a client from the resolved config. */
+  open(config: Config, ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv }): Promise<Client> | Client;
+  /** Close it at the end of the run. */
+  close?(client: Client): Promise<void> | void;
+  /** Read-only reachability check for `plan --preflight` (target = human-readable name). */
+  preflight?(client: Client, config: Config): Promise<PreflightCheck>;
+  /** A safe description for messages (host, port, database — never a password). */
+  describe?(config: Config): string;
+}
