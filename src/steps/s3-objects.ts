@@ -1,0 +1,103 @@
+/**
+ * The s3 actions that move no data: head, list, latest, delete, copy.
+ */
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { StepFailure } from './types.js';
+
+export interface S3Target {
+  client: S3Client;
+  bucket: string;
+  signal: AbortSignal;
+}
+
+export interface S3ObjectSummary {
+  key: string;
+  size: number;
+  etag: string;
+  last_modified: string;
+}
+
+export const s3Url = (bucket: string, key = ''): string => `s3://${bucket}/${key}`;
+
+// S3 returns ETags quoted (`"d41d8…"`); the quotes only get in the way of expressions.
+export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"(.*)"$/, '$1');
+
+/** Object metadata: key, size, etag, last_modified and the sha256 stored by `put` (null when absent). */
+export async function headObject(t: S3Target, key: string): Promise<Record<string, unknown>> {
+  const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: t.signal });
+  return {
+    bucket: t.bucket,
+    key,
+    size: head.ContentLength ?? 0,
+    etag: unquote(head.ETag),
+    last_modified: head.LastModified?.toISOString() ?? null,
+    sha256: head.Metadata?.sha256 ?? null,
+    content_type: head.ContentType ?? null,
+  };
+}
+
+/** Every object under `prefix` (all pages), newest first; equal times by key, last key first. */
+export async function listObjects(t: S3Target, prefix: string): Promise<S3ObjectSummary[]> {
+  const objects: S3ObjectSummary[] = [];
+  let token: string | undefined;
+  do {
+    const page = await t.client.send(
+      new ListObjectsV2Command({ Bucket: t.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+      { abortSignal: t.signal },
+    );
+    for (const o of page.Contents ?? []) {
+      objects.push({
+        key: o.Key ?? '',
+        size: o.Size ?? 0,
+        etag: unquote(o.ETag),
+        last_modified: o.LastModified?.toISOString() ?? '',
+      });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  // ISO strings of the same format compare like the times they denote.
+  return objects.sort((a, b) =>
+    a.last_modified === b.last_modified ? (a.key < b.key ? 1 : -1) : a.last_modified < b.last_modified ? 1 : -1,
+  );
+}
+
+export async function listAction(t: S3Target, prefix: string): Promise<Record<string, unknown>> {
+  const objects = await listObjects(t, prefix);
+  return { bucket: t.bucket, prefix, objects, count: objects.length };
+}
+
+/** The newest object under `prefix`, with its sha256 from a HEAD. Fails when there is none. */
+export async function latestAction(t: S3Target, prefix: string): Promise<Record<string, unknown>> {
+  const objects = await listObjects(t, prefix);
+  const newest = objects[0];
+  if (!newest) {
+    throw new StepFailure(`s3 latest ${s3Url(t.bucket, prefix)}: no object under this prefix`, {
+      bucket: t.bucket,
+      prefix,
+      objects: [],
+      count: 0,
+    });
+  }
+  const head = await headObject(t, newest.key);
+  return { ...head, prefix, objects: [newest], count: objects.length };
+}
+
+export async function deleteAction(t: S3Target, key: string): Promise<Record<string, unknown>> {
+  await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: t.signal });
+  return { bucket: t.bucket, key, deleted: true };
+}
+
+/** Server-side copy within the bucket; metadata (and so `sha256`) is copied with the object. */
+export async function copyAction(t: S3Target, from: string, to: string): Promise<Record<string, unknown>> {
+  const source = `${t.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+  await t.client.send(new CopyObjectCommand({ Bucket: t.bucket, Key: to, CopySource: source }), {
+    abortSignal: t.signal,
+  });
+  return { ...(await headObject(t, to)), from, to };
+}
