@@ -1,0 +1,20 @@
+/** The expression language of spec §3: parse, evaluate, templates, shell quoting, secret masking. */
+export type { BinaryOp, Expr, UnaryOp } from './ast.js';
+export { ROOTS } from './ast.js';
+export { ExprError, type ExprErrorCode } from './errors.js';
+export { evaluate, type Scope } from './evaluate.js';
+export { FUNCTIONS } from './functions.js';
+export { parseExpression } from './parse.js';
+export { references, type Reference } from './references.js';
+export { SecretMasker } from './secret-masker.js';
+export { shellQuote } from './shell-quote.js';
+export {
+  hasExpressions,
+  isWholeExpression,
+  parseBareExpression,
+  parseTemplate,
+  renderTemplate,
+  type RenderOptions,
+  type TemplatePart,
+} from './template.js';
+export { stringifyValue, UNKNOWN } from './values.js';

@@ -1,0 +1,131 @@
+import type { Expr } from './ast.js';
+import { ExprError } from './errors.js';
+import { evaluate, type Scope } from './evaluate.js';
+import { parseExpression } from './parse.js';
+import { containsUnknown, stringifyValue, UNKNOWN } from './values.js';
+
+export type TemplatePart =
+  | { kind: 'text'; text: string }
+  | { kind: 'expr'; source: string; expr: Expr; /** where `source` starts in the template */ offset: number };
+
+const OPEN = '${{';
+const CLOSE = '}}';
+
+/** True when the text holds at least one `${{`. */
+export function hasExpressions(text: string): boolean {
+  return text.includes(OPEN);
+}
+
+/**
+ * Splits a string into text and `${{ expr }}` parts and parses each expression. Throws ExprError with
+ * offsets relative to the template string (unterminated `${{`, or a syntax error inside).
+ */
+export function parseTemplate(text: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    const open = text.indexOf(OPEN, pos);
+    if (open < 0) break;
+    if (open > pos) parts.push({ kind: 'text', text: text.slice(pos, open) });
+    const offset = open + OPEN.length;
+    const close = findClose(text, offset);
+    if (close < 0) throw new ExprError('EXPR_SYNTAX', "unterminated '${{' — missing '}}'", open, OPEN.length);
+    const source = text.slice(offset, close);
+    let expr: Expr;
+    try {
+      expr = parseExpression(source);
+    } catch (e) {
+      throw e instanceof ExprError ? e.shift(offset) : e;
+    }
+    parts.push({ kind: 'expr', source, expr, offset });
+    pos = close + CLOSE.length;
+  }
+  if (pos < text.length) parts.push({ kind: 'text', text: text.slice(pos) });
+  return parts;
+}
+
+// The first `}}` outside a string literal, so `${{ '}}' }}` works.
+function findClose(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "'" || ch === '"') {
+      for (i++; i < text.length && text[i] !== ch; i++) if (text[i] === '\\') i++;
+    } else if (ch === '}' && text[i + 1] === '}') {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** Exactly one `${{ }}` and nothing else, not even whitespace. */
+export function isWholeExpression(parts: TemplatePart[]): boolean {
+  return parts.length === 1 && parts[0].kind === 'expr';
+}
+
+export interface RenderOptions {
+  /** Applied to each interpolated value's text (e.g. shellQuote for `shell.run`). */
+  quote?: (text: string) => string;
+  /** Render unknown parts as their `${{ source }}` text (plans) instead of returning UNKNOWN. */
+  keepUnknown?: boolean;
+}
+
+/**
+ * Renders parsed template parts. A whole single expression gives the value itself, type kept;
+ * otherwise the text joined (null → '', lists/objects → JSON). With `quote` the result is always
+ * text with every value quoted, even for a whole expression: a shell script must never receive an
+ * unquoted value. A value that is (or holds) UNKNOWN makes the result UNKNOWN, or with
+ * `keepUnknown` is shown as its original `${{ source }}`. Evaluation errors are rethrown with
+ * offsets relative to the template string.
+ */
+export function renderTemplate(parts: TemplatePart[], scope: Scope, opts: RenderOptions = {}): unknown {
+  if (isWholeExpression(parts) && !opts.quote) {
+    const part = parts[0] as Extract<TemplatePart, { kind: 'expr' }>;
+    const value = evaluatePart(part, scope);
+    if (containsUnknown(value)) return opts.keepUnknown ? original(part) : UNKNOWN;
+    return value ?? null;
+  }
+  let out = '';
+  for (const part of parts) {
+    if (part.kind === 'text') {
+      out += part.text;
+      continue;
+    }
+    const value = evaluatePart(part, scope);
+    if (containsUnknown(value)) {
+      if (!opts.keepUnknown) return UNKNOWN;
+      out += original(part);
+      continue;
+    }
+    const text = stringifyValue(value);
+    out += opts.quote ? opts.quote(text) : text;
+  }
+  return out;
+}
+
+function evaluatePart(part: Extract<TemplatePart, { kind: 'expr' }>, scope: Scope): unknown {
+  try {
+    return evaluate(part.expr, scope);
+  } catch (e) {
+    throw e instanceof ExprError ? e.shift(part.offset) : e;
+  }
+}
+
+const original = (part: Extract<TemplatePart, { kind: 'expr' }>) => `${OPEN}${part.source}${CLOSE}`;
+
+/**
+ * For `when`, `expect`, `assert`, `until.condition`, `for_each`: a bare expression, or one wrapped in
+ * `${{ }}` (whitespace around the wrapper allowed). `offset` is where the expression source starts in `text`.
+ */
+export function parseBareExpression(text: string): { expr: Expr; offset: number } {
+  const lead = text.length - text.trimStart().length;
+  const trimmed = text.trim();
+  if (trimmed.startsWith(OPEN)) {
+    const parts = parseTemplate(trimmed);
+    if (isWholeExpression(parts)) {
+      const part = parts[0] as Extract<TemplatePart, { kind: 'expr' }>;
+      return { expr: part.expr, offset: lead + part.offset };
+    }
+    throw new ExprError('EXPR_SYNTAX', "'${{ }}' must wrap the whole expression", lead, trimmed.length);
+  }
+  return { expr: parseExpression(text), offset: 0 };
+}
