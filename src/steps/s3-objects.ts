@@ -5,7 +5,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { StepFailure } from './types.js';
@@ -22,6 +22,9 @@ export interface S3ObjectSummary {
   etag: string;
   last_modified: string;
 }
+
+/** Page size of ListObjects (undefined = the server's, 1000 on AWS). Tests lower it to reach pagination. */
+export const listSettings: { pageSize?: number } = {};
 
 export const s3Url = (bucket: string, key = ''): string => `s3://${bucket}/${key}`;
 
@@ -42,16 +45,22 @@ export async function headObject(t: S3Target, key: string): Promise<Record<strin
   };
 }
 
-/** Every object under `prefix` (all pages), newest first; equal times by key, last key first. */
+/**
+ * Every object under `prefix` (all pages), newest first; equal times by key, last key first.
+ * ListObjects (v1) with `Marker` = the last key seen: AWS, MinIO and Ceph page it the same as v2, and
+ * s3rver (tests, sandbox) answers every truncated v2 listing with a 500 — its continuation token uses
+ * DES, which Node's OpenSSL 3 no longer has.
+ */
 export async function listObjects(t: S3Target, prefix: string): Promise<S3ObjectSummary[]> {
   const objects: S3ObjectSummary[] = [];
-  let token: string | undefined;
-  do {
+  let marker: string | undefined;
+  for (;;) {
     const page = await t.client.send(
-      new ListObjectsV2Command({ Bucket: t.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+      new ListObjectsCommand({ Bucket: t.bucket, Prefix: prefix || undefined, Marker: marker, MaxKeys: listSettings.pageSize }),
       { abortSignal: t.signal },
     );
-    for (const o of page.Contents ?? []) {
+    const contents = page.Contents ?? [];
+    for (const o of contents) {
       objects.push({
         key: o.Key ?? '',
         size: o.Size ?? 0,
@@ -59,8 +68,9 @@ export async function listObjects(t: S3Target, prefix: string): Promise<S3Object
         last_modified: o.LastModified?.toISOString() ?? '',
       });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    if (!page.IsTruncated || contents.length === 0) break;
+    marker = page.NextMarker ?? contents[contents.length - 1].Key;
+  }
   // ISO strings of the same format compare like the times they denote.
   return objects.sort((a, b) =>
     a.last_modified === b.last_modified ? (a.key < b.key ? 1 : -1) : a.last_modified < b.last_modified ? 1 : -1,

@@ -50,10 +50,7 @@ export const s3BodySchema: JsonSchema = {
   allOf: [
     requires('put', {
       required: ['key'],
-      oneOf: [
-        { required: ['file'], not: { required: ['content'] } },
-        { required: ['content'], not: { required: ['file'] } },
-      ],
+      oneOf: [{ required: ['file'] }, { required: ['content'] }],
       description: 'put needs `key` and exactly one of `file` or `content`.',
     }),
     requires('get', { required: ['key', 'file'] }),

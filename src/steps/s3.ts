@@ -10,6 +10,7 @@ import { StepFailure, type StepContext, type StepType } from './types.js';
 
 export { s3Connection } from './s3-connection.js';
 export { transferSettings } from './s3-put.js';
+export { listSettings } from './s3-objects.js';
 export type { S3Body } from './s3-schema.js';
 
 function renderS3(body: S3Body): string {
