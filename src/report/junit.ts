@@ -1,0 +1,101 @@
+/**
+ * `--format junit`: one `<testsuite>` per phase, one `<testcase>` per step (`classname` =
+ * `<runbook>.<phase>`, `name` = step id, `time` in seconds) and one `rollback:<step>` testcase per
+ * rollback body that ran, so CI can show a drill like a test run.
+ */
+import type { RunReport, StepReport } from './types.js';
+
+interface Case {
+  name: string;
+  time?: number;
+  /** failure: [type, message, body]; skipped: message. */
+  failure?: [string, string, string];
+  skipped?: string;
+}
+
+export function renderJunit(r: RunReport): string {
+  const suites = new Map<string, Case[]>();
+  const suite = (phase: string) => suites.get(phase) ?? (suites.set(phase, []), suites.get(phase)!);
+  for (const p of r.phases) suite(p.id);
+  for (const s of r.steps) suite(s.phase).push(stepCase(s, r.run.status === 'incomplete'));
+  for (const b of r.rollbacks) {
+    const failed = b.status === 'failed' || b.status === 'timed_out' || b.status === 'running';
+    suite(b.phase ?? 'rollback').push({
+      name: `rollback:${b.step}`,
+      time: b.duration_ms,
+      failure: failed ? [b.status, b.error ?? `rollback ${b.status}`, b.error ?? ''] : undefined,
+      skipped: b.status === 'skipped' || b.status === 'cancelled' ? `rollback ${b.status}` : undefined,
+    });
+  }
+  const all = [...suites.values()].flat();
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: r.run.runbook, tests: all.length, failures: count(all, 'failure'), errors: 0, skipped: count(all, 'skipped'), time: seconds(r.run.duration_ms) })}>`,
+  ];
+  for (const [phase, cases] of suites) {
+    if (!cases.length) continue;
+    const p = r.phases.find((x) => x.id === phase);
+    const classname = `${r.run.runbook}.${phase}`;
+    lines.push(
+      `  <testsuite${attrs({ name: classname, tests: cases.length, failures: count(cases, 'failure'), errors: 0, skipped: count(cases, 'skipped'), time: seconds(p?.duration_ms), timestamp: p?.started_at?.replace(/(\.\d+)?Z$/, ''), hostname: r.run.host })}>`,
+      '    <properties>',
+      `      <property${attrs({ name: 'run', value: r.run.id })}/>`,
+      `      <property${attrs({ name: 'run_status', value: r.run.status })}/>`,
+      `      <property${attrs({ name: 'dry_run', value: String(r.run.dry_run) })}/>`,
+      '    </properties>',
+    );
+    for (const c of cases) lines.push(...caseXml(classname, c));
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>', '');
+  return lines.join('\n');
+}
+
+function stepCase(s: StepReport, incomplete: boolean): Case {
+  const c: Case = { name: s.id, time: s.duration_ms };
+  if (s.status === 'failed' || s.status === 'timed_out') c.failure = [s.status, firstLine(s.error ?? s.status), s.error ?? ''];
+  else if (s.status === 'running') c.failure = ['running', incomplete ? 'did not finish: the run is incomplete' : 'did not finish', ''];
+  else if (s.status === 'skipped' || s.status === 'cancelled') c.skipped = s.status;
+  else if (s.status === 'pending') c.skipped = 'not run';
+  return c;
+}
+
+function caseXml(classname: string, c: Case): string[] {
+  const open = `    <testcase${attrs({ classname, name: c.name, time: seconds(c.time) })}`;
+  if (c.failure) {
+    const [type, message, body] = c.failure;
+    return [`${open}>`, `      <failure${attrs({ message, type })}>${escapeXml(body)}</failure>`, '    </testcase>'];
+  }
+  if (c.skipped) return [`${open}>`, `      <skipped${attrs({ message: c.skipped })}/>`, '    </testcase>'];
+  return [`${open}/>`];
+}
+
+function count(cases: Case[], key: 'failure' | 'skipped'): number {
+  return cases.filter((c) => c[key] !== undefined).length;
+}
+
+function seconds(ms: number | undefined): string {
+  return ((ms ?? 0) / 1000).toFixed(3);
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/, 1)[0];
+}
+
+function attrs(a: Record<string, string | number | undefined>): string {
+  return Object.entries(a)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`)
+    .join('');
+}
+
+/** Escape for text and attribute values; drop characters XML 1.0 cannot hold (e.g. ANSI ESC). */
+export function escapeXml(text: string): string {
+  return text
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
