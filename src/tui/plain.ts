@@ -1,0 +1,164 @@
+/**
+ * The `--no-tui` view: one readable, timestamped line per thing that happened. A pure function of the
+ * event stream, like the TUI. Must not import ink or react: plain runs must not pay ~0.6 s for them.
+ */
+import type { RunEvent, StepStatus } from '../interpreter/events.js';
+import { STEP_SYMBOL, RUN_SYMBOL, describeStatus, formatBudget, formatClock, formatDuration, formatProgress, splitLines } from './format.js';
+
+export interface PlainOptions {
+  /** ANSI colours (the CLI passes true when stdout is a TTY and NO_COLOR is unset). */
+  color?: boolean;
+  /** Also print progress updates and the planned outline. */
+  verbose?: boolean;
+  /** Clock for events without a usable `ts`; lines are stamped with the event's own `ts`. */
+  now?: () => Date;
+}
+
+type Paint = (code: number, text: string) => string;
+
+const GREEN = 32;
+const RED = 31;
+const YELLOW = 33;
+const CYAN = 36;
+const DIM = 2;
+const BOLD = 1;
+
+const STATUS_COLOR: Record<string, number> = {
+  succeeded: GREEN,
+  failed: RED,
+  timed_out: RED,
+  skipped: DIM,
+  cancelled: YELLOW,
+  running: CYAN,
+  pending: DIM,
+  rolled_back: YELLOW,
+  rollback_failed: RED,
+  aborted: YELLOW,
+};
+
+/** Returns the listener to pass every event to; `write` receives whole lines without a newline. */
+export function createPlainPrinter(write: (line: string) => void, opts: PlainOptions = {}): (event: RunEvent) => void {
+  const paint: Paint = opts.color ? (code, text) => `\x1b[${code}m${text}\x1b[0m` : (_code, text) => text;
+  const now = opts.now ?? (() => new Date());
+  let runStart: number | undefined;
+  let rtoMs: number | undefined;
+  let rollingBack = false;
+  const maxAttempts = new Map<string, number>();
+  const wheres = new Map<string, string>();
+
+  const stamp = (e: RunEvent): string => {
+    const t = Date.parse(e.ts);
+    return paint(DIM, formatClock(Number.isNaN(t) ? now() : new Date(t)));
+  };
+  const status = (st: string): string => paint(STATUS_COLOR[st] ?? 0, describeStatus(st));
+  const symbol = (st: StepStatus): string => paint(STATUS_COLOR[st] ?? 0, STEP_SYMBOL[st] ?? '?');
+  const rtoNote = (e: RunEvent): string => {
+    if (runStart === undefined || !rtoMs) return '';
+    const elapsed = Date.parse(e.ts) - runStart;
+    if (Number.isNaN(elapsed)) return '';
+    const pct = Math.round((elapsed / rtoMs) * 100);
+    const text = `RTO ${formatDuration(elapsed)} / ${formatBudget(rtoMs)} (${pct}%)`;
+    return ` · ${elapsed > rtoMs ? paint(RED, text) : pct > 80 ? paint(YELLOW, text) : text}`;
+  };
+
+  return (e: RunEvent) => {
+    const ts = stamp(e);
+    const line = (text: string) => write(`${ts} ${text}`);
+    switch (e.type) {
+      case 'run.started': {
+        runStart = Date.parse(e.ts);
+        rtoMs = e.objectives?.rto_ms;
+        for (const p of e.outline) for (const s of p.steps) if (s.where) wheres.set(s.id, s.where);
+        const title = e.title ? ` — ${e.title}` : '';
+        const sev = e.severity ? ` [${e.severity}]` : '';
+        const rto = rtoMs ? ` · RTO ${formatBudget(rtoMs)}` : '';
+        const flags = `${e.dry_run ? ' · DRY RUN' : ''}${e.resumed ? ' · resumed' : ''}`;
+        line(paint(BOLD, `▶ run ${e.runbook}${title}${sev}`) + ` · run ${e.run}${rto} · ${e.user}@${e.host}${flags}`);
+        if (opts.verbose) {
+          for (const p of e.outline) {
+            write(`${ts}   phase ${p.id}${p.budget_ms ? ` (budget ${formatBudget(p.budget_ms)})` : ''}: ${p.steps.map((s) => s.id).join(', ')}`);
+          }
+        }
+        return;
+      }
+      case 'run.resumed': {
+        const inflight = e.inflight.map((i) => `${i.step} → ${i.decision}`).join(', ');
+        line(`↻ resumed by pid ${e.pid}${inflight ? ` · in flight: ${inflight}` : ''}`);
+        return;
+      }
+      case 'phase.started': {
+        const title = e.title ? ` — ${e.title}` : '';
+        const budget = e.budget_ms ? ` (budget ${formatBudget(e.budget_ms)})` : '';
+        line(paint(CYAN, `▶ phase ${e.phase}`) + `${title}${budget}`);
+        return;
+      }
+      case 'phase.finished': {
+        let budget = '';
+        if (e.budget_ms) {
+          const over = e.duration_ms - e.budget_ms;
+          budget = ` / budget ${formatBudget(e.budget_ms)} ` + (e.within_budget === false || over > 0 ? paint(RED, `over by ${formatDuration(over)}`) : paint(GREEN, '✓'));
+        }
+        line(paint(CYAN, `■ phase ${e.phase}`) + ` ${status(e.status)} in ${formatDuration(e.duration_ms)}${budget}${rtoNote(e)}`);
+        return;
+      }
+      case 'step.started': {
+        if (e.max_attempts) maxAttempts.set(e.step, e.max_attempts);
+        const indent = '  '.repeat(1 + (e.depth ?? 0));
+        const title = e.title ? ` — ${e.title}` : '';
+        const type = e.step_type ? ` (${e.step_type})` : '';
+        const item = e.index !== undefined ? ` [item ${e.index}]` : '';
+        const attempt = e.max_attempts ? ` attempt ${e.attempt}/${e.max_attempts}` : ` attempt ${e.attempt}`;
+        line(`${indent}${paint(CYAN, '▶')} ${e.step}${title}${type}${item}${attempt}`);
+        return;
+      }
+      case 'step.output':
+        for (const text of splitLines(e.text)) {
+          const body = e.stream === 'stderr' ? paint(YELLOW, text) : e.stream === 'info' ? paint(DIM, text) : text;
+          write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${body}`);
+        }
+        return;
+      case 'step.progress':
+        if (opts.verbose) write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${formatProgress(e)}`);
+        return;
+      case 'log':
+        for (const text of splitLines(e.text)) line(`  ✎ ${e.step}: ${text}`);
+        return;
+      case 'step.finished': {
+        const indent = '  '.repeat(1 + (e.depth ?? 0));
+        const max = maxAttempts.get(e.step);
+        const attempts = e.attempts > 1 || (max && max > 1) ? ` after ${e.attempts}${max ? `/${max}` : ''} attempts` : '';
+        const failed = e.status === 'failed' || e.status === 'timed_out';
+        const where = failed ? (e.where ?? wheres.get(e.step)) : undefined;
+        const error = e.error ? `: ${failed ? paint(RED, e.error) : e.error}` : '';
+        line(`${indent}${symbol(e.status)} ${e.step} ${status(e.status)} in ${formatDuration(e.duration_ms)}${attempts}${error}${where ? ` (${where})` : ''}`);
+        return;
+      }
+      case 'rollback.started':
+        if (!rollingBack) {
+          rollingBack = true;
+          line(paint(YELLOW, '↺ rolling back'));
+        }
+        line(`  ${paint(YELLOW, '↺')} rollback ${e.step}`);
+        return;
+      case 'rollback.finished': {
+        const took = e.duration_ms !== undefined ? ` in ${formatDuration(e.duration_ms)}` : '';
+        line(`  ${symbol(e.status)} rollback ${e.step} ${status(e.status)}${took}${e.error ? `: ${paint(RED, e.error)}` : ''}`);
+        return;
+      }
+      case 'approval':
+        line(`? ${e.step}: ${paint(BOLD, e.decision)} by ${e.by}${e.message ? ` — ${e.message}` : ''}`);
+        return;
+      case 'warning':
+        line(paint(YELLOW, `⚠ ${e.code}: ${e.message}`));
+        return;
+      case 'run.finished': {
+        const sym = paint(STATUS_COLOR[e.status] ?? 0, RUN_SYMBOL[e.status] ?? '■');
+        let rto = '';
+        const objective = e.rto_ms ?? rtoMs;
+        if (objective) rto = ` / RTO ${formatBudget(objective)} ` + (e.rto_met === false || e.duration_ms > objective ? paint(RED, 'missed') : paint(GREEN, 'met'));
+        line(`${sym} run ${paint(BOLD, describeStatus(e.status))} in ${formatDuration(e.duration_ms)}${rto}${e.error ? `: ${e.error}` : ''}`);
+        return;
+      }
+    }
+  };
+}

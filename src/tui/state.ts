@@ -1,0 +1,335 @@
+/**
+ * The TUI's view of a run: `reduce(state, event)` folds the event stream into what the screen shows.
+ * Pure (no ink/react, no clock): the same journal always gives the same state, so it is tested alone
+ * and a replayed journal draws the same screen as the live run did.
+ */
+import type { PhaseStatus, RunEvent, RunStatus, StepStatus } from '../interpreter/events.js';
+import { splitLines } from './format.js';
+
+/** Output lines kept per step: the log pane shows the tail; the journal keeps everything. */
+export const MAX_LINES = 500;
+
+export interface StepView {
+  id: string;
+  phase: string;
+  title?: string;
+  type: string;
+  depth: number;
+  needs: string[];
+  hasRollback: boolean;
+  where?: string;
+  status: StepStatus;
+  attempt: number;
+  maxAttempts?: number;
+  /** for_each: the item the latest attempt works on. */
+  index?: number;
+  startedAt?: number;
+  /** Order of first start: rollbacks run in reverse of it. */
+  startSeq?: number;
+  durationMs?: number;
+  error?: string;
+  lines: string[];
+  /** All lines ever received, also those dropped from `lines`. */
+  lineCount: number;
+  progress?: { bytes?: number; total?: number; rate?: number; message?: string; at: number };
+  rollback?: { status: StepStatus; startedAt: number; durationMs?: number; error?: string };
+  /** Steps of a sub-runbook run by this step (`parent.child`), in order of first appearance. */
+  children: string[];
+}
+
+export interface PhaseView {
+  id: string;
+  title?: string;
+  budgetMs?: number;
+  status: 'pending' | 'running' | PhaseStatus;
+  startedAt?: number;
+  durationMs?: number;
+  withinBudget?: boolean | null;
+  /** Top-level steps of the phase, outline order first. */
+  steps: string[];
+}
+
+export interface RunView {
+  id: string;
+  runbook: string;
+  title?: string;
+  severity?: string;
+  file: string;
+  user: string;
+  startedAt: number;
+  rtoMs?: number;
+  onExceeded: 'warn' | 'abort';
+  dryRun: boolean;
+  resumed: boolean;
+}
+
+export interface Notice {
+  at: number;
+  text: string;
+}
+
+export interface TuiState {
+  run?: RunView;
+  phases: PhaseView[];
+  steps: Record<string, StepView>;
+  /** The top-level phase started last. */
+  currentPhase?: string;
+  /** Step that last started or printed: what the log pane follows. */
+  active?: string;
+  rollback: { active: boolean; startedAt?: number };
+  /** The last step that failed, for the error box. */
+  failure?: { step: string; error?: string; where?: string; status: StepStatus };
+  approvals: (Notice & { step: string; decision: string; by: string })[];
+  warnings: (Notice & { code: string })[];
+  finished?: { status: RunStatus; durationMs: number; rtoMs?: number; rtoMet: boolean | null; error?: string; at: number };
+  /** Time of the last event, for views without a clock. */
+  lastAt: number;
+  seq: number;
+}
+
+const KEEP_NOTICES = 20;
+
+export function createState(): TuiState {
+  return { phases: [], steps: {}, rollback: { active: false }, approvals: [], warnings: [], lastAt: 0, seq: 0 };
+}
+
+/** Fold one event into the state. Returns a new state; unchanged parts are shared. */
+export function reduce(state: TuiState, event: RunEvent): TuiState {
+  const at = Date.parse(event.ts);
+  const s: TuiState = { ...state, lastAt: Number.isNaN(at) ? state.lastAt : at };
+  const t = s.lastAt;
+  switch (event.type) {
+    case 'run.started': {
+      // a resumed run keeps the original start, so the RTO clock does not restart
+      const startedAt = state.run && event.resumed ? state.run.startedAt : t;
+      s.run = {
+        id: event.run,
+        runbook: event.runbook,
+        title: event.title,
+        severity: event.severity,
+        file: event.file,
+        user: event.user,
+        startedAt,
+        rtoMs: event.objectives?.rto_ms,
+        onExceeded: event.objectives?.on_exceeded ?? 'warn',
+        dryRun: event.dry_run,
+        resumed: event.resumed === true,
+      };
+      if (state.run && event.resumed) return s;
+      s.steps = {};
+      s.phases = event.outline.map((p) => ({ id: p.id, title: p.title, budgetMs: p.budget_ms, status: 'pending', steps: p.steps.map((st) => st.id) }));
+      for (const p of event.outline) {
+        for (const st of p.steps) {
+          s.steps[st.id] = {
+            id: st.id,
+            phase: p.id,
+            title: st.title,
+            type: st.type,
+            depth: 0,
+            needs: st.needs,
+            hasRollback: st.has_rollback,
+            where: st.where,
+            status: 'pending',
+            attempt: 0,
+            lines: [],
+            lineCount: 0,
+            children: [],
+          };
+        }
+      }
+      return s;
+    }
+    case 'run.resumed':
+      return s;
+    case 'phase.started': {
+      if (isNested(event.phase)) return s;
+      s.phases = upsertPhase(s.phases, event.phase, (p) => ({
+        ...p,
+        title: event.title ?? p.title,
+        budgetMs: event.budget_ms ?? p.budgetMs,
+        status: 'running',
+        startedAt: t,
+        durationMs: undefined,
+      }));
+      s.currentPhase = event.phase;
+      return s;
+    }
+    case 'phase.finished': {
+      if (isNested(event.phase)) return s;
+      s.phases = upsertPhase(s.phases, event.phase, (p) => ({
+        ...p,
+        status: event.status,
+        durationMs: event.duration_ms,
+        budgetMs: event.budget_ms ?? p.budgetMs,
+        withinBudget: event.within_budget,
+        startedAt: p.startedAt ?? t - event.duration_ms,
+      }));
+      return s;
+    }
+    case 'step.started': {
+      s.steps = { ...s.steps };
+      const prev = s.steps[event.step] ?? addStep(s, event.step, event.phase, event.step_type ?? '', event.depth ?? 0);
+      s.steps[event.step] = {
+        ...prev,
+        title: event.title ?? prev.title,
+        type: event.step_type ?? prev.type,
+        depth: event.depth ?? prev.depth,
+        status: 'running',
+        attempt: event.attempt,
+        maxAttempts: event.max_attempts ?? prev.maxAttempts,
+        index: event.index,
+        startedAt: prev.status === 'running' && prev.startedAt !== undefined ? prev.startedAt : t,
+        startSeq: prev.startSeq ?? s.seq + 1,
+        durationMs: undefined,
+        error: undefined,
+        progress: undefined,
+      };
+      if (prev.startSeq === undefined) s.seq++;
+      s.active = event.step;
+      return s;
+    }
+    case 'step.output': {
+      let step = s.steps[event.step];
+      // output of something not announced (e.g. a rollback body under its own id): keep it under its parent
+      if (!step) {
+        const parent = s.steps[event.step.slice(0, Math.max(0, event.step.lastIndexOf('.')))];
+        if (!parent) return state;
+        s.steps = { ...s.steps };
+        step = addStep(s, event.step, parent.phase, '', parent.depth + 1);
+      }
+      s.steps = { ...s.steps, [event.step]: appendLines(step, splitLines(event.text)) };
+      s.active = event.step;
+      return s;
+    }
+    case 'log': {
+      const step = s.steps[event.step];
+      if (!step) return s;
+      s.steps = { ...s.steps, [event.step]: appendLines(step, splitLines(event.text).map((l) => `✎ ${l}`)) };
+      return s;
+    }
+    case 'step.progress': {
+      const step = s.steps[event.step];
+      if (!step) return state;
+      const { bytes, total, rate, message } = event;
+      s.steps = { ...s.steps, [event.step]: { ...step, progress: { bytes, total, rate, message, at: t } } };
+      return s;
+    }
+    case 'step.finished': {
+      s.steps = { ...s.steps };
+      const prev = s.steps[event.step] ?? addStep(s, event.step, event.phase, '', event.depth ?? 0);
+      s.steps[event.step] = {
+        ...prev,
+        status: event.status,
+        attempt: Math.max(prev.attempt, event.attempts),
+        durationMs: event.duration_ms,
+        error: event.error,
+        where: event.where ?? prev.where,
+      };
+      if (event.status === 'failed' || event.status === 'timed_out') {
+        s.failure = { step: event.step, error: event.error, where: event.where ?? prev.where, status: event.status };
+      }
+      return s;
+    }
+    case 'rollback.started': {
+      const step = s.steps[event.step];
+      s.rollback = { active: true, startedAt: state.rollback.startedAt ?? t };
+      if (!step) return s;
+      s.steps = { ...s.steps, [event.step]: { ...step, rollback: { status: 'running', startedAt: t } } };
+      s.active = event.step;
+      return s;
+    }
+    case 'rollback.finished': {
+      const step = s.steps[event.step];
+      if (!step) return s;
+      const startedAt = step.rollback?.startedAt ?? t - (event.duration_ms ?? 0);
+      s.steps = {
+        ...s.steps,
+        [event.step]: { ...step, rollback: { status: event.status, startedAt, durationMs: event.duration_ms ?? t - startedAt, error: event.error } },
+      };
+      return s;
+    }
+    case 'approval':
+      s.approvals = [...state.approvals, { at: t, step: event.step, decision: event.decision, by: event.by, text: event.message ?? '' }].slice(-KEEP_NOTICES);
+      return s;
+    case 'warning':
+      s.warnings = [...state.warnings, { at: t, code: event.code, text: event.message }].slice(-KEEP_NOTICES);
+      return s;
+    case 'run.finished':
+      s.finished = { status: event.status, durationMs: event.duration_ms, rtoMs: event.rto_ms, rtoMet: event.rto_met, error: event.error, at: t };
+      s.rollback = { ...state.rollback, active: false };
+      return s;
+  }
+  return s;
+}
+
+/** Fold many events at once (a throttled redraw applies everything pushed since the last frame). */
+export function reduceAll(state: TuiState, events: readonly RunEvent[]): TuiState {
+  let s = state;
+  for (const e of events) s = reduce(s, e);
+  return s;
+}
+
+/** Phases of sub-runbooks are `parent/<phase>`: they are drawn under their parent step, not as phases. */
+function isNested(phase: string): boolean {
+  return phase.includes('/');
+}
+
+function upsertPhase(phases: PhaseView[], id: string, update: (p: PhaseView) => PhaseView): PhaseView[] {
+  const i = phases.findIndex((p) => p.id === id);
+  if (i < 0) return [...phases, update({ id, status: 'pending', steps: [] })];
+  const next = [...phases];
+  next[i] = update(phases[i]);
+  return next;
+}
+
+/** A step missing from the outline (sub-runbook steps, `finally` steps): attach it to its parent or phase. `s.steps` must be a fresh copy. */
+function addStep(s: TuiState, id: string, phase: string, type: string, depth: number): StepView {
+  const step: StepView = { id, phase, type, depth, needs: [], hasRollback: false, status: 'pending', attempt: 0, lines: [], lineCount: 0, children: [] };
+  const dot = id.lastIndexOf('.');
+  const parent = dot > 0 ? s.steps[id.slice(0, dot)] : undefined;
+  if (parent) {
+    s.steps[parent.id] = { ...parent, children: [...parent.children, id] };
+    step.depth = depth || parent.depth + 1;
+  } else {
+    s.phases = upsertPhase(s.phases, phase, (p) => ({ ...p, steps: [...p.steps, id] }));
+  }
+  return step;
+}
+
+function appendLines(step: StepView, lines: string[]): StepView {
+  const kept = step.lines.length + lines.length > MAX_LINES ? [...step.lines, ...lines].slice(-MAX_LINES) : [...step.lines, ...lines];
+  return { ...step, lines: kept, lineCount: step.lineCount + lines.length };
+}
+
+/** The top-level phase a step belongs to (sub-runbook steps belong to their root parent's phase). */
+export function findTopPhase(state: TuiState, stepId: string): string | undefined {
+  const root = stepId.split('.')[0];
+  return state.steps[root]?.phase ?? state.steps[stepId]?.phase;
+}
+
+/** Steps of a phase in display order, sub-runbook steps right under their parent. */
+export function listPhaseSteps(state: TuiState, phaseId: string | undefined): StepView[] {
+  const phase = state.phases.find((p) => p.id === phaseId);
+  if (!phase) return [];
+  const out: StepView[] = [];
+  const visit = (id: string) => {
+    const st = state.steps[id];
+    if (!st) return;
+    out.push(st);
+    for (const c of st.children) visit(c);
+  };
+  for (const id of phase.steps) visit(id);
+  return out;
+}
+
+/** Steps whose rollback runs, or may still run, in the order rollbacks run: reverse order of start. */
+export function listRollbacks(state: TuiState): StepView[] {
+  return Object.values(state.steps)
+    .filter((st) => st.rollback || (st.hasRollback && st.startSeq !== undefined))
+    .sort((a, b) => (b.startSeq ?? 0) - (a.startSeq ?? 0));
+}
+
+/** The phase whose steps the screen shows: the running one, else the one started last. */
+export function pickShownPhase(state: TuiState): string | undefined {
+  return state.phases.find((p) => p.status === 'running')?.id ?? state.currentPhase ?? state.phases[0]?.id;
+}
