@@ -1,7 +1,7 @@
 /**
  * JSON Schema of the `s3` step body: one flat object, `action` picks which fields are required.
- * Each action is an `if {action: const} then {required: [...]}` so ajv reports the missing field by
- * name ("must have required property 'key'") instead of one error per `oneOf` branch.
+ * Each action is an `if {action: const} then {required: [...]}` so the validator reports the missing
+ * field by name ("missing required key 'key'") instead of one error per `oneOf` branch.
  */
 import type { JsonSchema } from '../dsl/json-schema.js';
 
@@ -42,17 +42,19 @@ export const s3BodySchema: JsonSchema = {
     bucket: text("Bucket to use instead of the connection's `bucket`."),
     key: text('Object key (put, get, head, delete).'),
     file: text('Local file (put: read, get: written). Relative paths are relative to the runbook file.'),
-    content: text('put: text to upload instead of a file.'),
+    content: text('put: text to upload instead of a file (give `file` or `content`, not both).'),
     prefix: text('list/latest: key prefix, e.g. `postgresql/full/` (default: the whole bucket).'),
     from: text('copy: source key.'),
     to: text('copy: destination key.'),
   },
   allOf: [
-    requires('put', {
-      required: ['key'],
-      oneOf: [{ required: ['file'] }, { required: ['content'] }],
-      description: 'put needs `key` and exactly one of `file` or `content`.',
-    }),
+    requires('put', { required: ['key'] }),
+    // put without `content` needs `file`. "Not both" is checked when the step runs: `not`/`oneOf`
+    // would turn into vague messages ("does not match any allowed form") or none at all.
+    {
+      if: { properties: { action: { const: 'put' } }, required: ['action'], not: { required: ['content'] } },
+      then: { required: ['file'] },
+    },
     requires('get', { required: ['key', 'file'] }),
     requires('head', { required: ['key'] }),
     requires('delete', { required: ['key'] }),

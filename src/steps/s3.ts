@@ -34,6 +34,9 @@ async function run(t: S3Target, body: S3Body, ctx: StepContext): Promise<Record<
   const key = body.key ?? '';
   switch (body.action) {
     case 'put':
+      if (body.file !== undefined && body.content !== undefined) {
+        throw new StepFailure(`s3 put ${s3Url(t.bucket, key)}: give \`file\` or \`content\`, not both`);
+      }
       return putAction(t, key, { file: body.file, content: body.content }, ctx);
     case 'get':
       return getAction(t, key, body.file ?? '', ctx);
