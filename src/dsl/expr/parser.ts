@@ -25,8 +25,9 @@ const messages: IParserErrorMessageProvider = {
     }
     return `unexpected ${describeToken(firstRedundant)} — expected an operator or end of expression${chainHint(firstRedundant)}`;
   },
-  buildNoViableAltMessage({ actual }) {
-    return `unexpected ${describeToken(actual[0])} — expected an expression`;
+  buildNoViableAltMessage({ actual, ruleName }) {
+    const want = ruleName === 'postfixOp' ? 'a name' : 'an expression';
+    return `unexpected ${describeToken(actual[0])} — expected ${want}`;
   },
   buildEarlyExitMessage({ actual }) {
     return `unexpected ${describeToken(actual[0])} — expected an expression`;

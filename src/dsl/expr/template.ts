@@ -120,7 +120,12 @@ export function parseBareExpression(text: string): { expr: Expr; offset: number 
   const lead = text.length - text.trimStart().length;
   const trimmed = text.trim();
   if (trimmed.startsWith(OPEN)) {
-    const parts = parseTemplate(trimmed);
+    let parts: TemplatePart[];
+    try {
+      parts = parseTemplate(trimmed);
+    } catch (e) {
+      throw e instanceof ExprError ? e.shift(lead) : e;
+    }
     if (isWholeExpression(parts)) {
       const part = parts[0] as Extract<TemplatePart, { kind: 'expr' }>;
       return { expr: part.expr, offset: lead + part.offset };
