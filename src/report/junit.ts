@@ -23,7 +23,7 @@ export function renderJunit(r: RunReport): string {
     suite(b.phase ?? 'rollback').push({
       name: `rollback:${b.step}`,
       time: b.duration_ms,
-      failure: failed ? [b.status, b.error ?? `rollback ${b.status}`, b.error ?? ''] : undefined,
+      failure: failed ? [b.status, firstLine(b.error ?? `rollback ${b.status}`), b.error ?? ''] : undefined,
       skipped: b.status === 'skipped' || b.status === 'cancelled' ? `rollback ${b.status}` : undefined,
     });
   }

@@ -92,7 +92,8 @@ function recoveryActions(r: RunReport): string[] {
       const when = s.start_offset_ms === undefined ? '' : `${formatOffset(s.start_offset_ms)} — `;
       const detail = [s.phase, s.duration_ms === undefined ? undefined : formatDuration(s.duration_ms)].filter(Boolean).join(', ');
       const name = s.title ? `${inline(s.title)} (\`${s.id}\`, ${detail})` : `\`${s.id}\` (${detail})`;
-      return `${i + 1}. ${when}${name}`;
+      const undone = s.rollback === 'succeeded' ? ' — rolled back' : s.rollback ? ` — rollback ${s.rollback}` : '';
+      return `${i + 1}. ${when}${name}${undone}`;
     });
 }
 
@@ -142,9 +143,9 @@ export function cell(text: string): string {
   return t.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, '<br>');
 }
 
-/** Text on one line outside tables (headings, list items). */
+/** Text on one line outside tables (headings, list items), `<` neutralised so it is not read as HTML. */
 function inline(text: string): string {
-  return text.replace(/\s*\r?\n\s*/g, ' ');
+  return text.replace(/</g, '&lt;').replace(/\s*\r?\n\s*/g, ' ');
 }
 
 function value(v: unknown): string {
