@@ -37,7 +37,7 @@ export class SecretMasker {
       const from = m.index;
       const to = from + m[1].length;
       const last = covered.at(-1);
-      if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+      if (last && from < last[1]) last[1] = Math.max(last[1], to);
       else covered.push([from, to]);
     }
     let out = '';
