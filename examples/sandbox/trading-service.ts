@@ -164,7 +164,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     dependencyLatencyMs: toNumber(values['dependency-latency-ms'] ?? '0', '--dependency-latency-ms'),
   });
   service.breaker.onStateTransition((t) =>
-    process.stderr.write(JSON.stringify({ event: 'circuitbreaker.transition', name: service.breaker.name, ...t }) + '\n'),
+    process.stderr.write(JSON.stringify({ event: 'circuitbreaker.transition', name: service.breaker.name, ...t, at: new Date(t.at).toISOString() }) + '\n'),
   );
   const stop = (signal: NodeJS.Signals) => {
     process.stderr.write(JSON.stringify({ event: 'shutdown', signal }) + '\n');
