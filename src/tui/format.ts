@@ -57,16 +57,32 @@ export function formatClock(d: Date): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** `1.5 KiB`, `120.0 MiB`. */
+/** Three significant digits: `512 B`, `1.50 KiB`, `12.3 MiB`, `412 MiB`. */
 export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const [v, unit] = scaleBytes(n);
+  return `${v} ${unit}`;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+function scaleBytes(n: number, unitIndex?: number): [string, string] {
   let v = n;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
+  while ((unitIndex === undefined ? v >= 1024 : u < unitIndex) && u < UNITS.length - 1) {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  if (u === 0) return [String(Math.round(v)), 'B'];
+  return [v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2), UNITS[u]];
+}
+
+function unitOf(n: number): number {
+  let u = 0;
+  while (n >= 1024 && u < UNITS.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u;
 }
 
 /** A bar of `width` cells, `fraction` (clamped to 0..1) filled. */
@@ -85,12 +101,17 @@ export function measurePressure(elapsedMs: number, limitMs: number | undefined):
   return r > 1 ? 'over' : r > 0.8 ? 'warn' : 'ok';
 }
 
-/** Progress of a transfer: `███░░ 120.0 MiB / 400.0 MiB · 12.3 MiB/s`. */
+/** Progress of a transfer: `█████░░░░░ 200/412 MiB · 100 MiB/s`. */
 export function formatProgress(p: { bytes?: number; total?: number; rate?: number; message?: string }, barWidth = 10): string {
   const parts: string[] = [];
   if (p.bytes !== undefined) {
-    if (p.total) parts.push(`${formatBar(p.bytes / p.total, barWidth)} ${formatBytes(p.bytes)} / ${formatBytes(p.total)}`);
-    else parts.push(formatBytes(p.bytes));
+    if (p.total) {
+      // both figures in the total's unit, so they read as a fraction
+      const u = unitOf(p.total);
+      const [done] = scaleBytes(p.bytes, u);
+      const [total, unit] = scaleBytes(p.total, u);
+      parts.push(`${formatBar(p.bytes / p.total, barWidth)} ${done}/${total} ${unit}`);
+    } else parts.push(formatBytes(p.bytes));
   }
   if (p.rate !== undefined) parts.push(`${formatBytes(p.rate)}/s`);
   if (p.message) parts.push(p.message);

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { PendingPrompt } from '../store.js';
-import type { RollbackPick } from '../keys.js';
+import { startRollbackPick, type RollbackPick } from '../keys.js';
 import { formatDuration } from '../format.js';
 
 export interface DecisionPromptProps {
@@ -55,17 +55,19 @@ export function DecisionPrompt({ prompt, pick, queued, now, title }: DecisionPro
         </>
       );
       break;
-    case 'rollback':
+    case 'rollback': {
+      const p = pick ?? startRollbackPick(r.steps);
       body = (
         <>
           <Text bold color="yellow">Roll back which steps? (in this order)</Text>
           {r.steps.map((s, i) => (
-            <Text key={s}>{`${pick?.cursor === i ? '›' : ' '} [${pick?.picked[i] === false ? ' ' : 'x'}] ${s}`}</Text>
+            <Text key={s}>{`${p.cursor === i ? '›' : ' '} [${p.picked[i] ? 'x' : ' '}] ${s}`}</Text>
           ))}
           <Keys keys={[['space', 'toggle'], ['a', 'all'], ['n', 'none'], ['enter', 'confirm']]} />
         </>
       );
       break;
+    }
     case 'inflight':
       body = (
         <>

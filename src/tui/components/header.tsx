@@ -36,7 +36,7 @@ export function Header({ run, finished, now, predictedMs }: HeaderProps) {
           {pressure === 'over' ? (
             <Text color="red" bold>{`  EXCEEDED by ${formatDuration(elapsed - rto, { whole: !finished })}`}</Text>
           ) : finished ? null : (
-            <Text dimColor>{`  ${formatDuration(rto - elapsed, { whole: true })} left`}</Text>
+            <Text dimColor>{`  ${formatDuration(Math.ceil((rto - elapsed) / 1000) * 1000, { whole: true })} left`}</Text>
           )}
           {predictedMs !== undefined && !finished ? (
             <Text dimColor>{`  · predicted ${formatDuration(predictedMs, { whole: true })} (ends ~${formatClock(new Date(run.startedAt + predictedMs)).slice(0, 8)})`}</Text>

@@ -21,7 +21,8 @@ export function summarizeStep(step: StepView): string {
 
 /** The running phase's steps (sub-runbook steps indented by depth): status, title, type, attempt, elapsed, summary. */
 export function StepList({ title, steps, now, selected, columns }: StepListProps) {
-  const labelWidth = Math.min(36, Math.max(12, ...steps.map((s) => 2 * s.depth + label(s).length)));
+  const idWidth = Math.min(24, Math.max(8, ...steps.map((s) => 2 * s.depth + shortId(s).length)));
+  const titleWidth = Math.min(30, Math.max(0, ...steps.map((s) => (s.title ?? '').length)));
   return (
     <Box flexDirection="column">
       <Text bold>{title}</Text>
@@ -29,8 +30,9 @@ export function StepList({ title, steps, now, selected, columns }: StepListProps
         const indent = '  '.repeat(s.depth);
         const attempt = s.attempt > 0 ? (s.maxAttempts ? `${s.attempt}/${s.maxAttempts}` : `${s.attempt}`) : '';
         const elapsed = s.durationMs !== undefined ? formatDuration(s.durationMs) : s.status === 'running' && s.startedAt !== undefined ? formatDuration(Math.max(0, now - s.startedAt), { whole: true }) : '';
-        const head = ` ${fitText(indent + label(s), labelWidth, true)} ${fitText(s.type, 7, true)} ${attempt.padStart(5)} ${elapsed.padStart(7)} `;
-        const rest = Math.max(0, columns - head.length - 6);
+        const titleCol = titleWidth > 0 ? ` ${fitText(s.title ?? '', titleWidth, true)}` : '';
+        const head = ` ${fitText(indent + shortId(s), idWidth, true)}${titleCol} ${fitText(s.type, 6, true)} ${attempt.padStart(4)} ${elapsed.padStart(7)} `;
+        const rest = Math.max(0, columns - head.length - 5);
         const summary = summarizeStep(s);
         const failed = s.status === 'failed' || s.status === 'timed_out';
         return (
@@ -48,8 +50,8 @@ export function StepList({ title, steps, now, selected, columns }: StepListProps
   );
 }
 
-function label(s: StepView): string {
+/** The step's own id (sub-runbook steps show the part after their parent's), with the for_each item. */
+function shortId(s: StepView): string {
   const id = s.id.slice(s.id.lastIndexOf('.') + 1);
-  const item = s.index !== undefined && s.status === 'running' ? `[${s.index}]` : '';
-  return s.title ? `${id}${item} ${s.title}` : `${id}${item}`;
+  return s.index !== undefined && s.status === 'running' ? `${id}[${s.index}]` : id;
 }
