@@ -20,6 +20,9 @@
  *   `? && false` are false, `true || ?` and `? || true` are true; `[1, ?] == [2, ?]` is false;
  *   `default(5, ?)` is 5). When the left side of `&&`/`||` is unknown, an error on the right side
  *   gives UNKNOWN too, since the real run might never evaluate it.
+ * - Grammar decisions (parser.ts, build-ast.ts): a leading `!` negates the whole comparison
+ *   (`!a == b` is `!(a == b)`, the spec's order) but `a == !b` also works; comparisons do not chain;
+ *   unknown string escapes keep their backslash (`'^\d+$'` is a usable regex).
  * - Functions: see functions.ts; a null first argument means "absent" (predicates false, length 0,
  *   transforms return null); `default(x, fallback)` evaluates the fallback only when x is null.
  */
