@@ -243,6 +243,17 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
     });
   });
 
+  it('aborting a download removes the partial file', async () => {
+    await raw.send(new PutObjectCommand({ Bucket: 'backups', Key: 'dl/big.bin', Body: randomBytes(8 * MiB) }));
+    const h = harness();
+    const reason = new Error('operator abort');
+    h.ctx.progress = (p) => {
+      if (p.bytes! > 0) h.controller.abort(reason);
+    };
+    await expect(exec({ action: 'get', key: 'dl/big.bin', file: 'dl/big.bin' }, h)).rejects.toBe(reason);
+    expect(await readdir(join(dir, 'dl'))).toEqual([]);
+  });
+
   it('an abort before the request starts rejects with the signal reason', async () => {
     const h = harness();
     h.controller.abort(new Error('cancelled by operator'));
