@@ -1,0 +1,375 @@
+/**
+ * The `docker` step type against the real Docker Engine API (Podman's service, see
+ * examples/sandbox/services/docker.ts). Every container is created here and removed in afterAll.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker.js';
+import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker-client.js';
+import { StepFailure, type StepContext } from '../../src/steps/types.js';
+import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
+
+const docker = await useDocker();
+
+// A container that runs until told to stop, and stops at once on SIGTERM (busybox sleep as PID 1 would not).
+const LONG_RUNNING = 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done';
+
+interface Harness {
+  ctx: StepContext;
+  output: Array<[string, string]>;
+  progress: string[];
+}
+
+const clients: DockerClient[] = [];
+
+function connections(): Record<string, DockerConnectionConfig> {
+  return {
+    engine: { socket: docker.api.socketPath, project: 'shop' },
+    plain: { host: docker.api.host },
+    missing: { socket: '/nonexistent/runbook/docker.sock' },
+  };
+}
+
+function harness(signal: AbortSignal = new AbortController().signal): Harness {
+  const output: Array<[string, string]> = [];
+  const progress: string[] = [];
+  const opened = new Map<string, DockerClient>();
+  const ctx: StepContext = {
+    signal,
+    runId: 'test-run',
+    stepId: 'docker-step',
+    baseDir: process.cwd(),
+    env: { ...process.env },
+    output: (stream, text) => output.push([stream, text]),
+    progress: (p) => progress.push(p.message ?? ''),
+    async connection<T>(name: string, kind: string): Promise<T> {
+      expect(kind).toBe('docker');
+      let client = opened.get(name);
+      if (!client) {
+        client = await dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env: {} });
+        opened.set(name, client);
+        clients.push(client);
+      }
+      return client as T;
+    },
+  };
+  return { ctx, output, progress };
+}
+
+const exec = (body: Omit<DockerBody, 'connection'> & { connection?: string }, h = harness()) =>
+  dockerStep.execute({ connection: 'engine', ...body } as DockerBody, h.ctx);
+
+/** The real state, straight from the API (not through the step). */
+async function inspectRaw(name: string): Promise<{ State: { Status: string; ExitCode: number; StartedAt: string } } | undefined> {
+  const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
+  const res = await client.request('GET', `/containers/${name}/json`);
+  return res.status === 200 ? (res.json as { State: { Status: string; ExitCode: number; StartedAt: string } }) : undefined;
+}
+
+async function startLongRunning(name: string, labels: Record<string, string> = {}): Promise<void> {
+  const result = await exec({ action: 'run', image: BUSYBOX_IMAGE, name, cmd: LONG_RUNNING, labels, detach: true });
+  expect(result.containers).toMatchObject([{ name, state: 'running' }]);
+}
+
+const failureOf = async (p: Promise<unknown>): Promise<StepFailure> => {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StepFailure);
+  return err as StepFailure;
+};
+
+// Each call is a real round trip to Podman (tens of ms, much more on a busy 2-core machine).
+describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_000 }, () => {
+  const web = { 'com.docker.compose.service': 'web', 'com.docker.compose.project': 'shop' };
+  beforeAll(async () => {
+    await startLongRunning('web-1', web);
+    await startLongRunning('web-2', web);
+    // Same service name in another project: `project: shop` must leave it alone.
+    await startLongRunning('other-web', { ...web, 'com.docker.compose.project': 'other' });
+    await exec({
+      action: 'run',
+      image: BUSYBOX_IMAGE,
+      name: 'chatty',
+      cmd: 'for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; exec sleep 60',
+      detach: true,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('negotiates the API version and passes preflight', async () => {
+    const client = (await harness().ctx.connection('engine', 'docker')) as DockerClient;
+    expect(await client.apiVersion()).toBe('v1.41');
+    const check = await dockerConnection.preflight!(client, connections().engine);
+    expect(check).toMatchObject({ ok: true, target: `docker unix://${docker.api.socketPath} (project shop)` });
+    expect(check.detail).toMatch(/API 1\.41 \(using v1\.41\)/);
+  });
+
+  it('run: echo gives exit code 0 and its stdout, streams it, and removes the container', async () => {
+    const h = harness();
+    const result = await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'echoer', cmd: ['echo', 'hello', 'world'] }, h);
+    expect(result).toMatchObject({ exit_code: 0, stdout: 'hello world\n', stderr: '', containers: [{ name: 'echoer', state: 'exited' }] });
+    expect(h.output).toEqual([['stdout', 'hello world\n']]);
+    expect(await inspectRaw('echoer')).toBeUndefined();
+  });
+
+  it('run: env, stderr, and a non-zero exit fail the step unless expected', async () => {
+    const body = { action: 'run' as const, image: BUSYBOX_IMAGE, cmd: 'echo "$GREETING"; echo bad >&2; exit 3', env: { GREETING: 'hi' } };
+    const err = await failureOf(exec(body));
+    expect(err.message).toBe(`docker run ${BUSYBOX_IMAGE}: exit code 3 (expected 0): bad`);
+    expect(err.result).toMatchObject({ exit_code: 3, stdout: 'hi\n', stderr: 'bad\n' });
+    expect(await exec({ ...body, expect_exit: [3] })).toMatchObject({ exit_code: 3 });
+  });
+
+  it('run: remove false keeps the exited container', async () => {
+    await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'kept', cmd: ['true'], remove: false });
+    expect((await inspectRaw('kept'))?.State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+  });
+
+  it('run: a missing image is named', async () => {
+    const err = await failureOf(exec({ action: 'run', image: 'no-such-image:1' }));
+    expect(err.message).toMatch(/^docker run: no such image 'no-such-image:1' at unix:\/\//);
+  });
+
+  it('stop and start by container, with a short grace', async () => {
+    const started = Date.now();
+    const stopped = await exec({ action: 'stop', container: 'web-1', grace: '5s' });
+    expect(Date.now() - started).toBeLessThan(4_000); // the trap exits at once, well before the grace
+    expect(stopped.containers).toMatchObject([{ name: 'web-1', state: 'exited', health: null }]);
+    expect((await inspectRaw('web-1'))?.State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+    const again = await exec({ action: 'start', container: 'web-1' });
+    expect(again.containers).toMatchObject([{ name: 'web-1', state: 'running' }]);
+    expect((await inspectRaw('web-1'))?.State.Status).toBe('running');
+  });
+
+  it('stop, start and restart by service act on every container of the project', async () => {
+    const stopped = await exec({ action: 'stop', service: 'web', grace: 1 });
+    expect(stopped.containers).toMatchObject([
+      { name: 'web-1', state: 'exited' },
+      { name: 'web-2', state: 'exited' },
+    ]);
+    expect((await inspectRaw('web-2'))?.State.Status).toBe('exited');
+    expect((await inspectRaw('other-web'))?.State.Status).toBe('running');
+
+    await exec({ action: 'start', service: 'web' });
+    expect((await inspectRaw('web-1'))?.State.Status).toBe('running');
+    expect((await inspectRaw('web-2'))?.State.Status).toBe('running');
+
+    const before = (await inspectRaw('web-2'))!.State.StartedAt;
+    const restarted = await exec({ action: 'restart', service: 'web', grace: '1s' });
+    expect(restarted.containers).toMatchObject([
+      { name: 'web-1', state: 'running' },
+      { name: 'web-2', state: 'running' },
+    ]);
+    expect((await inspectRaw('web-2'))!.State.StartedAt).not.toBe(before);
+  });
+
+  it('without a project, service matches across projects', async () => {
+    const result = await exec({ connection: 'plain', action: 'inspect', service: 'web' });
+    expect((result.containers as Array<{ name: string }>).map((c) => c.name)).toEqual(['other-web', 'web-1', 'web-2']);
+  });
+
+  it('inspect reports id, name, image, state and health', async () => {
+    const result = await exec({ action: 'inspect', container: 'web-1' });
+    const raw = await inspectRaw('web-1');
+    expect(result.containers).toEqual([
+      // Podman reports the image name as it resolved it.
+      { id: (raw as unknown as { Id: string }).Id, name: 'web-1', image: `localhost/${BUSYBOX_IMAGE}`, state: 'running', health: null },
+    ]);
+  });
+
+  it('logs: the last lines, stdout and stderr demultiplexed and streamed', async () => {
+    const h = harness();
+    const result = await exec({ action: 'logs', container: 'chatty', tail: 3 }, h);
+    expect(result.logs).toBe('line4\nline5\noops\n');
+    expect(h.output.filter(([s]) => s === 'stderr').map(([, t]) => t).join('')).toBe('oops\n');
+    expect(h.output.filter(([s]) => s === 'stdout').map(([, t]) => t).join('')).toBe('line4\nline5\n');
+    const all = await exec({ action: 'logs', container: 'chatty', tail: 'all' });
+    expect(all.logs).toBe('line1\nline2\nline3\nline4\nline5\noops\n');
+  });
+
+  it('logs of a service prefix each line with its container', async () => {
+    const result = await exec({ action: 'logs', service: 'web', tail: 1 });
+    expect(result.logs).toBe('web-1 | started\nweb-2 | started\n');
+  });
+
+  it('logs of a TTY container are raw, not framed', async () => {
+    const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
+    const created = await client.request('POST', '/containers/create', {
+      query: { name: 'tty' },
+      body: { Image: BUSYBOX_IMAGE, Tty: true, Cmd: ['sh', '-c', 'echo one; echo two >&2'], HostConfig: { NetworkMode: 'host' } },
+    });
+    expect(created.status).toBe(201);
+    await client.request('POST', '/containers/tty/start');
+    await client.request('POST', '/containers/tty/wait');
+    const result = await exec({ action: 'logs', container: 'tty' });
+    expect(result.logs).toBe('one\r\ntwo\r\n');
+  });
+
+  it('exec: output, env and exit code', async () => {
+    const h = harness();
+    const result = await exec(
+      { action: 'exec', container: 'web-1', cmd: 'echo "out $X"; echo err >&2; exit 3', env: { X: 42 }, expect_exit: 3 },
+      h,
+    );
+    expect(result).toMatchObject({ exit_code: 3, stdout: 'out 42\n', stderr: 'err\n', execs: [{ container: 'web-1', exit_code: 3 }] });
+    expect(h.output).toContainEqual(['stdout', 'out 42\n']);
+    const err = await failureOf(exec({ action: 'exec', container: 'web-1', cmd: ['sh', '-c', 'echo nope >&2; exit 2'] }));
+    expect(err.message).toBe('docker exec in web-1: exit code 2 (expected 0): nope');
+  });
+
+  it('exec on a service runs in every container', async () => {
+    const result = await exec({ action: 'exec', service: 'web', cmd: ['hostname'] });
+    expect((result.execs as Array<{ container: string; exit_code: number }>).map((e) => [e.container, e.exit_code])).toEqual([
+      ['web-1', 0],
+      ['web-2', 0],
+    ]);
+  });
+
+  it('wait_healthy: a running container without a healthcheck is ready at once', async () => {
+    const result = await exec({ action: 'wait_healthy', service: 'web' });
+    expect(result.containers).toMatchObject([
+      { name: 'web-1', state: 'running', health: null },
+      { name: 'web-2', state: 'running', health: null },
+    ]);
+  });
+
+  it('wait_healthy: waits for the healthcheck to pass', async () => {
+    const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
+    const created = await client.request('POST', '/containers/create', {
+      query: { name: 'checked' },
+      body: {
+        Image: BUSYBOX_IMAGE,
+        Cmd: ['sh', '-c', LONG_RUNNING],
+        Healthcheck: { Test: ['CMD', 'test', '-f', '/tmp/ready'], Interval: 300_000_000, Timeout: 2_000_000_000, Retries: 1 },
+        HostConfig: { NetworkMode: 'host' },
+      },
+    });
+    expect(created.status).toBe(201);
+    await exec({ action: 'start', container: 'checked' });
+    const h = harness();
+    const waiting = exec({ action: 'wait_healthy', container: 'checked' }, h);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect((await inspectRaw('checked'))?.State.Status).toBe('running');
+    await exec({ action: 'exec', container: 'checked', cmd: 'touch /tmp/ready' });
+    const result = await waiting;
+    expect(result.containers).toMatchObject([{ name: 'checked', state: 'running', health: 'healthy' }]);
+    expect(h.progress.some((m) => /^checked running \((starting|unhealthy)\)$/.test(m))).toBe(true);
+  }, 20_000);
+
+  it('wait_healthy: an abort ends it promptly, naming the state', async () => {
+    await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'dead', cmd: ['true'], remove: false });
+    const started = Date.now();
+    const err = await failureOf(exec({ action: 'wait_healthy', container: 'dead' }, harness(AbortSignal.timeout(800))));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err.code).toBe('STEP_TIMEOUT');
+    expect(err.message).toMatch(/^docker: container 'dead' not healthy when timed out \(.*\): dead exited$/);
+    expect(err.result).toMatchObject({ containers: [{ name: 'dead', state: 'exited' }] });
+  });
+
+  it('run: an abort kills and removes the container promptly', async () => {
+    const controller = new AbortController();
+    const h = harness(controller.signal);
+    const running = exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'sleeper', cmd: 'echo going; sleep 30' }, h);
+    setTimeout(() => controller.abort(new Error('operator abort')), 1_000);
+    const started = Date.now();
+    const err = await failureOf(running);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(err.code).toBe('STEP_CANCELLED');
+    expect(err.message).toMatch(/^docker run runbook-busybox:latest: cancelled \(operator abort\); container [0-9a-f]{12} killed and removed$/);
+    expect(h.output).toContainEqual(['stdout', 'going\n']);
+    expect(await inspectRaw('sleeper')).toBeUndefined();
+  });
+
+  it('kill sends the signal', async () => {
+    await startLongRunning('victim');
+    const result = await exec({ action: 'kill', container: 'victim' });
+    expect(result.containers).toMatchObject([{ name: 'victim', state: 'exited' }]);
+    expect((await inspectRaw('victim'))?.State).toMatchObject({ Status: 'exited', ExitCode: 137 });
+    await startLongRunning('polite');
+    await exec({ action: 'kill', container: 'polite', signal: 'SIGTERM' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await inspectRaw('polite'))?.State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+  });
+
+  it('ps: filters, service and all', async () => {
+    const project = await exec({ action: 'ps', filters: { label: 'com.docker.compose.project=shop' } });
+    expect((project.containers as Array<{ name: string }>).map((c) => c.name)).toEqual(['web-1', 'web-2']);
+    const service = await exec({ action: 'ps', service: 'web' });
+    expect(service).toMatchObject({ count: 2, containers: [{ name: 'web-1', state: 'running' }, { name: 'web-2', state: 'running' }] });
+    const exited = await exec({ action: 'ps', all: true, filters: { status: ['exited'], name: 'kept' } });
+    expect(exited.containers).toMatchObject([{ name: 'kept', state: 'exited' }]);
+    expect((await exec({ action: 'ps', filters: { name: 'kept' } })).containers).toEqual([]);
+  });
+
+  it('images: by reference', async () => {
+    const result = await exec({ action: 'images', reference: 'runbook-busybox' });
+    expect(result.count).toBe(1);
+    expect(result.images).toMatchObject([{ tags: ['localhost/runbook-busybox:latest'] }]);
+    expect((await exec({ action: 'images', reference: 'nothing-like-this' })).images).toEqual([]);
+  });
+
+  it('a missing container or service is named', async () => {
+    const noContainer = await failureOf(exec({ action: 'stop', container: 'nope' }));
+    expect(noContainer.message).toBe(`docker: no such container 'nope' at unix://${docker.api.socketPath}`);
+    const noService = await failureOf(exec({ action: 'restart', service: 'ghost' }));
+    expect(noService.message).toBe(
+      `docker: no container of service 'ghost' (project 'shop') at unix://${docker.api.socketPath} ` +
+        '(looked for label com.docker.compose.service=ghost, com.docker.compose.project=shop)',
+    );
+  });
+
+  it('a missing socket is a clear error', async () => {
+    const err = await failureOf(exec({ connection: 'missing', action: 'ps' }));
+    expect(err.message).toBe('docker: cannot reach the Docker API at unix:///nonexistent/runbook/docker.sock: no such socket (ENOENT)');
+    const client = (await harness().ctx.connection('missing', 'docker')) as DockerClient;
+    expect(await dockerConnection.preflight!(client, connections().missing)).toMatchObject({ ok: false });
+  });
+
+  it('preflight of a step names its target', async () => {
+    const h = harness();
+    expect(await dockerStep.preflight!({ connection: 'engine', action: 'stop', service: 'web' }, h.ctx)).toEqual([
+      { target: "service 'web' (project 'shop')", ok: true, detail: 'web-1 running, web-2 running' },
+    ]);
+    expect(await dockerStep.preflight!({ connection: 'engine', action: 'start', container: 'nope' }, h.ctx)).toMatchObject([
+      { ok: false },
+    ]);
+  });
+});
+
+describe('docker schema and rendering', () => {
+  const ajv = new Ajv2020({ allErrors: true });
+  const validate = ajv.compile(dockerStep.schema);
+  const validateConnection = ajv.compile(dockerConnection.schema);
+  const errors = (body: unknown) => (validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`));
+
+  it('requires each action’s fields', () => {
+    expect(errors({ connection: 'e', action: 'stop', service: 'web', grace: '10s' })).toEqual([]);
+    expect(errors({ connection: 'e', action: 'exec', container: 'db' })).toContain(" must have required property 'cmd'");
+    expect(errors({ connection: 'e', action: 'run' })).toContain(" must have required property 'image'");
+    expect(errors({ connection: 'e', action: 'stop' })).toContain(" must have required property 'container'");
+    expect(errors({ connection: 'e', action: 'stop', container: 'a', service: 'b' })).not.toEqual([]);
+    expect(errors({ connection: 'e', action: 'stop', container: 'a', grace: 'soon' })).not.toEqual([]);
+    expect(errors({ connection: 'e', action: 'ps', colour: 'red' })).toContain(' must NOT have additional properties');
+    expect(errors({ connection: 'e', action: 'reboot', container: 'a' })).not.toEqual([]);
+  });
+
+  it('checks the connection', () => {
+    expect(validateConnection({ socket: '/var/run/docker.sock', project: 'shop' })).toBe(true);
+    expect(validateConnection({ host: 'tcp://10.0.0.5:2375', api_version: '1.41' })).toBe(true);
+    expect(validateConnection({ socket: '/a', host: 'tcp://b:1' })).toBe(false);
+    expect(validateConnection({ url: 'x' })).toBe(false);
+  });
+
+  it('renders a step for plan', () => {
+    expect(dockerStep.render({ connection: 'engine', action: 'stop', service: 'trading-service', grace: '10s' })).toBe(
+      'docker stop service trading-service (grace 10s) @engine',
+    );
+    expect(dockerStep.render({ connection: 'engine', action: 'run', image: 'busybox', cmd: ['echo', 'hi'] })).toBe(
+      'docker run busybox echo hi @engine',
+    );
+  });
+});
