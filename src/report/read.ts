@@ -81,7 +81,9 @@ export function listRuns(stateDir: string, runbookId?: string): RunSummary[] {
  * one run. Throws `RUN_NOT_FOUND` listing a few recent ids.
  */
 export function resolveRunId(stateDir: string, idOrLatest: string): string {
-  if (idOrLatest !== 'latest' && existsSync(journalPath(stateDir, idOrLatest))) return idOrLatest;
+  // A run id is one folder name: never let `../x` reach a journal outside `<stateDir>/runs`.
+  const plain = !/[\\/]/.test(idOrLatest) && idOrLatest !== '.' && idOrLatest !== '..';
+  if (idOrLatest !== 'latest' && plain && existsSync(journalPath(stateDir, idOrLatest))) return idOrLatest;
   const runs = listRuns(stateDir);
   if (idOrLatest === 'latest') {
     if (runs.length === 0) {

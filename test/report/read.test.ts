@@ -109,6 +109,10 @@ describe('resolveRunId', () => {
     );
   });
 
+  it('never resolves a path outside the runs folder', () => {
+    expect(() => resolveRunId(state.dir, '../runs/r-ok')).toThrow("unknown run '../runs/r-ok'");
+  });
+
   it('refuses an ambiguous prefix', () => {
     expect(() => resolveRunId(state.dir, 'r-')).toThrow(/^'r-' matches 6 runs; recent runs: r-dry/);
   });
