@@ -32,7 +32,8 @@ export const s3ConnectionSchema = {
     endpoint: text('Endpoint URL of an S3-compatible server, e.g. http://127.0.0.1:9000. Empty = AWS itself.'),
     force_path_style: {
       type: 'boolean',
-      description: 'Address buckets as http://host/bucket/key instead of http://bucket.host/key (needed by most local servers).',
+      description:
+        'Address buckets as http://host/bucket/key instead of http://bucket.host/key. Default: true with an `endpoint`, false for AWS.',
     },
     access_key_id: text('Access key id; use a secret. Without it the standard AWS credential chain is used (env, profile, instance role).'),
     secret_access_key: text('Secret access key; use a secret.'),
@@ -52,10 +53,12 @@ export function makeS3ClientConfig(config: S3ConnectionConfig, env: NodeJS.Proce
     throw new Error('s3 connection: access_key_id and secret_access_key must be given together');
   }
   const profile = given(config.profile);
+  const endpoint = given(config.endpoint);
   return {
     region: given(config.region) ?? given(env.AWS_REGION) ?? given(env.AWS_DEFAULT_REGION) ?? (profile ? undefined : 'us-east-1'),
-    endpoint: given(config.endpoint),
-    forcePathStyle: config.force_path_style ?? false,
+    endpoint,
+    // MinIO, Ceph, s3rver and most local endpoints only answer path-style requests.
+    forcePathStyle: config.force_path_style ?? endpoint !== undefined,
     profile,
     credentials:
       accessKeyId !== undefined && secretAccessKey !== undefined

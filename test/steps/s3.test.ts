@@ -311,6 +311,8 @@ describe('s3 connection and body schema', () => {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     expect(makeS3ClientConfig({}, { AWS_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
+    expect(makeS3ClientConfig({ endpoint: 'http://127.0.0.1:9000' }, {}).forcePathStyle).toBe(true);
+    expect(makeS3ClientConfig({ endpoint: 'http://127.0.0.1:9000', force_path_style: false }, {}).forcePathStyle).toBe(false);
     expect(() => makeS3ClientConfig({ access_key_id: 'AK' }, {})).toThrow('must be given together');
   });
 
