@@ -120,7 +120,7 @@ export const dockerBodySchema: JsonSchema = {
     env: {
       type: 'object',
       description: 'exec/run: environment variables to set.',
-      additionalProperties: { type: ['string', 'number', 'boolean'] },
+      additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
     },
     workdir: text('exec/run: working directory inside the container.'),
     user: text('exec/run: user (name or uid[:gid]) to run the command as.'),

@@ -20,7 +20,9 @@ interface Harness {
   progress: string[];
 }
 
-const clients: DockerClient[] = [];
+// Shared across tests as the interpreter shares them across a run's steps: the API version is
+// negotiated once per client (Podman's GET /version spawns conmon and runc to read their versions).
+const clients = new Map<string, DockerClient>();
 
 function connections(): Record<string, DockerConnectionConfig> {
   return {
@@ -33,7 +35,6 @@ function connections(): Record<string, DockerConnectionConfig> {
 function harness(signal: AbortSignal = new AbortController().signal): Harness {
   const output: Array<[string, string]> = [];
   const progress: string[] = [];
-  const opened = new Map<string, DockerClient>();
   const ctx: StepContext = {
     signal,
     runId: 'test-run',
@@ -44,11 +45,10 @@ function harness(signal: AbortSignal = new AbortController().signal): Harness {
     progress: (p) => progress.push(p.message ?? ''),
     async connection<T>(name: string, kind: string): Promise<T> {
       expect(kind).toBe('docker');
-      let client = opened.get(name);
+      let client = clients.get(name);
       if (!client) {
         client = await dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env: {} });
-        opened.set(name, client);
-        clients.push(client);
+        clients.set(name, client);
       }
       return client as T;
     },
@@ -97,7 +97,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     });
   }, 30_000);
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients.values()].map((c) => c.close()));
   });
 
   it('negotiates the API version and passes preflight', async () => {
