@@ -2,15 +2,19 @@
  * One subprocess in its own process group, with live output, bounded output tails and
  * cancellation of the whole group.
  *
- * execa kills only the direct child, and a grandchild that keeps stdout open keeps execa's promise
- * pending forever, so this module owns termination: the child leads its own group (`detached`), an
- * abort sends SIGTERM to the group and SIGKILL after `KILL_GRACE_MS`, and after the leader exits we
- * stop waiting for the pipes after a short drain.
+ * This module owns termination: the child leads its own group (`detached`), an abort sends SIGTERM
+ * to the group and SIGKILL after `KILL_GRACE_MS`, and once the leader has exited we stop waiting for
+ * pipes that a background process keeps open.
+ *
+ * Plain `child_process.spawn`, not execa: execa kills only the direct child and waits forever on
+ * pipes a grandchild holds, so all of its output, kill and buffering logic would be bypassed anyway,
+ * and its per-spawn cost alone (~6–7 ms here against ~4 ms for the spawn) broke the budget of a
+ * shell step ≤ 2× a bare spawn (bench/shell-spawn.mjs).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import { TailBuffer } from './shell-tail.js';
 
 /** Time between SIGTERM and SIGKILL of a cancelled process group. */
@@ -94,30 +98,31 @@ function installExitHook(): void {
 export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
   if (req.signal.aborted) return Promise.reject(new SpawnError('not started: the step was already cancelled'));
   installExitHook();
-  const child = execa(req.file, req.args, {
-    cwd: req.cwd,
-    env: req.env,
-    extendEnv: false,
-    detached: true,
-    buffer: false,
-    reject: false,
-    ...(req.stdin === undefined ? { stdin: 'ignore' as const } : { input: req.stdin }),
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(req.file, req.args, {
+      cwd: req.cwd,
+      env: req.env,
+      detached: true,
+      stdio: [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return Promise.reject(new SpawnError(e.message, e.code));
+  }
   const pid = child.pid;
   if (pid === undefined) {
-    return child.then((result) => {
-      const cause = result.cause as NodeJS.ErrnoException | undefined;
-      throw new SpawnError(cause?.message ?? result.shortMessage ?? 'spawn failed', cause?.code);
-    });
+    // ENOENT, EACCES, a missing cwd: Node reports them in an 'error' event after returning.
+    return new Promise((_, reject) =>
+      child.once('error', (e: NodeJS.ErrnoException) => reject(new SpawnError(e.message, e.code))),
+    );
   }
   liveGroups.add(pid);
-  // The promise settles through our own events; only silence execa's (reject: false still creates it).
-  child.then(
-    () => {},
-    () => {},
-  );
+  if (child.stdin) {
+    // A script that exits without reading its stdin makes this write fail with EPIPE: not our concern.
+    child.stdin.on('error', () => {});
+    child.stdin.end(req.stdin);
+  }
   return new Promise<ProcessOutcome>((resolve) => {
     const tails = { stdout: new TailBuffer(OUTPUT_TAIL_BYTES), stderr: new TailBuffer(OUTPUT_TAIL_BYTES) };
     let openPipes = 0;

@@ -93,6 +93,7 @@ async function executeShell(body: ShellBody, ctx: StepContext): Promise<Record<s
   const cwd = resolve(ctx.baseDir, body.cwd ?? '.');
   const env: NodeJS.ProcessEnv = { ...ctx.env };
   for (const [k, v] of Object.entries(body.env ?? {})) env[k] = String(v);
+  if (ctx.signal.aborted) throw new StepFailure(`cancelled (${describeReason(ctx.signal.reason)}) before it started`, undefined, 'STEP_CANCELLED');
   let outcome: ProcessOutcome;
   try {
     outcome = await runProcess({ file, args, cwd, env, stdin: body.stdin, signal: ctx.signal, onOutput: (s, t) => ctx.output(s, t) });

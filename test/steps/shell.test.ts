@@ -173,6 +173,22 @@ describe('shell step: running', () => {
     expect(text('stdout')).toBe(full);
   });
 
+  it('streams 100 MB through without holding it', async () => {
+    const { ctx } = makeContext();
+    let streamed = 0;
+    ctx.output = (_stream, text) => {
+      streamed += text.length;
+    };
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const result = await shellStep.execute({ run: "head -c 104857600 /dev/zero | tr '\\0' x" }, ctx);
+    const grown = process.memoryUsage().rss - rssBefore;
+    expect(streamed).toBe(100 * 1024 * 1024);
+    expect(result.stdout).toBe('x'.repeat(1024 * 1024));
+    // Two 1 MiB tails plus garbage not yet collected; 100 MB held would show here.
+    expect(grown).toBeLessThan(60 * 1024 * 1024);
+  });
+
   it('does not hang when a background process keeps stdout open after the script ends', async () => {
     const { ctx } = makeContext();
     const started = performance.now();
@@ -265,7 +281,8 @@ describe('shell step: cancellation', () => {
     const controller = new AbortController();
     controller.abort();
     const { ctx } = makeContext(controller);
-    await expect(shellStep.execute({ run: 'touch should-not-exist' }, ctx)).rejects.toThrow(/not started/);
+    const failure = await failureOf(shellStep.execute({ run: 'touch should-not-exist' }, ctx));
+    expect(failure).toMatchObject({ code: 'STEP_CANCELLED', message: 'cancelled (aborted) before it started' });
     expect(readdirSync(baseDir)).not.toContain('should-not-exist');
   });
 });
