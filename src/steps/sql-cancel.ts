@@ -5,6 +5,8 @@
  * A client that saw an abort is always discarded, never returned to the pool: a late cancel would
  * otherwise hit whatever the next step runs on it.
  */
+import net from 'node:net';
+import path from 'node:path';
 import pg from 'pg';
 
 /** How long the server gets to confirm a cancel before the session is terminated. */
@@ -43,12 +45,20 @@ export function checkout(pool: pg.Pool, signal: AbortSignal): Promise<pg.PoolCli
   });
 }
 
-/** The server process id of a checked-out client (from the startup handshake, else asked for). */
-export async function backendPid(client: pg.PoolClient): Promise<number> {
-  const known = (client as unknown as { processID?: number | null }).processID;
-  if (typeof known === 'number' && known > 0) return known;
+/** The server process of a checked-out client: its pid, and the key a protocol CancelRequest needs. */
+export interface Backend {
+  pid: number;
+  secretKey?: number;
+}
+
+/** From the startup handshake (BackendKeyData), else asked for. */
+export async function backendOf(client: pg.PoolClient): Promise<Backend> {
+  const keys = client as unknown as { processID?: number | null; secretKey?: number | null };
+  if (typeof keys.processID === 'number' && keys.processID > 0) {
+    return { pid: keys.processID, secretKey: typeof keys.secretKey === 'number' ? keys.secretKey : undefined };
+  }
   const r = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  return r.rows[0].pid;
+  return { pid: r.rows[0].pid };
 }
 
 /**
@@ -58,7 +68,7 @@ export async function backendPid(client: pg.PoolClient): Promise<number> {
 export async function queryCancellable<R extends pg.QueryResultRow>(
   pool: pg.Pool,
   client: pg.PoolClient,
-  pid: number,
+  backend: Backend,
   query: pg.QueryConfig,
   signal: AbortSignal,
   onInfo: (line: string) => void,
@@ -70,7 +80,7 @@ export async function queryCancellable<R extends pg.QueryResultRow>(
   let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
-      cancelling = cancelOnServer(pool, pid, settled, onInfo);
+      cancelling = cancelOnServer(pool, backend, settled, onInfo);
       void cancelling.then((how) => reject(new QueryCancelled(how)));
     };
   });
@@ -94,18 +104,27 @@ export async function queryCancellable<R extends pg.QueryResultRow>(
 }
 
 /** Cancel, wait for `settled`, escalate to terminate; resolves to a description of what happened. */
-async function cancelOnServer(pool: pg.Pool, pid: number, settled: Promise<boolean>, onInfo: (line: string) => void): Promise<string> {
+async function cancelOnServer(pool: pg.Pool, backend: Backend, settled: Promise<boolean>, onInfo: (line: string) => void): Promise<string> {
+  const { pid } = backend;
+  let how = `pg_cancel_backend ${pid}`;
   try {
     const sent = await signalBackend(pool, 'pg_cancel_backend', pid);
-    if (!sent) {
-      // The session is gone already (the server ended it): nothing runs any more.
-      return `server session ${pid} had already ended`;
-    }
+    // The session is gone already (the server ended it): nothing runs any more.
+    if (!sent) return `server session ${pid} had already ended`;
   } catch (err) {
-    onInfo(`could not cancel statement on backend ${pid}: ${(err as Error).message}`);
-    return `statement on backend ${pid} could NOT be cancelled on the server: ${(err as Error).message}`;
+    // No second session to be had (role at its connection limit, server full): the protocol's
+    // CancelRequest needs no login and no connection slot.
+    const why = (err as Error).message;
+    if (backend.secretKey === undefined) return `statement on backend ${pid} could NOT be cancelled on the server: ${why}`;
+    try {
+      await sendCancelRequest(pool.options as pg.ClientConfig, backend);
+      onInfo(`pg_cancel_backend impossible (${why}): sent a protocol cancel request to backend ${pid}`);
+      how = `protocol cancel request to backend ${pid}`;
+    } catch (err2) {
+      return `statement on backend ${pid} could NOT be cancelled on the server: ${why}; cancel request: ${(err2 as Error).message}`;
+    }
   }
-  if (await within(settled, CANCEL_GRACE_MS)) return `statement cancelled on the server (pg_cancel_backend ${pid})`;
+  if (await within(settled, CANCEL_GRACE_MS)) return `statement cancelled on the server (${how})`;
   onInfo(`backend ${pid} did not stop within ${CANCEL_GRACE_MS} ms of the cancel: terminating the session`);
   try {
     await signalBackend(pool, 'pg_terminate_backend', pid);
@@ -116,11 +135,34 @@ async function cancelOnServer(pool: pg.Pool, pid: number, settled: Promise<boole
   return `session terminated on the server (pg_terminate_backend ${pid}) after the cancel was ignored for ${CANCEL_GRACE_MS} ms`;
 }
 
+/** The CancelRequest packet libpq's PQcancel sends: length 16, code 80877102, pid, secret key. */
+function sendCancelRequest(options: pg.ClientConfig, backend: Backend): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const host = options.host ?? 'localhost';
+    const port = Number(options.port ?? 5432);
+    const socket = host.startsWith('/') ? net.connect(path.join(host, `.s.PGSQL.${port}`)) : net.connect(port, host);
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+    socket.once('connect', () => {
+      const packet = Buffer.alloc(16);
+      packet.writeInt32BE(16, 0);
+      packet.writeInt32BE(80877102, 4);
+      packet.writeInt32BE(backend.pid, 8);
+      packet.writeInt32BE(backend.secretKey!, 12);
+      socket.end(packet);
+    });
+    socket.once('error', reject);
+    // The server closes the socket once it has handled the request.
+    socket.once('close', (hadError) => (hadError ? undefined : resolve()));
+  });
+}
+
 /** A short-lived second connection with the pool's settings (the pool itself may be full). */
 async function signalBackend(pool: pg.Pool, fn: 'pg_cancel_backend' | 'pg_terminate_backend', pid: number): Promise<boolean> {
   const options = pool.options as pg.ClientConfig;
   const client = new pg.Client({
     ...options,
+    // pg.Pool keeps the password as a non-enumerable property: the spread above drops it.
+    password: options.password,
     application_name: `${options.application_name ?? 'runbook'}:cancel`,
     connectionTimeoutMillis: Math.min(options.connectionTimeoutMillis || 5_000, 5_000),
   });

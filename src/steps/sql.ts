@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { JsonSchema } from '../dsl/json-schema.js';
 import { StepFailure, type StepContext, type StepType } from './types.js';
-import { backendPid, checkout, QueryCancelled, queryCancellable } from './sql-cancel.js';
+import { backendOf, checkout, QueryCancelled, queryCancellable } from './sql-cancel.js';
 import { poolTarget } from './sql-connection.js';
 import { describeConnectError, describeSqlError, isAuthError, isServerError, sqlErrorResult } from './sql-errors.js';
 import { toStepResult } from './sql-result.js';
@@ -100,8 +100,8 @@ async function executeSql(body: SqlBody, ctx: StepContext): Promise<Record<strin
   let discard: Error | undefined;
   let rolledBack = false;
   try {
-    const pid = await backendPid(client);
-    const run = (q: pg.QueryConfig) => queryCancellable(pool, client, pid, q, ctx.signal, (line) => ctx.output('info', line));
+    const backend = await backendOf(client);
+    const run = (q: pg.QueryConfig) => queryCancellable(pool, client, backend, q, ctx.signal, (line) => ctx.output('info', line));
     const started = performance.now();
     if (body.transaction) await run({ text: 'BEGIN' });
     let outcome: pg.QueryResult | pg.QueryResult[];

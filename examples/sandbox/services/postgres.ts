@@ -54,6 +54,8 @@ export interface StartPostgresOptions {
   user?: string;
   /** Folder holding initdb/postgres/psql; default $RUNBOOK_PG_BINDIR, `pg_config --bindir`, newest /usr/lib/postgresql/N/bin. */
   binDir?: string;
+  /** Folder of the cached initdb template (default os.tmpdir()); tests of the template race use a fresh one. */
+  templateParent?: string;
   /** How long to wait for the server to accept connections (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -82,7 +84,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   const runAs = process.getuid?.() === 0 ? lookupPostgresUser() : undefined;
   const parent = opts.dataDirParent ?? chooseParent(opts.fsync !== false);
   sweepDeadDirs(parent);
-  const template = await ensureTemplate(binDir, version, runAs);
+  const template = await ensureTemplate(opts.templateParent ?? os.tmpdir(), binDir, version, runAs);
 
   const root = await mkdtemp(path.join(parent, RUN_PREFIX));
   const dataDir = path.join(root, 'data');
@@ -195,13 +197,13 @@ function lookupPostgresUser(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** initdb once per (version, owner) into os.tmpdir(); concurrent callers each build and the first rename wins. */
-async function ensureTemplate(binDir: string, version: number, runAs?: { uid: number; gid: number }): Promise<string> {
+/** initdb once per (version, owner) into `parent`; concurrent callers each build and the first rename wins. */
+async function ensureTemplate(parent: string, binDir: string, version: number, runAs?: { uid: number; gid: number }): Promise<string> {
   const owner = runAs?.uid ?? process.getuid?.() ?? 0;
-  const template = path.join(os.tmpdir(), `runbook-pg-template-${version}-${owner}-v${TEMPLATE_LAYOUT}`);
+  const template = path.join(parent, `runbook-pg-template-${version}-${owner}-v${TEMPLATE_LAYOUT}`);
   if (existsSync(path.join(template, 'PG_VERSION'))) return template;
 
-  const stage = await mkdtemp(path.join(os.tmpdir(), STAGE_PREFIX));
+  const stage = await mkdtemp(path.join(parent, STAGE_PREFIX));
   try {
     await writeFile(path.join(stage, 'owner.pid'), String(process.pid));
     if (runAs) await chown(stage, runAs.uid, runAs.gid);
