@@ -126,7 +126,7 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
       case 'step.finished': {
         const indent = '  '.repeat(1 + (e.depth ?? 0));
         const max = maxAttempts.get(e.step);
-        const attempts = e.attempts > 1 || (max && max > 1) ? ` after ${e.attempts}${max ? `/${max}` : ''} attempts` : '';
+        const attempts = e.attempts > 1 ? ` after ${e.attempts}${max ? `/${max}` : ''} attempts` : '';
         const failed = e.status === 'failed' || e.status === 'timed_out';
         const where = failed ? (e.where ?? wheres.get(e.step)) : undefined;
         const error = e.error ? `: ${failed ? paint(RED, e.error) : e.error}` : '';
@@ -156,7 +156,7 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
         let rto = '';
         const objective = e.rto_ms ?? rtoMs;
         if (objective) rto = ` / RTO ${formatBudget(objective)} ` + (e.rto_met === false || e.duration_ms > objective ? paint(RED, 'missed') : paint(GREEN, 'met'));
-        line(`${sym} run ${paint(BOLD, describeStatus(e.status))} in ${formatDuration(e.duration_ms)}${rto}${e.error ? `: ${e.error}` : ''}`);
+        line(`${sym} run ${paint(BOLD, describeStatus(e.status))} in ${formatDuration(e.duration_ms)}${rto}${e.error ? ` — ${e.error}` : ''}`);
         return;
       }
     }

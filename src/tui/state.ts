@@ -262,10 +262,36 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
   return s;
 }
 
-/** Fold many events at once (a throttled redraw applies everything pushed since the last frame). */
+/**
+ * Fold many events at once (a redraw applies everything pushed since the last frame). Runs of output
+ * lines are appended per step in one go: a step printing 10,000 lines a second costs one array copy
+ * per frame instead of one per line. Same result as folding them one by one.
+ */
 export function reduceAll(state: TuiState, events: readonly RunEvent[]): TuiState {
   let s = state;
-  for (const e of events) s = reduce(s, e);
+  let pending = new Map<string, string[]>();
+  let lastOutput: RunEvent | undefined;
+  const flush = () => {
+    if (!lastOutput) return;
+    const steps = { ...s.steps };
+    for (const [id, lines] of pending) steps[id] = appendLines(steps[id], lines);
+    const at = Date.parse(lastOutput.ts);
+    s = { ...s, steps, active: (lastOutput as { step: string }).step, lastAt: Number.isNaN(at) ? s.lastAt : at };
+    pending = new Map();
+    lastOutput = undefined;
+  };
+  for (const e of events) {
+    if (e.type === 'step.output' && s.steps[e.step]) {
+      const lines = pending.get(e.step);
+      if (lines) lines.push(...splitLines(e.text));
+      else pending.set(e.step, splitLines(e.text));
+      lastOutput = e;
+      continue;
+    }
+    flush();
+    s = reduce(s, e);
+  }
+  flush();
   return s;
 }
 
@@ -297,7 +323,7 @@ function addStep(s: TuiState, id: string, phase: string, type: string, depth: nu
 }
 
 function appendLines(step: StepView, lines: string[]): StepView {
-  const kept = step.lines.length + lines.length > MAX_LINES ? [...step.lines, ...lines].slice(-MAX_LINES) : [...step.lines, ...lines];
+  const kept = step.lines.length + lines.length > MAX_LINES ? [...step.lines.slice(-MAX_LINES), ...lines.slice(-MAX_LINES)].slice(-MAX_LINES) : [...step.lines, ...lines];
   return { ...step, lines: kept, lineCount: step.lineCount + lines.length };
 }
 
