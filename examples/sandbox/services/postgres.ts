@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -278,12 +278,13 @@ function spawnPostmaster(binDir: string, args: string[], logFile: string, runAs?
     const env = cleanEnv();
     // setpriv drops to the postgres user and asks the kernel to SIGQUIT (immediate shutdown) the
     // postmaster when we die, so a killed test worker leaves no server running.
-    const setpriv = hasSetpriv();
-    if (setpriv) {
-      const ids = runAs ? [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups'] : [];
-      return spawn('setpriv', [...ids, '--pdeathsig', 'QUIT', '--', postgres, ...args], { stdio: ['ignore', fd, fd], env });
-    }
-    return spawn(postgres, args, { stdio: ['ignore', fd, fd], env, uid: runAs?.uid, gid: runAs?.gid });
+    const ids = runAs ? [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups'] : [];
+    const child = hasSetpriv()
+      ? spawn('setpriv', [...ids, '--pdeathsig', 'QUIT', '--', postgres, ...args], { stdio: ['ignore', fd, fd], env })
+      : spawn(postgres, args, { stdio: ['ignore', fd, fd], env, uid: runAs?.uid, gid: runAs?.gid });
+    // A failed spawn also sets exitCode, which waitReady reports with the log; unheard, 'error' would crash us.
+    child.on('error', (err) => appendFileSync(logFile, `spawn failed: ${err.message}\n`));
+    return child;
   } finally {
     closeSync(fd);
   }
