@@ -9,7 +9,9 @@ import {
   describeTarget,
   hasHealthcheck,
   inspectAll,
+  listContainerIds,
   resolveTargets,
+  serviceLabels,
   summarize,
   type ContainerInspect,
   type ContainerSummary,
@@ -84,8 +86,7 @@ export async function waitHealthy(client: DockerClient, body: DockerBody, ctx: S
         lastMessage = message;
       }
       await sleep(POLL_MS, ctx.signal);
-      // A service's containers may be replaced while we wait: look them up again.
-      targets = body.service !== undefined ? await resolveTargets(client, body, ctx.signal) : await inspectAll(client, [targets[0].Id], ctx.signal);
+      targets = await lookAgain(client, body, targets, ctx.signal);
       last = targets.map(summarize);
     }
   } catch (err) {
@@ -97,6 +98,15 @@ export async function waitHealthy(client: DockerClient, body: DockerBody, ctx: S
       cancelCode(ctx.signal),
     );
   }
+}
+
+/**
+ * The target's containers now. A service's containers may be replaced while we wait (a recreate
+ * leaves it with none for a moment), so a service is looked up again and may come back empty.
+ */
+async function lookAgain(client: DockerClient, body: DockerBody, before: ContainerInspect[], signal: AbortSignal) {
+  if (body.service === undefined) return inspectAll(client, before.map((c) => c.Id), signal);
+  return inspectAll(client, await listContainerIds(client, { label: serviceLabels(client, body.service) }, true, signal), signal);
 }
 
 /** Resolve after `ms`, or reject with the signal's reason when it aborts first. */

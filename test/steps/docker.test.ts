@@ -3,6 +3,8 @@
  * examples/sandbox/services/docker.ts). Every container is created here and removed in afterAll.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker.js';
 import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker-client.js';
@@ -24,11 +26,17 @@ interface Harness {
 // negotiated once per client (Podman's GET /version spawns conmon and runc to read their versions).
 const clients = new Map<string, DockerClient>();
 
+// A plain TCP port in front of the socket, to drive the `tcp://` path against the same real API.
+let forwarder: Server | undefined;
+
 function connections(): Record<string, DockerConnectionConfig> {
   return {
     engine: { socket: docker.api.socketPath, project: 'shop' },
     plain: { host: docker.api.host },
     missing: { socket: '/nonexistent/runbook/docker.sock' },
+    tcp: { host: `tcp://127.0.0.1:${(forwarder?.address() as AddressInfo | null)?.port}`, project: 'shop' },
+    // Nothing set: DOCKER_HOST of the run's environment (below) decides.
+    default: {},
   };
 }
 
@@ -47,7 +55,8 @@ function harness(signal: AbortSignal = new AbortController().signal): Harness {
       expect(kind).toBe('docker');
       let client = clients.get(name);
       if (!client) {
-        client = await dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env: {} });
+        const env = name === 'default' ? { DOCKER_HOST: docker.api.host } : {};
+        client = await dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env });
         clients.set(name, client);
       }
       return client as T;
@@ -71,6 +80,32 @@ async function startLongRunning(name: string, labels: Record<string, string> = {
   expect(result.containers).toMatchObject([{ name, state: 'running' }]);
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET the URL, retrying while the server inside the container is still starting. */
+async function getWhenUp(url: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      const res = await request(url);
+      return await res.body.text();
+    } catch (err) {
+      if (i >= 40) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function imageId(name: string): Promise<string> {
+  const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
+  return ((await client.request('GET', `/images/${name}/json`)).json as { Id: string }).Id;
+}
+
 const failureOf = async (p: Promise<unknown>): Promise<StepFailure> => {
   const err = await p.then(
     () => undefined,
@@ -84,6 +119,8 @@ const failureOf = async (p: Promise<unknown>): Promise<StepFailure> => {
 describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_000 }, () => {
   const web = { 'com.docker.compose.service': 'web', 'com.docker.compose.project': 'shop' };
   beforeAll(async () => {
+    forwarder = createServer((socket) => socket.pipe(connect(docker.api.socketPath)).pipe(socket));
+    await new Promise<void>((resolve) => forwarder!.listen(0, '127.0.0.1', resolve));
     await startLongRunning('web-1', web);
     await startLongRunning('web-2', web);
     // Same service name in another project: `project: shop` must leave it alone.
@@ -98,6 +135,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
   }, 30_000);
   afterAll(async () => {
     await Promise.all([...clients.values()].map((c) => c.close()));
+    await new Promise((resolve) => forwarder?.close(resolve));
   });
 
   it('negotiates the API version and passes preflight', async () => {
@@ -106,6 +144,42 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     const check = await dockerConnection.preflight!(client, connections().engine);
     expect(check).toMatchObject({ ok: true, target: `docker unix://${docker.api.socketPath} (project shop)` });
     expect(check.detail).toMatch(/API 1\.41 \(using v1\.41\)/);
+  });
+
+  it('reaches the API over tcp:// and through DOCKER_HOST', async () => {
+    const overTcp = await exec({ connection: 'tcp', action: 'ps', service: 'web' });
+    expect((overTcp.containers as Array<{ name: string }>).map((c) => c.name)).toEqual(['web-1', 'web-2']);
+    const byEnv = await exec({ connection: 'default', action: 'inspect', container: 'web-1' });
+    expect(byEnv.containers).toMatchObject([{ name: 'web-1', state: 'running' }]);
+    expect(dockerConnection.describe!({ host: 'tcp://10.1.2.3:2375', project: 'shop' })).toBe('tcp://10.1.2.3:2375 (project shop)');
+  });
+
+  it('images with extra files serve a health document with busybox httpd (the DR drills’ service)', async () => {
+    await docker.api.ensureImage('drill-service:v1', { '/www/health': '{"status":"UP","version":"v1"}\n' });
+    await docker.api.ensureImage('drill-service:v2', { '/www/health': '{"status":"UP","version":"v2"}\n' });
+    const port = await freePort();
+    for (const version of ['v1', 'v2']) {
+      await exec({
+        action: 'run',
+        image: `drill-service:${version}`,
+        name: `drill-${version}`,
+        cmd: ['httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', '/www'],
+        labels: { 'com.docker.compose.service': 'drill', 'com.docker.compose.project': 'shop' },
+        detach: true,
+      });
+      const body = await getWhenUp(`http://127.0.0.1:${port}/health`);
+      expect(JSON.parse(body)).toEqual({ status: 'UP', version });
+      await exec({ action: 'stop', service: 'drill', grace: 1 });
+      await exec({ action: 'ps', all: true, service: 'drill' }).then((r) =>
+        expect((r.containers as Array<{ state: string }>).every((c) => c.state === 'exited')).toBe(true),
+      );
+    }
+    // Same files again: kept as it is (no re-import); other files: re-imported.
+    const before = await imageId('drill-service:v1');
+    await docker.api.ensureImage('drill-service:v1', { '/www/health': '{"status":"UP","version":"v1"}\n' });
+    expect(await imageId('drill-service:v1')).toBe(before);
+    await docker.api.ensureImage('drill-service:v1', { '/www/health': 'changed' });
+    expect(await imageId('drill-service:v1')).not.toBe(before);
   });
 
   it('run: echo gives exit code 0 and its stdout, streams it, and removes the container', async () => {
