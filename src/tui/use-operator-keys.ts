@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import { useInput } from 'ink';
 import type { RunStore, Snapshot } from './store.js';
 import { answerKey, navigateKey, startRollbackPick, type RollbackPick, type View } from './keys.js';
@@ -18,8 +19,13 @@ export interface OperatorKeys {
 }
 
 /** Keys → answers to the prompt on screen, else navigation; Ctrl-C (raw mode swallows SIGINT) → interrupt. */
-export function useOperatorKeys(k: OperatorKeys): void {
+export function useOperatorKeys(keys: OperatorKeys): void {
+  // ink re-subscribes the handler in an effect, after the frame is written: a key pressed right after a
+  // prompt appears would reach the previous render's handler. Read the latest render's values instead.
+  const latest = useRef(keys);
+  latest.current = keys;
   useInput((input, key) => {
+    const k = latest.current;
     if (key.ctrl && input === 'c') {
       k.onInterrupt(k.store.interrupt());
       return;
@@ -28,17 +34,24 @@ export function useOperatorKeys(k: OperatorKeys): void {
     if (prompt) {
       const pick = prompt.request.kind === 'rollback' ? (k.pick?.id === prompt.id ? k.pick.pick : startRollbackPick(prompt.request.steps)) : undefined;
       const result = answerKey(prompt.request, input, key, pick);
+      // keys typed faster than frames must see each other's effect: update `latest` at once too
       if (result && 'answer' in result) {
+        latest.current = { ...k, pick: undefined, snap: { ...k.snap, prompt: undefined } };
         k.setPick(undefined);
         k.store.answer(prompt.id, result.answer);
         return;
       }
       if (result) {
-        k.setPick({ id: prompt.id, pick: result.pick });
+        const pick = { id: prompt.id, pick: result.pick };
+        latest.current = { ...k, pick };
+        k.setPick(pick);
         return;
       }
     }
     const next = navigateKey(k.view, input, key, k.steps, k.current, k.page, k.maxScroll);
-    if (next) k.setView(next);
+    if (next) {
+      latest.current = { ...k, view: next };
+      k.setView(next);
+    }
   });
 }

@@ -222,6 +222,11 @@ describe('decisions', () => {
     await settle(60);
     await press(ui, 'n', 'a', KEY.enter);
     await expect(all).resolves.toEqual({ kind: 'rollback', steps: ['restore-db', 'download', 'stop-app'] });
+    // keys typed faster than frames are drawn still count, each on top of the last
+    const fast = decider.decide(req, new AbortController().signal);
+    await settle(60);
+    for (const k of [KEY.down, KEY.down, ' ', KEY.up, ' ', KEY.enter]) ui.stdin.write(k);
+    await expect(fast).resolves.toEqual({ kind: 'rollback', steps: ['restore-db'] });
   });
 
   it('withdraws the prompt when the request is aborted, and queues concurrent questions', async () => {
