@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * The `runbook` command line (spec §5). Each command's module is imported only when it runs, so
+ * `validate` and `plan` never load the TUI (ink costs ~0.6 s) or the run machinery.
+ * Exit codes: 0 ok · 1 run failed (rolled back) · 2 invalid runbook/params/usage · 3 rollback failed ·
+ * 4 lock held · 130 aborted.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const stateDirOption = () => new Option('--state-dir <dir>', 'where runs, journals and locks live (default .runbook/, or $RUNBOOK_STATE_DIR)');
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export function buildProgram(run: (code: Promise<number> | number) => void): Command {
+  const program = new Command('runbook')
+    .description('A declarative runbook interpreter for disaster recovery: validate, plan, run, resume and report YAML runbooks.')
+    .version(pkg.version, '-V, --version')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook report latest --format md']));
+
+  program
+    .command('validate')
+    .description('check runbook files against the schema and the semantic rules; print every error as file:line:col')
+    .argument('<file...>', 'runbook YAML files')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook validate --json my-runbook.yaml']))
+    .action(async (files: string[], opts) => run((await import('./cli/validate.js')).validateCommand(files, opts)));
+
+  program
+    .command('plan')
+    .description('the dry run: phases and steps in execution order, rendered bodies, guards, rollbacks, predicted critical path vs the RTO (changes nothing)')
+    .argument('<file>', 'runbook YAML file')
+    .option('--set <name=value>', 'set a param (repeatable)', collect)
+    .option('--json', 'print the plan as one JSON document')
+    .option('--preflight', 'also run read-only checks of every connection and target')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook plan runbooks/database-corruption.yaml --json --preflight']))
+    .action(async (file: string, opts) => run((await import('./cli/plan.js')).planCommand(file, opts)));
+
+  program
+    .command('run')
+    .description('run a runbook: live TUI on a terminal, plain lines otherwise, NDJSON events with --json')
+    .argument('<file>', 'runbook YAML file')
+    .option('--set <name=value>', 'set a param (repeatable)', collect)
+    .option('--yes', 'approve confirm/approve steps without asking')
+    .option('--step', 'step through interactively: confirm each step before it runs')
+    .option('--dry-run', 'walk the whole run without side effects')
+    .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
+    .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step']))
+    .action(async (file: string, opts) => run((await import('./cli/run.js')).runCommand(file, opts)));
+
+  program
+    .command('resume')
+    .description('continue a run whose process died: finished steps are not run again')
+    .argument('<run-id>', "the run's id (or 'latest')")
+    .option('--rerun-inflight', 'run again a non-idempotent step that was running when the process died')
+    .option('--skip-inflight', 'do not run it again (it is recorded as skipped)')
+    .option('--yes', 'approve confirm/approve steps without asking')
+    .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
+    .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook resume latest --rerun-inflight', 'runbook resume 20261126T043012Z-database-corruption-3f9a --no-tui']))
+    .action(async (id: string, opts) => run((await import('./cli/run.js')).resumeCommand(id, opts)));
+
+  program
+    .command('report')
+    .description("render a run's journal: the incident/drill report (md), json, junit or prometheus")
+    .argument('<run-id>', "the run's id, or 'latest'")
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit', 'prometheus']).default('md'))
+    .option('-o, --output <file>', 'write to a file (written whole, never half)')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook report latest', 'runbook report latest --format junit -o report.xml', 'runbook report latest --format prometheus -o /var/lib/node_exporter/runbook.prom']))
+    .action(async (id: string, opts) => run((await import('./cli/report.js')).reportCommand(id, opts)));
+
+  program
+    .command('history')
+    .description('list past runs (runbook, start, duration, status, RTO met)')
+    .argument('[runbook-id]', 'only runs of this runbook')
+    .option('--json', 'print as JSON')
+    .option('--limit <n>', 'at most this many runs (default 50)')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook history', 'runbook history database-corruption --json']))
+    .action(async (id: string | undefined, opts) => run((await import('./cli/report.js')).historyCommand(id, opts)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of runbook files (point your editor at schema/runbook.schema.json)')
+    .addHelpText('after', examples(['runbook schema > runbook.schema.json']))
+    .action(async () => {
+      const { runbookSchema } = await import('./dsl/schema.js');
+      process.stdout.write(JSON.stringify(runbookSchema(), null, 2) + '\n');
+      run(0);
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const { exitWith } = await import('./cli/output.js');
+  let settled = false;
+  const finish = (code: Promise<number> | number) => {
+    settled = true;
+    Promise.resolve(code)
+      .then((c) => exitWith(c))
+      .catch(async (e) => {
+        process.stderr.write(`runbook: ${(e as Error).stack ?? e}\n`);
+        await exitWith(1);
+      });
+  };
+  const program = buildProgram(finish);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; every usage error exits 2 (spec §5).
+      const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+      await exitWith(ok ? 0 : 2);
+    }
+    throw e;
+  }
+  if (!settled && process.argv.length <= 2) {
+    program.outputHelp();
+    await exitWith(2);
+  }
+}
+
+await main();

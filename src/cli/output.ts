@@ -1,0 +1,41 @@
+/** Printing helpers shared by the commands: diagnostics with source excerpts, clean exits. */
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
+
+/** Print every diagnostic as `file:line:col: message` with the source line and a caret. */
+export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s)): void {
+  const sources = new Map<string, string | undefined>();
+  const sourceOf = (file?: string) => {
+    if (!file) return undefined;
+    if (!sources.has(file)) {
+      try {
+        sources.set(file, readFileSync(file, 'utf8'));
+      } catch {
+        sources.set(file, undefined);
+      }
+    }
+    return sources.get(file);
+  };
+  for (const d of sortDiagnostics(diags)) write(formatDiagnostic(d, sourceOf(d.file)) + '\n');
+}
+
+/** Exit once stdout/stderr have drained (piped output is asynchronous). */
+export async function exitWith(code: number): Promise<never> {
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (s) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve())),
+    ),
+  );
+  process.exit(code);
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function defaultStateDir(opt?: string): string {
+  return opt ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook';
+}

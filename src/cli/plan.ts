@@ -1,0 +1,61 @@
+/** `runbook plan <file>`: the dry run; never executes anything (except read-only --preflight checks). */
+import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
+import { parseSets, resolveParams } from '../dsl/params.js';
+import { buildPlan } from '../interpreter/plan.js';
+import { stepDurations } from '../report/history.js';
+import { printDiagnostics, defaultStateDir } from './output.js';
+import { renderPlanText } from './plan-text.js';
+
+export interface PlanCliOptions {
+  set?: string[];
+  json?: boolean;
+  preflight?: boolean;
+  stateDir?: string;
+}
+
+export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
+  const loaded = loadRunbook(file);
+  const diags = allDiagnostics(loaded);
+  if (diags.length || !loaded.model) {
+    printDiagnostics(diags);
+    return 2;
+  }
+  const sets = parseSets(opts.set ?? []);
+  if (sets.errors.length) {
+    for (const e of sets.errors) process.stderr.write(`${e}\n`);
+    return 2;
+  }
+  const params = resolveParams(loaded.model, sets.values, 'cli');
+  if (params.diagnostics.length) {
+    printDiagnostics(params.diagnostics);
+    return 2;
+  }
+  const stateDir = defaultStateDir(opts.stateDir);
+  const historyFor = (id: string) => {
+    try {
+      return stepDurations(stateDir, id);
+    } catch {
+      return undefined;
+    }
+  };
+  const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor });
+  let preflightFailed = false;
+  let checks: Awaited<ReturnType<typeof import('../interpreter/preflight.js').runPreflight>> | undefined;
+  if (opts.preflight) {
+    const { runPreflight } = await import('../interpreter/preflight.js');
+    checks = await runPreflight(loaded, params.values);
+    preflightFailed = checks.some((c) => !c.ok);
+  }
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(checks ? { ...plan, preflight: checks } : plan, null, 2) + '\n');
+  } else {
+    process.stdout.write(renderPlanText(plan) + '\n');
+    if (checks) {
+      process.stdout.write('\nPreflight (read-only checks)\n');
+      const width = Math.max(6, ...checks.map((c) => c.target.length));
+      for (const c of checks) process.stdout.write(`  ${c.ok ? '✓' : '✗'} ${c.target.padEnd(width)}  ${c.detail}\n`);
+      process.stdout.write(`${preflightFailed ? '✗ some checks failed' : '✓ all checks passed'}\n`);
+    }
+  }
+  return preflightFailed ? 1 : 0;
+}

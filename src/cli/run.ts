@@ -1,0 +1,217 @@
+/**
+ * `runbook run <file>` and `runbook resume <run-id>`: validate, resolve params and secrets, take the
+ * lock, pick the view (TUI on a TTY, else plain lines, or NDJSON with --json), run, write the report.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
+import type { RunbookModel } from '../dsl/model.js';
+import { parseSets, resolveParams } from '../dsl/params.js';
+import { Runner, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
+import { readSecrets } from '../interpreter/secrets.js';
+import { acquireLock, LockHeldError, type Lock } from '../interpreter/lock.js';
+import { autoDecider, type Decider } from '../interpreter/decisions.js';
+import { newRunId } from '../interpreter/run-id.js';
+import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/events.js';
+import { createPlainPrinter } from '../tui/plain.js';
+import { readRunEvents, resolveRunId } from '../report/read.js';
+import { renderReport } from '../report/index.js';
+import { runDurations, phaseDurations } from '../report/history.js';
+import { printDiagnostics, defaultStateDir } from './output.js';
+
+export interface RunCliOptions {
+  set?: string[];
+  yes?: boolean;
+  step?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  tui?: boolean;
+  stateDir?: string;
+  rerunInflight?: boolean;
+  skipInflight?: boolean;
+}
+
+type Loaded = ReturnType<typeof loadRunbook> & { model: RunbookModel };
+
+function load(file: string): Loaded | undefined {
+  const loaded = loadRunbook(file);
+  const diags = allDiagnostics(loaded);
+  if (diags.length || !loaded.model) {
+    printDiagnostics(diags);
+    return undefined;
+  }
+  return loaded as Loaded;
+}
+
+export async function runCommand(file: string, opts: RunCliOptions): Promise<number> {
+  const loaded = load(file);
+  if (!loaded) return EXIT.invalid;
+  const sets = parseSets(opts.set ?? []);
+  if (sets.errors.length) {
+    for (const e of sets.errors) process.stderr.write(`${e}\n`);
+    return EXIT.invalid;
+  }
+  const params = resolveParams(loaded.model, sets.values, 'cli');
+  if (params.diagnostics.length) {
+    printDiagnostics(params.diagnostics);
+    return EXIT.invalid;
+  }
+  return execute(loaded, params.values, opts);
+}
+
+export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Promise<number> {
+  if (opts.rerunInflight && opts.skipInflight) {
+    process.stderr.write('--rerun-inflight and --skip-inflight exclude each other\n');
+    return EXIT.invalid;
+  }
+  const stateDir = defaultStateDir(opts.stateDir);
+  let runId: string;
+  let events: RunEvent[];
+  try {
+    runId = resolveRunId(stateDir, runIdArg);
+    events = readRunEvents(stateDir, runId);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return EXIT.invalid;
+  }
+  const started = events.find((e): e is RunStartedEvent => e.type === 'run.started');
+  if (!started) {
+    process.stderr.write(`run ${runId} has no run.started event\n`);
+    return EXIT.invalid;
+  }
+  if (events.some((e) => e.type === 'run.finished')) {
+    process.stderr.write(`run ${runId} already finished; nothing to resume\n`);
+    return EXIT.invalid;
+  }
+  const loaded = load(started.file);
+  if (!loaded) return EXIT.invalid;
+  return execute(loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events });
+}
+
+async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: { runId: string; events: RunEvent[] }): Promise<number> {
+  const model = loaded.model;
+  const stateDir = defaultStateDir(opts.stateDir);
+  const secrets = readSecrets(model, process.env);
+  if (secrets.diagnostics.length) {
+    printDiagnostics(secrets.diagnostics);
+    return EXIT.invalid;
+  }
+  const useTui = !opts.json && opts.tui !== false && !!process.stdout.isTTY;
+  if (opts.step && !useTui) {
+    process.stderr.write('--step needs an interactive terminal (it cannot be used with --json, --no-tui or piped output)\n');
+    return EXIT.invalid;
+  }
+  const runId = resume?.runId ?? newRunId(model.id);
+  let lock: Lock | undefined;
+  if (!opts.dryRun) {
+    try {
+      lock = acquireLock(stateDir, model.lock, { run: runId, runbook: model.id });
+    } catch (e) {
+      if (e instanceof LockHeldError) {
+        process.stderr.write(`runbook: ${e.message}\n`);
+        return EXIT.locked;
+      }
+      throw e;
+    }
+  }
+
+  const user = safeUser();
+  const listeners: EventListener[] = [];
+  let decider: Decider = autoDecider({ yes: !!opts.yes, user, inflight: opts.rerunInflight ? 'rerun' : opts.skipInflight ? 'skip' : undefined });
+  let tui: Awaited<ReturnType<typeof import('../tui/index.js').startTui>> | undefined;
+  if (opts.json) {
+    listeners.push((e) => void process.stdout.write(JSON.stringify(e) + '\n'));
+  } else if (useTui) {
+    const { startTui } = await import('../tui/index.js');
+    const runHist = safe(() => runDurations(stateDir, model.id));
+    const phaseHist = safe(() => phaseDurations(stateDir, model.id));
+    tui = await startTui({
+      stepMode: !!opts.step,
+      yes: !!opts.yes,
+      user,
+      predicted: runHist ? { run_ms: runHist.p50, phases: Object.fromEntries([...(phaseHist ?? new Map())].map(([k, v]) => [k, v.p50])) } : undefined,
+    });
+    listeners.push((e) => tui!.push(e));
+    const inner = tui.decider;
+    // --rerun-inflight/--skip-inflight answer resume questions without asking.
+    decider = opts.rerunInflight || opts.skipInflight ? { ...inner, decide: (r, s) => (r.kind === 'inflight' ? autoDecider({ yes: false, user, inflight: opts.rerunInflight ? 'rerun' : 'skip' }).decide(r, s) : inner.decide(r, s)) } : inner;
+  } else {
+    const print = createPlainPrinter((line) => void process.stdout.write(line + '\n'), { color: !!process.stdout.isTTY && !process.env.NO_COLOR });
+    listeners.push(print);
+  }
+
+  const runOpts: RunOptions = {
+    loaded,
+    params,
+    secrets: secrets.values,
+    stateDir,
+    decider,
+    dryRun: !!opts.dryRun,
+    stepMode: !!opts.step,
+    yes: !!opts.yes,
+    listeners,
+    runId,
+    resume,
+  };
+  let runner: Runner;
+  try {
+    runner = new Runner(runOpts);
+  } catch (e) {
+    lock?.release();
+    await tui?.finish({});
+    process.stderr.write(`runbook: ${(e as Error).message}\n`);
+    return EXIT.invalid;
+  }
+
+  // Signals: the first aborts and rolls back per policy, the second skips the rollback.
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    runner.abort(`${sig}${signals > 1 ? ` (×${signals})` : ''}`, { rollback: signals === 1 });
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  tui?.onInterrupt((count) => runner.abort(`${user} (Ctrl-C)`, { rollback: count <= 1 }));
+
+  let result;
+  try {
+    result = await runner.run();
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    lock?.release();
+  }
+  const reportPath = writeRunReport(stateDir, result.runId);
+  await tui?.finish({ reportPath });
+  if (!opts.json && !tui && reportPath) process.stdout.write(`report: ${reportPath}\n`);
+  return result.exitCode;
+}
+
+/** Every run becomes a report: `<state-dir>/runs/<id>/report.md`, written whole (temp + rename). */
+function writeRunReport(stateDir: string, runId: string): string | undefined {
+  try {
+    const md = renderReport(readRunEvents(stateDir, runId), 'md');
+    const path = join(stateDir, 'runs', runId, 'report.md');
+    writeAtomic(path, md);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}

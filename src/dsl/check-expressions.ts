@@ -1,0 +1,177 @@
+/**
+ * Every expression and `${{ }}` template of a runbook is parsed once here: syntax errors and
+ * references to unknown roots, steps, params, secrets or outputs are reported at their column in
+ * the YAML file.
+ */
+import type { Diagnostic } from './errors.js';
+import type { Path } from './load.js';
+import type { Located, RunbookModel, StepModel, BodyModel } from './model.js';
+import { ExprError, parseBareExpression, parseTemplate, references, type Expr } from './expr/index.js';
+import { closest } from './suggest.js';
+import { stepType } from '../steps/registry.js';
+
+const STEP_FIELDS = ['status', 'outputs', 'result', 'error', 'attempts', 'duration'];
+const BASE_ROOTS = ['params', 'env', 'secrets', 'steps', 'run', 'phase', 'objectives'];
+
+interface Ctx {
+  roots: string[];
+  /** Why a root is missing here, for a better message. */
+  why?: Record<string, string>;
+}
+
+export function checkExpressions(model: RunbookModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const src = model.src;
+
+  const point = (path: Path, text: string, indexInValue: number) => {
+    const start = src.textOffset(path, text, 0);
+    return src.at((start ?? 0) + indexInValue);
+  };
+
+  const checkRefs = (expr: Expr, ctx: Ctx, path: Path, text: string, base: number) => {
+    for (const ref of references(expr)) {
+      const [root, second, third, fourth] = ref.path;
+      const at = () => point(path, text, base + ref.start);
+      if (!root) continue;
+      if (!ctx.roots.includes(root)) {
+        const known = [...BASE_ROOTS, 'result', 'self', 'item', 'index'];
+        const reason = ctx.why?.[root];
+        if (known.includes(root)) {
+          out.push({ code: 'SCOPE', message: `'${root}' is not available here${reason ? `: ${reason}` : ''}`, ...at() });
+        } else {
+          const hint = closest(root, ctx.roots);
+          out.push({
+            code: 'UNKNOWN_NAME',
+            message: `unknown name '${root}'${hint ? ` (did you mean '${hint}'?)` : ` (known: ${ctx.roots.join(', ')})`}`,
+            ...at(),
+          });
+        }
+        continue;
+      }
+      if (root === 'steps' && second != null) {
+        const step = model.steps.get(second);
+        if (!step) {
+          const hint = closest(second, [...model.steps.keys()]);
+          out.push({ code: 'UNKNOWN_STEP', message: `unknown step '${second}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
+          continue;
+        }
+        if (third != null && !STEP_FIELDS.includes(third)) {
+          const hint = closest(third, STEP_FIELDS);
+          out.push({
+            code: 'UNKNOWN_FIELD',
+            message: `step '${second}' has no field '${third}'${hint ? ` (did you mean '${hint}'?)` : ` (fields: ${STEP_FIELDS.join(', ')})`}`,
+            ...at(),
+          });
+          continue;
+        }
+        const declared = Object.keys(step.outputs);
+        if (third === 'outputs' && fourth != null && step.type !== 'runbook' && !declared.includes(fourth)) {
+          const hint = closest(fourth, declared);
+          out.push({
+            code: 'UNKNOWN_OUTPUT',
+            message: `step '${second}' has no output '${fourth}'${hint ? ` (did you mean '${hint}'?)` : declared.length ? ` (outputs: ${declared.join(', ')})` : ' (it declares no outputs)'}`,
+            ...at(),
+          });
+        }
+      }
+      if (root === 'params' && second != null && !model.params.some((p) => p.name === second)) {
+        const hint = closest(second, model.params.map((p) => p.name));
+        out.push({ code: 'UNKNOWN_PARAM', message: `unknown param '${second}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
+      }
+      if (root === 'secrets' && second != null && !(second in model.secrets)) {
+        const hint = closest(second, Object.keys(model.secrets));
+        out.push({ code: 'UNKNOWN_SECRET', message: `unknown secret '${second}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
+      }
+    }
+  };
+
+  const syntaxError = (e: unknown, path: Path, text: string, base: number) => {
+    if (e instanceof ExprError) {
+      out.push({ code: e.code, message: e.message, ...point(path, text, base + e.offset) });
+    } else throw e;
+  };
+
+  /** A bare expression (or `${{ }}`-wrapped one). Non-strings are literals. */
+  const bare = (loc: Located | undefined, ctx: Ctx) => {
+    if (!loc || typeof loc.value !== 'string') return;
+    const text = loc.value;
+    try {
+      const { expr, offset } = parseBareExpression(text);
+      checkRefs(expr, ctx, loc.path, text, offset);
+    } catch (e) {
+      syntaxError(e, loc.path, text, 0);
+    }
+  };
+
+  /** Strings anywhere inside a value that may hold `${{ }}`. */
+  const templates = (value: unknown, path: Path, ctx: Ctx, forbid?: (p: Path) => string | undefined) => {
+    if (typeof value === 'string') {
+      if (!value.includes('${{')) return;
+      const reason = forbid?.(path);
+      if (reason) {
+        out.push({ code: 'SQL_INTERPOLATION', message: reason, ...point(path, value, value.indexOf('${{')) });
+        return;
+      }
+      try {
+        for (const part of parseTemplate(value)) {
+          if (part.kind === 'expr') checkRefs(part.expr, ctx, path, value, part.offset);
+        }
+      } catch (e) {
+        syntaxError(e, path, value, 0);
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => templates(v, [...path, i], ctx, forbid));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) templates(v, [...path, k], ctx, forbid);
+    }
+  };
+
+  /** outputs/measure values: a template when they hold `${{`, else a bare expression. */
+  const valueExpr = (loc: Located, ctx: Ctx) => {
+    if (typeof loc.value === 'string' && loc.value.includes('${{')) templates(loc.value, loc.path, ctx);
+    else bare(loc, ctx);
+  };
+
+  const bodyChecks = (b: BodyModel, ctx: Ctx) => {
+    const t = stepType(b.type);
+    const forbid = t?.noInterpolation?.length
+      ? (p: Path) => {
+          const field = p[b.path.length];
+          return typeof field === 'string' && t.noInterpolation!.includes(field)
+            ? `\${{ }} is not allowed in ${b.type}.${field}: pass values as bind parameters through 'params' ($1, $2, …)`
+            : undefined;
+        }
+      : undefined;
+    if (b.type === 'assert') {
+      const list = Array.isArray(b.body) ? b.body : [b.body];
+      list.forEach((v, i) => bare({ value: v, path: Array.isArray(b.body) ? [...b.path, i] : b.path }, ctx));
+    } else {
+      templates(b.body, b.path, ctx, forbid);
+    }
+    bare(b.when, { ...ctx, roots: ctx.roots.filter((r) => r !== 'item' && r !== 'index') });
+    const withResult: Ctx = { ...ctx, roots: [...ctx.roots, 'result'] };
+    for (const e of b.expect) bare(e, withResult);
+  };
+
+  const noResult = { result: 'only in expect, until and outputs', self: "only inside a step's rollback" };
+  const stepCtx = (s: StepModel): Ctx => ({
+    roots: [...BASE_ROOTS, ...(s.for_each ? ['item', 'index'] : [])],
+    why: { ...noResult, item: 'only in a for_each step', index: 'only in a for_each step' },
+  });
+
+  const allSteps = [...model.phases.flatMap((p) => [...p.steps, ...p.finally]), ...model.finally];
+  for (const p of model.phases) bare(p.when, { roots: BASE_ROOTS, why: noResult });
+  for (const s of allSteps) {
+    const ctx = stepCtx(s);
+    bodyChecks(s, ctx);
+    bare(s.for_each, { roots: BASE_ROOTS, why: noResult });
+    const withResult: Ctx = { ...ctx, roots: [...ctx.roots, 'result'] };
+    bare(s.until?.condition, withResult);
+    for (const o of Object.values(s.outputs)) valueExpr(o, withResult);
+    if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult });
+  }
+  for (const c of Object.values(model.connections)) {
+    templates(c.config, c.path, { roots: ['params', 'env', 'secrets', 'run'], why: { steps: 'connections are opened before steps run' } });
+  }
+  for (const m of Object.values(model.measure)) valueExpr(m, { roots: BASE_ROOTS.filter((r) => r !== 'phase'), why: noResult });
+  return out;
+}

@@ -1,0 +1,245 @@
+/**
+ * The normalized runbook the planner and the interpreter work on: defaults applied, durations in
+ * milliseconds, `needs` resolved (sequential by default), every step with its YAML position.
+ * Built only from a document that passed the schema, so shapes can be trusted here.
+ */
+import { dirname, resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+import type { Path, SourceFile } from './load.js';
+import type { Runbook as RunbookDocument, Step as StepDoc, Rollback as RollbackDoc } from './runbook.generated.js';
+import { bodyKeys } from './schema.js';
+
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+export interface RetryPolicy {
+  attempts: number;
+  delay_ms: number;
+  backoff: number;
+  max_delay_ms?: number;
+}
+
+/** A value from the YAML (expression, template or literal) and where it is. */
+export interface Located<T = unknown> {
+  value: T;
+  path: Path;
+}
+
+export interface BodyModel {
+  /** Body key: shell, sql, http, s3, docker, wait, approve, assert, log, runbook. */
+  type: string;
+  /** The raw body value (templates unresolved). */
+  body: unknown;
+  path: Path;
+  timeout_ms: number;
+  retry: RetryPolicy;
+  when?: Located;
+  expect: Located[];
+  title?: string;
+  confirm: boolean;
+}
+
+export interface RollbackModel extends BodyModel {}
+
+export interface StepModel extends BodyModel {
+  id: string;
+  phase: string;
+  /** 'steps' or 'finally' (phase finally) or 'run-finally'. */
+  section: 'steps' | 'finally' | 'run-finally';
+  /** file:line:col of the step. */
+  where: string;
+  /** Explicit or implied (the step before it in its section). */
+  needs: string[];
+  needsExplicit: boolean;
+  until?: { condition: Located; every_ms: number; within_ms?: number };
+  outputs: Record<string, Located>;
+  on_failure: 'abort' | 'continue';
+  rollback?: RollbackModel;
+  idempotent: boolean;
+  for_each?: Located;
+  concurrency: number;
+  estimate_ms?: number;
+  description?: string;
+}
+
+export interface PhaseModel {
+  id: string;
+  title?: string;
+  budget_ms?: number;
+  when?: Located;
+  steps: StepModel[];
+  finally: StepModel[];
+  path: Path;
+}
+
+export interface ParamModel {
+  name: string;
+  type: 'string' | 'number' | 'integer' | 'boolean' | 'duration' | 'list' | 'object';
+  default?: unknown;
+  description?: string;
+  enum?: unknown[];
+  required: boolean;
+  pattern?: string;
+}
+
+export interface RunbookModel {
+  id: string;
+  title?: string;
+  description?: string;
+  severity?: string;
+  file: string;
+  baseDir: string;
+  src: SourceFile;
+  objectives: { rto_ms?: number; rpo_ms?: number; on_exceeded: 'warn' | 'abort' };
+  rollback: 'auto' | 'prompt' | 'off';
+  lock: string;
+  params: ParamModel[];
+  secrets: Record<string, { env?: string; file?: string; required: boolean }>;
+  connections: Record<string, { kind: string; config: unknown; path: Path }>;
+  defaults: { timeout_ms: number; retry: RetryPolicy };
+  phases: PhaseModel[];
+  finally: StepModel[];
+  measure: Record<string, Located>;
+  /** Every step (phases' steps and finally, run finally) by id. */
+  steps: Map<string, StepModel>;
+}
+
+const ms = (d: string | undefined): number | undefined => (d === undefined ? undefined : parseDuration(d));
+
+function retryOf(r: StepDoc['retry'] | undefined, fallback: RetryPolicy): RetryPolicy {
+  if (!r) return fallback;
+  return {
+    attempts: r.attempts ?? fallback.attempts,
+    delay_ms: ms(r.delay) ?? fallback.delay_ms,
+    backoff: r.backoff ?? fallback.backoff,
+    max_delay_ms: ms(r.max_delay) ?? fallback.max_delay_ms,
+  };
+}
+
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export function bodyKeyOf(obj: object): string | undefined {
+  return bodyKeys().find((k) => k in obj);
+}
+
+function bodyModel(
+  doc: StepDoc | RollbackDoc,
+  path: Path,
+  defaults: RunbookModel['defaults'],
+): BodyModel {
+  const type = bodyKeyOf(doc) ?? 'log';
+  const expect = asList(doc.expect).map((value, i) => ({
+    value,
+    path: Array.isArray(doc.expect) ? [...path, 'expect', i] : [...path, 'expect'],
+  }));
+  return {
+    type,
+    body: (doc as Record<string, unknown>)[type],
+    path: [...path, type],
+    timeout_ms: ms(doc.timeout) ?? defaults.timeout_ms,
+    retry: retryOf(doc.retry, defaults.retry),
+    when: doc.when === undefined ? undefined : { value: doc.when, path: [...path, 'when'] },
+    expect,
+    title: doc.title,
+    confirm: doc.confirm ?? false,
+  };
+}
+
+export function buildModel(src: SourceFile): RunbookModel {
+  const doc = src.data as RunbookDocument;
+  const defaults = {
+    timeout_ms: ms(doc.defaults?.timeout) ?? DEFAULT_TIMEOUT_MS,
+    retry: retryOf(doc.defaults?.retry, { attempts: 1, delay_ms: 1000, backoff: 1 }),
+  };
+  const file = src.file;
+  const steps = new Map<string, StepModel>();
+  const where = (p: Path) => {
+    const pos = src.pos(p);
+    return `${pos.file}:${pos.line}:${pos.col}`;
+  };
+
+  const stepModel = (s: StepDoc, phase: string, section: StepModel['section'], path: Path, prev?: string): StepModel => {
+    const base = bodyModel(s, path, defaults);
+    const m: StepModel = {
+      ...base,
+      id: s.id,
+      phase,
+      section,
+      where: where(path),
+      needs: s.needs ?? (prev ? [prev] : []),
+      needsExplicit: s.needs !== undefined,
+      until: s.until && {
+        condition: { value: s.until.condition, path: [...path, 'until', 'condition'] },
+        every_ms: ms(s.until.every) ?? 2000,
+        within_ms: ms(s.until.within),
+      },
+      outputs: Object.fromEntries(
+        Object.entries(s.outputs ?? {}).map(([k, v]) => [k, { value: v, path: [...path, 'outputs', k] }]),
+      ),
+      on_failure: s.on_failure ?? 'abort',
+      rollback: s.rollback && bodyModel(s.rollback, [...path, 'rollback'], defaults),
+      idempotent: s.idempotent ?? false,
+      for_each: s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] },
+      concurrency: s.concurrency ?? 1,
+      estimate_ms: ms(s.estimate),
+      description: s.description,
+    };
+    if (!steps.has(m.id)) steps.set(m.id, m);
+    return m;
+  };
+
+  const section = (list: StepDoc[] | undefined, phase: string, kind: StepModel['section'], path: Path): StepModel[] => {
+    const out: StepModel[] = [];
+    (list ?? []).forEach((s, i) => out.push(stepModel(s, phase, kind, [...path, i], out[i - 1]?.id)));
+    return out;
+  };
+
+  const phases: PhaseModel[] = doc.phases.map((p, i) => ({
+    id: p.id,
+    title: p.title,
+    budget_ms: ms(p.budget),
+    when: p.when === undefined ? undefined : { value: p.when, path: ['phases', i, 'when'] },
+    steps: section(p.steps, p.id, 'steps', ['phases', i, 'steps']),
+    finally: section(p.finally, p.id, 'finally', ['phases', i, 'finally']),
+    path: ['phases', i],
+  }));
+
+  return {
+    id: doc.runbook,
+    title: doc.title,
+    description: doc.description,
+    severity: doc.severity,
+    file,
+    baseDir: dirname(resolve(file)),
+    src,
+    objectives: {
+      rto_ms: ms(doc.objectives?.rto),
+      rpo_ms: ms(doc.objectives?.rpo),
+      on_exceeded: doc.objectives?.on_exceeded ?? 'warn',
+    },
+    rollback: doc.rollback ?? 'auto',
+    lock: doc.lock ?? doc.runbook,
+    params: Object.entries(doc.params ?? {}).map(([name, p]) => ({
+      name,
+      type: p.type ?? 'string',
+      default: p.default,
+      description: p.description,
+      enum: p.enum,
+      required: p.required ?? false,
+      pattern: p.pattern,
+    })),
+    secrets: Object.fromEntries(
+      Object.entries(doc.secrets ?? {}).map(([k, s]) => [k, { env: s.env, file: s.file, required: s.required ?? true }]),
+    ),
+    connections: Object.fromEntries(
+      Object.entries(doc.connections ?? {}).map(([name, c]) => {
+        const kind = Object.keys(c)[0];
+        return [name, { kind, config: (c as Record<string, unknown>)[kind], path: ['connections', name, kind] }];
+      }),
+    ),
+    defaults,
+    phases,
+    finally: section(doc.finally, '', 'run-finally', ['finally']),
+    measure: Object.fromEntries(Object.entries(doc.measure ?? {}).map(([k, v]) => [k, { value: v, path: ['measure', k] }])),
+    steps,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The load pipeline: YAML text → document with positions → schema → model → semantic checks
+ * (graph, expressions, params, sub-runbooks). Collects every diagnostic of every file.
+ */
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import type { Diagnostic } from './errors.js';
+import { loadSource, type SourceFile } from './load.js';
+import { buildModel, type RunbookModel } from './model.js';
+import { validateSchema } from './validate-schema.js';
+import { checkGraph } from './check-graph.js';
+import { checkExpressions } from './check-expressions.js';
+import { checkParamDefaults } from './params.js';
+import { hasExpressions } from './expr/index.js';
+import { closest } from './suggest.js';
+
+export interface LoadedRunbook {
+  file: string;
+  src?: SourceFile;
+  model?: RunbookModel;
+  diagnostics: Diagnostic[];
+  /** Sub-runbooks by absolute path (for `runbook:` steps with a static file). */
+  children: Map<string, LoadedRunbook>;
+}
+
+export function loadRunbook(file: string, stack: string[] = [], cache = new Map<string, LoadedRunbook>()): LoadedRunbook {
+  const abs = resolve(file);
+  const cached = cache.get(abs);
+  if (cached) return cached;
+  const result: LoadedRunbook = { file, diagnostics: [], children: new Map() };
+  cache.set(abs, result);
+  const src = loadSource(file);
+  if (!('doc' in src)) {
+    result.diagnostics.push(src);
+    return result;
+  }
+  result.src = src;
+  result.diagnostics.push(...src.diagnostics.filter((d) => d.severity !== 'warning'));
+  if (result.diagnostics.length) return result;
+  if (src.data === null || typeof src.data !== 'object' || Array.isArray(src.data)) {
+    result.diagnostics.push({ code: 'SCHEMA', message: 'a runbook file must be a YAML map (runbook:, phases:, …)', ...src.at(0) });
+    return result;
+  }
+  const schemaErrors = validateSchema(src);
+  result.diagnostics.push(...schemaErrors);
+  if (schemaErrors.length) return result;
+
+  const model = buildModel(src);
+  result.model = model;
+  result.diagnostics.push(...checkGraph(model), ...checkExpressions(model), ...checkParamDefaults(model));
+  result.diagnostics.push(...checkSubRunbooks(model, [...stack, abs], cache, result));
+  return result;
+}
+
+function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<string, LoadedRunbook>, parent: LoadedRunbook): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const s of model.steps.values()) {
+    for (const b of [s, s.rollback]) {
+      if (!b || b.type !== 'runbook') continue;
+      const body = b.body as { file: string; params?: Record<string, unknown> };
+      if (hasExpressions(body.file)) continue;
+      const at = model.src.pos([...b.path, 'file']);
+      const abs = resolve(model.baseDir, body.file);
+      if (!existsSync(abs)) {
+        out.push({ code: 'RUNBOOK_FILE', message: `step '${s.id}': sub-runbook file '${body.file}' not found (looked at ${relative(process.cwd(), abs) || abs})`, ...at });
+        continue;
+      }
+      if (stack.includes(abs)) {
+        const chain = [...stack.slice(stack.indexOf(abs)), abs].map((f) => relative(process.cwd(), f) || f);
+        out.push({ code: 'RUNBOOK_RECURSION', message: `step '${s.id}': runbooks call each other in a loop: ${chain.join(' → ')}`, ...at });
+        continue;
+      }
+      const child = loadRunbook(abs, stack, cache);
+      parent.children.set(abs, child);
+      if (child.diagnostics.length) {
+        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${child.diagnostics.length} error${child.diagnostics.length > 1 ? 's' : ''} below)`, ...at });
+        out.push(...child.diagnostics.filter((d) => !out.includes(d)));
+        continue;
+      }
+      const sub = child.model!;
+      const given = body.params ?? {};
+      for (const name of Object.keys(given)) {
+        if (!sub.params.some((p) => p.name === name)) {
+          const hint = closest(name, sub.params.map((p) => p.name));
+          out.push({ code: 'PARAM_UNKNOWN', message: `step '${s.id}': runbook '${sub.id}' has no param '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...model.src.pos([...b.path, 'params', name], { key: true }) });
+        }
+      }
+      for (const p of sub.params) {
+        if (p.required && p.default === undefined && !(p.name in given)) {
+          out.push({ code: 'PARAM_REQUIRED', message: `step '${s.id}': runbook '${sub.id}' needs param '${p.name}'`, ...at });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Every diagnostic of a file and its sub-runbooks, deduplicated. */
+export function allDiagnostics(r: LoadedRunbook): Diagnostic[] {
+  const seen = new Set<string>();
+  return r.diagnostics.filter((d) => {
+    const k = `${d.file}:${d.offset}:${d.code}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * The state of one run, shared by the scheduler, the step executor, rollback and finally:
+ * the one run-level AbortSignal, the failure that stops the run, the order in which steps started,
+ * and the scope expressions see. A sub-runbook is a `Level` of the same run.
+ */
+import { hostname } from 'node:os';
+import { UNKNOWN, type Scope } from '../dsl/expr/index.js';
+import type { LoadedRunbook } from '../dsl/validate.js';
+import type { PhaseModel, RunbookModel, StepModel } from '../dsl/model.js';
+import type { Decider } from './decisions.js';
+import type { Emitter } from './emitter.js';
+import type { ConnectionPool } from './connections.js';
+import { pendingState, scopeView, type StepState } from './state.js';
+import { RunCancelled } from './timers.js';
+
+export interface Level {
+  model: RunbookModel;
+  loaded: LoadedRunbook;
+  params: Record<string, unknown>;
+  /** '' at top level, 'parent.' inside a sub-runbook step. */
+  prefix: string;
+  /** '' at top level, 'parent/' inside a sub-runbook step. */
+  phasePrefix: string;
+  depth: number;
+  states: Map<string, StepState>;
+  /** `steps.<id>` as expressions see it, kept in step with `states`. */
+  stepsScope: Record<string, Record<string, unknown>>;
+  connections: ConnectionPool;
+}
+
+export interface PhaseCtx {
+  id: string;
+  fullId: string;
+  budget_ms?: number;
+  startedAt: number;
+}
+
+export interface RunSettings {
+  dryRun: boolean;
+  stepMode: boolean;
+  yes: boolean;
+  env: NodeJS.ProcessEnv;
+  secrets: Record<string, string>;
+}
+
+export interface StartedEntry {
+  level: Level;
+  state: StepState;
+  seq: number;
+}
+
+export class RunContext {
+  /** Fires when the run fails or is aborted: running steps are cancelled, nothing new starts. */
+  readonly runAbort = new AbortController();
+  /** Fires on a second signal: rollback is skipped/cancelled. */
+  readonly rollbackAbort = new AbortController();
+  /** Fires on a third signal: finally steps are cancelled too. */
+  readonly finallyAbort = new AbortController();
+  failure: { step?: string; error: string } | null = null;
+  aborted: { by: string; rollback: boolean } | null = null;
+  readonly started: StartedEntry[] = [];
+  private seq = 0;
+  /** Finally sections of failed phases (and failed sub-runbooks), run after the rollback. */
+  readonly deferredFinally: { level: Level; steps: StepModel[]; phase: PhaseCtx }[] = [];
+  readonly startedAt: number;
+  /** Phases a resumed run already finished (by full id). */
+  readonly restoredPhases = new Set<string>();
+  readonly host = hostname();
+  readonly runScope: Record<string, unknown>;
+
+  constructor(
+    readonly runId: string,
+    readonly emitter: Emitter,
+    readonly decider: Decider,
+    readonly settings: RunSettings,
+    startedAt = Date.now(),
+  ) {
+    this.startedAt = startedAt;
+    this.runScope = {
+      id: runId,
+      started_at: new Date(startedAt).toISOString(),
+      get elapsed() {
+        return Date.now() - startedAt;
+      },
+      dry_run: settings.dryRun,
+      interactive: decider.interactive,
+    };
+  }
+
+  /** main: phases run; rollback; finally: deferred finally sections run after the rollback. */
+  stage: 'main' | 'rollback' | 'finally' = 'main';
+  /** Resume: finished steps (by full id) and steps that were running when the process died. */
+  readonly restored = new Map<string, import('./events.js').StepFinishedEvent>();
+  readonly restoredStartOrder = new Map<string, number>();
+  readonly inflight = new Set<string>();
+  readonly rolledBack = new Set<string>();
+
+  /** The signal new work runs under in the current stage. */
+  get activeSignal(): AbortSignal {
+    return this.stage === 'main' ? this.runAbort.signal : this.stage === 'rollback' ? this.rollbackAbort.signal : this.finallyAbort.signal;
+  }
+
+  /** Whether a step of the main stage may still start. */
+  get stopping(): boolean {
+    return this.stage === 'main' && (this.failure !== null || this.aborted !== null);
+  }
+
+  get failedOrAborted(): boolean {
+    return this.failure !== null || this.aborted !== null;
+  }
+
+  /** The run fails: remember the first failure and cancel everything running. */
+  fail(error: string, step?: string): void {
+    if (this.failure || this.aborted) return;
+    this.failure = { step, error };
+    this.runAbort.abort(new RunCancelled(step ? `step '${step}' failed` : error));
+  }
+
+  /** Operator or signal: 1st abort rolls back per policy, a later one skips the rollback. */
+  abort(by: string, rollback: boolean): void {
+    if (!this.aborted) {
+      this.aborted = { by, rollback };
+      this.runAbort.abort(new RunCancelled(`aborted by ${by}`));
+    } else if (!rollback && this.aborted.rollback) {
+      this.aborted.rollback = false;
+      this.rollbackAbort.abort(new RunCancelled(`rollback skipped by ${by}`));
+    } else {
+      this.finallyAbort.abort(new RunCancelled(`finally cancelled by ${by}`));
+    }
+  }
+
+  markStarted(level: Level, state: StepState): void {
+    if (state.startSeq !== undefined) return;
+    state.startSeq = ++this.seq;
+    this.started.push({ level, state, seq: state.startSeq });
+  }
+
+  setState(level: Level, id: string, patch: Partial<StepState>): StepState {
+    const s = level.states.get(id) ?? pendingState(id);
+    Object.assign(s, patch);
+    level.states.set(id, s);
+    level.stepsScope[id] = scopeView(s);
+    return s;
+  }
+
+  scope(level: Level, phase?: PhaseCtx, extra?: Scope): Scope {
+    const secrets = this.settings.secrets;
+    return {
+      params: level.params,
+      env: this.settings.env,
+      secrets,
+      steps: level.stepsScope,
+      run: this.runScope,
+      phase: phase
+        ? { id: phase.id, budget: phase.budget_ms ?? null, elapsed: Date.now() - phase.startedAt }
+        : { id: null, budget: null, elapsed: null },
+      objectives: { rto: level.model.objectives.rto_ms ?? null, rpo: level.model.objectives.rpo_ms ?? null },
+      ...extra,
+    };
+  }
+}
+
+export function newLevel(
+  model: RunbookModel,
+  loaded: LoadedRunbook,
+  params: Record<string, unknown>,
+  connections: ConnectionPool,
+  parent?: { fullId: string; depth: number },
+): Level {
+  const states = new Map<string, StepState>();
+  const stepsScope: Record<string, Record<string, unknown>> = {};
+  for (const [id, m] of model.steps) {
+    const s = pendingState(id, m);
+    states.set(id, s);
+    stepsScope[id] = scopeView(s);
+  }
+  return {
+    model,
+    loaded,
+    params,
+    prefix: parent ? `${parent.fullId}.` : '',
+    phasePrefix: parent ? `${parent.fullId}/` : '',
+    depth: parent ? parent.depth + 1 : 0,
+    states,
+    stepsScope,
+    connections,
+  };
+}
+
+export const phaseCtxOf = (level: Level, ph: PhaseModel | { id: string; budget_ms?: number }): PhaseCtx => ({
+  id: ph.id,
+  fullId: level.phasePrefix + ph.id,
+  budget_ms: ph.budget_ms,
+  startedAt: Date.now(),
+});
+
+export { UNKNOWN };

@@ -1,0 +1,122 @@
+/**
+ * The control step types: wait, approve, assert, log, and runbook (a sub-runbook run inline as a
+ * nested level of the same run: its steps carry `parent.child` ids, its phases `parent/phase`).
+ */
+import { resolve } from 'node:path';
+import type { BodyModel } from '../dsl/model.js';
+import { UNKNOWN, stringifyValue, type Scope } from '../dsl/expr/index.js';
+import { parseDuration } from '../dsl/duration.js';
+import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
+import { formatDiagnostic } from '../dsl/errors.js';
+import { resolveParams } from '../dsl/params.js';
+import { StepFailure } from '../steps/types.js';
+import { evaluateBare, locateError } from './resolve.js';
+import { sleep } from './timers.js';
+import { confirmGate } from './execute-step.js';
+import { newLevel, type Level, type RunContext } from './context.js';
+import { ConnectionPool } from './connections.js';
+import { runPhases, evaluateMeasures } from './phases.js';
+import { runSection } from './scheduler.js';
+import { restoreLevel } from './restore.js';
+import { phaseCtxOf } from './context.js';
+
+export async function executeControl(
+  ctx: RunContext,
+  level: Level,
+  b: BodyModel,
+  fullId: string,
+  scope: Scope,
+  signal: AbortSignal,
+  body?: unknown,
+): Promise<unknown> {
+  switch (b.type) {
+    case 'wait': {
+      const ms = typeof body === 'number' ? body : parseDuration(String(body));
+      if (ms === undefined) throw new StepFailure(`wait: invalid duration ${stringifyValue(body)}`);
+      if (!ctx.settings.dryRun) await sleep(ms, signal);
+      return { waited_ms: ctx.settings.dryRun ? 0 : ms };
+    }
+    case 'approve': {
+      const a = body as { message: string; timeout?: string };
+      const timeout = a.timeout ? parseDuration(a.timeout) : undefined;
+      const ok = await confirmGate(ctx, fullId, a.message, timeout, signal);
+      if (!ok) {
+        throw new StepFailure(
+          ctx.decider.interactive || ctx.settings.yes ? `not approved: ${a.message}` : 'needs approval: run with --yes to approve non-interactively',
+          { approved: false },
+          'NOT_APPROVED',
+        );
+      }
+      return { approved: true };
+    }
+    case 'assert': {
+      const list = Array.isArray(b.body) ? b.body : [b.body];
+      for (let i = 0; i < list.length; i++) {
+        const loc = { value: list[i], path: Array.isArray(b.body) ? [...b.path, i] : b.path };
+        let v: unknown;
+        try {
+          v = evaluateBare(loc.value, scope);
+        } catch (e) {
+          throw new StepFailure(locateError(e, level.model.src, loc), undefined, 'EXPR_EVAL');
+        }
+        if (v === UNKNOWN && ctx.settings.dryRun) continue;
+        if (v !== true) throw new StepFailure(`assertion failed: ${stringifyValue(loc.value)}${v === false ? '' : ` (got ${stringifyValue(v)})`}`);
+      }
+      return { passed: list.length };
+    }
+    case 'log': {
+      const text = stringifyValue(body);
+      ctx.emitter.emit({ type: 'log', step: fullId, text });
+      return { text };
+    }
+    case 'runbook':
+      return runSubRunbook(ctx, level, fullId, body as { file: string; params?: Record<string, unknown> }, signal);
+    default:
+      throw new StepFailure(`unknown step type '${b.type}'`);
+  }
+}
+
+async function runSubRunbook(
+  ctx: RunContext,
+  level: Level,
+  fullId: string,
+  body: { file: string; params?: Record<string, unknown> },
+  signal: AbortSignal,
+): Promise<unknown> {
+  const abs = resolve(level.model.baseDir, body.file);
+  const loaded = level.loaded.children.get(abs) ?? loadRunbook(abs);
+  const diags = allDiagnostics(loaded);
+  if (!loaded.model || diags.length) {
+    throw new StepFailure(`sub-runbook ${body.file} is invalid:\n${diags.map((d) => formatDiagnostic(d)).join('\n')}`, undefined, 'RUNBOOK_INVALID');
+  }
+  const model = loaded.model;
+  const { values, diagnostics } = resolveParams(model, body.params ?? {}, 'parent');
+  if (diagnostics.length) throw new StepFailure(diagnostics.map((d) => d.message).join('; '), undefined, 'PARAM');
+  const child = newLevel(
+    model,
+    loaded,
+    values,
+    new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env }),
+    { fullId, depth: level.depth },
+  );
+  restoreLevel(ctx, child);
+  try {
+    const failedBefore = ctx.failure;
+    await runPhases(ctx, child, signal);
+    // The child's own finally: now when it succeeded, after the rollback when the run is failing.
+    if (model.finally.length) {
+      const phase = phaseCtxOf(child, { id: 'finally' });
+      if (!ctx.stopping) await runSection(ctx, child, model.finally, phase, { untilStopped: false });
+      else ctx.deferredFinally.push({ level: child, steps: model.finally, phase });
+    }
+    const measures = evaluateMeasures(ctx, child);
+    const steps = Object.fromEntries([...child.states].map(([id, s]) => [id, { status: s.status, outputs: s.outputs }]));
+    if (ctx.failure && ctx.failure !== failedBefore) {
+      throw new StepFailure(`sub-runbook '${model.id}' failed: ${ctx.failure.error}`, { status: 'failed', steps }, 'SUBRUNBOOK_FAILED');
+    }
+    if (signal.aborted) throw signal.reason;
+    return { status: 'succeeded', runbook: model.id, outputs: measures, steps };
+  } finally {
+    await child.connections.closeAll();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Every event goes through here: stamped (`ts`, `run`), secrets masked, appended to the journal,
+ * handed to the views. The journal is flushed (fsync) only when a side effect is about to start
+ * and at the end (spec §6), so control steps stay cheap.
+ */
+import type { EventInput, EventListener, RunEvent } from './events.js';
+import type { JournalWriter } from './journal.js';
+import type { SecretMasker } from '../dsl/expr/index.js';
+
+export class Emitter {
+  private listeners: EventListener[] = [];
+
+  constructor(
+    readonly runId: string,
+    private readonly journal: JournalWriter | undefined,
+    readonly masker: SecretMasker,
+  ) {}
+
+  on(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  emit(input: EventInput): RunEvent {
+    const raw = { ts: new Date().toISOString(), run: this.runId, ...input } as RunEvent;
+    const event = this.masker.size ? this.masker.maskDeep(raw) : raw;
+    this.journal?.append(event);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A broken view must never stop a recovery.
+      }
+    }
+    return event;
+  }
+
+  /** Make everything emitted so far durable (before a side effect starts). */
+  flush(): void {
+    this.journal?.flush();
+  }
+
+  close(): void {
+    this.journal?.close();
+  }
+}

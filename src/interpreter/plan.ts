@@ -1,0 +1,284 @@
+/**
+ * `runbook plan`: the dry run of spec §5. Phases and steps in execution order with their concurrency
+ * groups, each body rendered with what is known (unknown parts as their expression, secrets as ***),
+ * guards evaluated to true/false/unknown, rollbacks, timeouts, budgets, and the predicted critical
+ * path against the RTO and each budget. Pure: it reads the runbook, env and history, nothing else.
+ */
+import { resolve } from 'node:path';
+import { UNKNOWN, type Scope } from '../dsl/expr/index.js';
+import type { BodyModel, RunbookModel, StepModel } from '../dsl/model.js';
+import type { LoadedRunbook } from '../dsl/validate.js';
+import { parseDuration } from '../dsl/duration.js';
+import { concurrencyGroups, criticalPath } from './graph.js';
+import { evaluateBare, resolveValue } from './resolve.js';
+import { renderBody } from './render.js';
+import { stepType } from '../steps/registry.js';
+
+export type Guard = 'true' | 'false' | 'unknown';
+
+export interface PlannedBody {
+  type: string;
+  title?: string;
+  rendered: string;
+  body: unknown;
+  when?: { expression: unknown; value: Guard; error?: string };
+  timeout_ms: number;
+  retry: { attempts: number; delay_ms: number; backoff: number; max_delay_ms?: number };
+  confirm: boolean;
+}
+
+export interface PlannedStep extends PlannedBody {
+  id: string;
+  where: string;
+  group: number;
+  needs: string[];
+  on_failure: 'abort' | 'continue';
+  idempotent: boolean;
+  for_each?: { expression: unknown; items: unknown[] | 'unknown'; concurrency: number };
+  until?: { condition: unknown; every_ms: number; within_ms?: number };
+  rollback?: PlannedBody;
+  estimate_ms: number | null;
+  estimate_source: 'history' | 'estimate' | 'wait' | 'none';
+  history?: { n: number; p50: number; p95: number };
+  critical: boolean;
+  /** Nested plan of a `runbook:` step. */
+  runbook?: Plan;
+}
+
+export interface PlannedPhase {
+  id: string;
+  title?: string;
+  budget_ms?: number;
+  when?: { expression: unknown; value: Guard; error?: string };
+  groups: string[][];
+  steps: PlannedStep[];
+  finally: PlannedStep[];
+  predicted_ms: number;
+  predicted_p95_ms?: number;
+  within_budget: boolean | null;
+  critical_path: string[];
+}
+
+export interface Plan {
+  runbook: string;
+  title?: string;
+  severity?: string;
+  file: string;
+  params: Record<string, unknown>;
+  objectives: RunbookModel['objectives'];
+  rollback: RunbookModel['rollback'];
+  lock: string;
+  phases: PlannedPhase[];
+  finally: PlannedStep[];
+  predicted_ms: number;
+  predicted_source: 'history' | 'estimate' | 'mixed' | 'none';
+  within_rto: boolean | null;
+  steps_without_estimate: string[];
+  warnings: string[];
+}
+
+export interface PlanOptions {
+  params: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Predicted step durations from past runs (p50/p95), keyed by step id. */
+  history?: Map<string, { n: number; p50: number; p95: number }>;
+  /** Loaded sub-runbooks by absolute path (from loadRunbook). */
+  loaded?: LoadedRunbook;
+  historyFor?: (runbookId: string) => Map<string, { n: number; p50: number; p95: number }> | undefined;
+}
+
+const guard = (value: unknown, scope: Scope): { value: Guard; error?: string } => {
+  try {
+    const v = evaluateBare(value, scope);
+    if (v === UNKNOWN) return { value: 'unknown' };
+    return { value: v === true ? 'true' : v === false || v === null ? 'false' : 'unknown' };
+  } catch (e) {
+    return { value: 'unknown', error: (e as Error).message };
+  }
+};
+
+/** Scopes for plan: one that renders (secrets as ***), one that evaluates guards (secrets unknown). */
+export function planScopes(model: RunbookModel, params: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+  const steps = Object.fromEntries([...model.steps.keys()].map((id) => [id, UNKNOWN]));
+  const base = {
+    params,
+    env: { ...env },
+    steps,
+    run: { id: UNKNOWN, started_at: UNKNOWN, elapsed: UNKNOWN, dry_run: true, interactive: false },
+    objectives: { rto: model.objectives.rto_ms ?? null, rpo: model.objectives.rpo_ms ?? null },
+  };
+  const render: Scope = { ...base, secrets: Object.fromEntries(Object.keys(model.secrets).map((k) => [k, '***'])) };
+  const evaluate: Scope = { ...base, secrets: Object.fromEntries(Object.keys(model.secrets).map((k) => [k, UNKNOWN])) };
+  return { render, evaluate };
+}
+
+export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
+  const env = opts.env ?? process.env;
+  const scopes = planScopes(model, opts.params, env);
+  const warnings: string[] = [];
+  const noEstimate: string[] = [];
+  const sources = new Set<string>();
+
+  const planBody = (b: BodyModel, phase: { id: string; budget_ms?: number }, extra: Scope = {}): PlannedBody => {
+    const phaseScope = { phase: { id: phase.id, budget: phase.budget_ms ?? null, elapsed: UNKNOWN } };
+    const rscope = { ...scopes.render, ...phaseScope, ...extra };
+    const escope = { ...scopes.evaluate, ...phaseScope, ...extra };
+    const t = stepType(b.type);
+    let body: unknown;
+    try {
+      body = resolveValue(b.body, rscope, { keepUnknown: true });
+    } catch (e) {
+      body = b.body;
+      warnings.push(`${b.type} body: ${(e as Error).message}`);
+    }
+    return {
+      type: b.type,
+      title: b.title,
+      rendered: renderBody(b.type, body),
+      body,
+      when: b.when ? { expression: b.when.value, ...guard(b.when.value, escope) } : undefined,
+      timeout_ms: b.timeout_ms,
+      retry: b.retry,
+      confirm: b.confirm || b.type === 'approve',
+      ...(t ? {} : {}),
+    };
+  };
+
+  const planStep = (s: StepModel, group: number, phase: { id: string; budget_ms?: number }): PlannedStep => {
+    const itemScope: Scope = s.for_each ? { item: UNKNOWN, index: UNKNOWN } : {};
+    const base = planBody(s, phase, itemScope);
+    let forEach: PlannedStep['for_each'];
+    if (s.for_each) {
+      let items: unknown[] | 'unknown' = 'unknown';
+      try {
+        const v = evaluateBare(s.for_each.value, scopes.evaluate);
+        if (Array.isArray(v)) items = v;
+      } catch {
+        /* shown as unknown */
+      }
+      forEach = { expression: s.for_each.value, items, concurrency: s.concurrency };
+    }
+    const hist = opts.history?.get(s.id);
+    let estimate: number | null = null;
+    let source: PlannedStep['estimate_source'] = 'none';
+    if (hist) {
+      estimate = hist.p50;
+      source = 'history';
+    } else if (s.estimate_ms !== undefined) {
+      estimate = s.estimate_ms;
+      source = 'estimate';
+    } else if (s.type === 'wait' && typeof s.body === 'string' && parseDuration(s.body) !== undefined) {
+      estimate = parseDuration(s.body)!;
+      source = 'wait';
+    } else if (['log', 'assert'].includes(s.type)) {
+      estimate = 0;
+      source = 'estimate';
+    } else noEstimate.push(s.id);
+    if (estimate !== null && forEach && Array.isArray(forEach.items)) {
+      estimate = estimate * Math.ceil(forEach.items.length / Math.max(1, s.concurrency));
+    }
+    sources.add(source === 'wait' ? 'estimate' : source);
+
+    let nested: Plan | undefined;
+    if (s.type === 'runbook' && opts.loaded) {
+      const file = (s.body as { file?: unknown }).file;
+      const child = typeof file === 'string' ? opts.loaded.children.get(resolve(model.baseDir, file)) : undefined;
+      if (child?.model) {
+        const given = ((base.body as { params?: Record<string, unknown> }).params ?? {}) as Record<string, unknown>;
+        const params: Record<string, unknown> = {};
+        for (const p of child.model.params) {
+          const v = given[p.name];
+          params[p.name] = v === undefined ? (p.default ?? null) : typeof v === 'string' && v.includes('${{') ? UNKNOWN : v;
+        }
+        nested = buildPlan(child.model, { ...opts, params, loaded: child, history: opts.historyFor?.(child.model.id) });
+        if (estimate === null && nested.predicted_ms > 0) {
+          estimate = nested.predicted_ms;
+          source = 'estimate';
+          noEstimate.splice(noEstimate.indexOf(s.id), 1);
+        }
+      }
+    }
+    return {
+      ...base,
+      id: s.id,
+      where: s.where,
+      group,
+      needs: s.needs,
+      on_failure: s.on_failure,
+      idempotent: s.idempotent,
+      for_each: forEach,
+      until: s.until && { condition: s.until.condition.value, every_ms: s.until.every_ms, within_ms: s.until.within_ms },
+      rollback: s.rollback ? planBody(s.rollback, phase, { ...itemScope, self: UNKNOWN }) : undefined,
+      estimate_ms: estimate,
+      estimate_source: source,
+      history: hist,
+      critical: false,
+      runbook: nested,
+    };
+  };
+
+  const planSection = (steps: StepModel[], phase: { id: string; budget_ms?: number }) => {
+    const groups = concurrencyGroups(steps);
+    const groupOf = new Map<string, number>();
+    groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
+    const planned = steps.map((s) => planStep(s, groupOf.get(s.id)!, phase));
+    // Execution order: by group, then as written.
+    planned.sort((a, b) => a.group - b.group);
+    const dur = new Map(planned.map((p) => [p.id, p.estimate_ms ?? 0]));
+    const cp = criticalPath(steps, (id) => dur.get(id)!);
+    for (const p of planned) p.critical = cp.path.includes(p.id);
+    const p95 = criticalPath(steps, (id) => planned.find((p) => p.id === id)?.history?.p95 ?? dur.get(id)!);
+    return { groups, planned, total: cp.total, path: cp.path, p95: p95.total };
+  };
+
+  const phases: PlannedPhase[] = model.phases.map((ph) => {
+    const main = planSection(ph.steps, ph);
+    const fin = planSection(ph.finally, ph);
+    const predicted = main.total + fin.total;
+    const p95 = main.p95 + fin.p95;
+    return {
+      id: ph.id,
+      title: ph.title,
+      budget_ms: ph.budget_ms,
+      when: ph.when ? { expression: ph.when.value, ...guard(ph.when.value, scopes.evaluate) } : undefined,
+      groups: main.groups,
+      steps: main.planned,
+      finally: fin.planned,
+      predicted_ms: predicted,
+      predicted_p95_ms: opts.history?.size ? p95 : undefined,
+      within_budget: ph.budget_ms === undefined ? null : predicted <= ph.budget_ms,
+      critical_path: main.path,
+    };
+  });
+  const runFinally = planSection(model.finally, { id: '' });
+  const predicted = phases.reduce((a, p) => a + p.predicted_ms, 0) + runFinally.total;
+  for (const p of phases) {
+    if (p.within_budget === false) warnings.push(`phase '${p.id}' is predicted to take longer than its budget`);
+  }
+  const rto = model.objectives.rto_ms;
+  if (rto !== undefined && predicted > rto) warnings.push('the run is predicted to take longer than the RTO');
+  if (noEstimate.length) warnings.push(`${noEstimate.length} step(s) have no estimate and no history: ${noEstimate.join(', ')}`);
+  sources.delete('none');
+
+  return {
+    runbook: model.id,
+    title: model.title,
+    severity: model.severity,
+    file: model.file,
+    params: maskParams(opts.params),
+    objectives: model.objectives,
+    rollback: model.rollback,
+    lock: model.lock,
+    phases,
+    finally: runFinally.planned,
+    predicted_ms: predicted,
+    predicted_source: sources.size === 0 ? 'none' : sources.size === 1 ? (sources.has('history') ? 'history' : 'estimate') : 'mixed',
+    within_rto: rto === undefined ? null : predicted <= rto,
+    steps_without_estimate: noEstimate,
+    warnings,
+  };
+}
+
+function maskParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v === UNKNOWN ? '<unknown>' : v]));
+}

@@ -1,0 +1,66 @@
+/**
+ * `plan --preflight`: read-only checks of every connection and of every target a step names
+ * (through each type's `preflight`). Nothing is changed; every check is reported, pass or fail.
+ */
+import { containsUnknown } from '../dsl/expr/values.js';
+import type { LoadedRunbook } from '../dsl/validate.js';
+import type { RunbookModel } from '../dsl/model.js';
+import type { PreflightCheck, StepContext } from '../steps/types.js';
+import { connectionKind, stepType } from '../steps/registry.js';
+import { readSecrets } from './secrets.js';
+import { resolveValue } from './resolve.js';
+import { ConnectionPool } from './connections.js';
+import { planScopes } from './plan.js';
+
+export async function runPreflight(loaded: LoadedRunbook, params: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<PreflightCheck[]> {
+  const model = loaded.model as RunbookModel;
+  const checks: PreflightCheck[] = [];
+  const secrets = readSecrets(model, env);
+  for (const d of secrets.diagnostics) checks.push({ target: `secret ${d.message.split(':')[0].replace(/^secret /, '')}`, ok: false, detail: d.message });
+  const runId = 'preflight';
+  const scope = { ...planScopes(model, params, env).evaluate, secrets: secrets.values, run: { id: runId, dry_run: true, interactive: false } };
+  const pool = new ConnectionPool(model, () => scope, { runId, baseDir: model.baseDir, env });
+  const signal = AbortSignal.timeout(30_000);
+
+  for (const [name, c] of Object.entries(model.connections)) {
+    const kind = connectionKind(c.kind);
+    const target = `connection ${name} (${c.kind})`;
+    try {
+      const config = resolveValue(c.config, scope) as Record<string, unknown>;
+      const client = await pool.get(name, c.kind);
+      const r = kind?.preflight ? await kind.preflight(client, config) : { ok: true, detail: 'opened', target };
+      checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
+    } catch (e) {
+      checks.push({ target, ok: false, detail: (e as Error).message });
+    }
+  }
+
+  for (const s of model.steps.values()) {
+    for (const [b, label] of [[s, s.id], [s.rollback, `${s.id} (rollback)`]] as const) {
+      const t = b && stepType(b.type);
+      if (!b || !t?.preflight) continue;
+      const body = resolveValue(b.body, scope, { keepUnknown: false });
+      if (body === undefined || containsUnknown(body)) {
+        checks.push({ target: `step ${label}`, ok: true, detail: 'skipped: depends on values known only at run time' });
+        continue;
+      }
+      const ctx: StepContext = {
+        signal,
+        runId,
+        stepId: s.id,
+        baseDir: model.baseDir,
+        env,
+        connection: (name, kind) => pool.get(name, kind),
+        output: () => {},
+        progress: () => {},
+      };
+      try {
+        for (const c of await t.preflight(body as Record<string, unknown>, ctx)) checks.push({ ...c, target: `step ${label}: ${c.target}` });
+      } catch (e) {
+        checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+      }
+    }
+  }
+  await pool.closeAll();
+  return checks;
+}

@@ -1,0 +1,79 @@
+/**
+ * Resolving `${{ }}` in step bodies and evaluating bare expressions (when/expect/assert/until/
+ * for_each). Parsed templates are cached by text: the same body is resolved on every attempt.
+ */
+import {
+  evaluate,
+  parseBareExpression,
+  parseTemplate,
+  renderTemplate,
+  shellQuote,
+  ExprError,
+  type Expr,
+  type Scope,
+  type TemplatePart,
+} from '../dsl/expr/index.js';
+import type { Located } from '../dsl/model.js';
+import type { SourceFile } from '../dsl/load.js';
+
+const templates = new Map<string, TemplatePart[]>();
+const bares = new Map<string, { expr: Expr; offset: number }>();
+
+function templateOf(text: string): TemplatePart[] {
+  let t = templates.get(text);
+  if (!t) templates.set(text, (t = parseTemplate(text)));
+  return t;
+}
+
+export interface ResolveOptions {
+  /** Top-level body fields whose interpolated values are shell-quoted (shell `run`). */
+  quoteFields?: readonly string[];
+  /** Show unknown parts as their `${{ }}` source (plan) instead of giving UNKNOWN. */
+  keepUnknown?: boolean;
+}
+
+/** Resolve every `${{ }}` inside a value (strings, lists, maps), keeping whole-expression types. */
+export function resolveValue(value: unknown, scope: Scope, opts: ResolveOptions = {}, field?: string): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${{')) return value;
+    const quote = field !== undefined && opts.quoteFields?.includes(field) ? shellQuote : undefined;
+    return renderTemplate(templateOf(value), scope, { quote, keepUnknown: opts.keepUnknown });
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveValue(v, scope, opts, field));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveValue(v, scope, opts, field ?? k);
+    return out;
+  }
+  return value;
+}
+
+/** A bare expression (or `${{ }}`-wrapped one); non-strings are literals. */
+export function evaluateBare(value: unknown, scope: Scope): unknown {
+  if (typeof value !== 'string') return value;
+  let b = bares.get(value);
+  if (!b) bares.set(value, (b = parseBareExpression(value)));
+  try {
+    return evaluate(b.expr, scope);
+  } catch (e) {
+    throw e instanceof ExprError ? e.shift(b.offset) : e;
+  }
+}
+
+/** outputs/measure: a template when it holds `${{`, else a bare expression. */
+export function evaluateValue(value: unknown, scope: Scope): unknown {
+  if (typeof value === 'string' && value.includes('${{')) return resolveValue(value, scope);
+  return evaluateBare(value, scope);
+}
+
+/** `file:line:col: message` for an expression error at a located value. */
+export function locateError(e: unknown, src: SourceFile, loc: Pick<Located, 'path' | 'value'>): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof ExprError && typeof loc.value === 'string') {
+    const start = src.textOffset(loc.path, loc.value) ?? 0;
+    const p = src.at(start + e.offset);
+    return `${p.file}:${p.line}:${p.col}: ${msg}`;
+  }
+  const p = src.pos(loc.path);
+  return `${p.file}:${p.line}:${p.col}: ${msg}`;
+}

@@ -1,0 +1,22 @@
+/**
+ * The built-in step types and connection kinds. Adding a type: write `src/steps/<type>.ts`
+ * implementing `StepType` (and its `ConnectionKind` if it talks to something), then list it here.
+ */
+import type { ConnectionKind, StepType } from './types.js';
+import { shellStep } from './shell.js';
+import { postgresConnection, sqlStep } from './sql.js';
+import { httpConnection, httpStep } from './http.js';
+import { s3Connection, s3Step } from './s3.js';
+import { dockerConnection, dockerStep } from './docker.js';
+
+export const stepTypes: StepType<any>[] = [shellStep, sqlStep, httpStep, s3Step, dockerStep];
+
+export const connectionKinds: ConnectionKind<any, any>[] = [postgresConnection, s3Connection, dockerConnection, httpConnection];
+
+export function stepType(name: string): StepType<any> | undefined {
+  return stepTypes.find((t) => t.name === name);
+}
+
+export function connectionKind(name: string): ConnectionKind<any, any> | undefined {
+  return connectionKinds.find((k) => k.name === name);
+}
