@@ -5,6 +5,7 @@ import { App } from '../../src/tui/components/app.js';
 import { RunStore } from '../../src/tui/store.js';
 import { createTuiDecider } from '../../src/tui/decider.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
+import type { DecisionRequest } from '../../src/interpreter/decisions.js';
 import { T0, eventsUntil, frameLines, loadJournal, settle, stripAnsi, useFakeClock } from './helpers.js';
 
 process.env.TZ = 'UTC';
@@ -205,7 +206,7 @@ describe('decisions', () => {
     const { ui, store, frame, pushAll } = mount();
     pushAll(eventsUntil(journal, (e) => e.type === 'phase.finished', 2));
     const decider = createTuiDecider(store, 'alice');
-    const req = { kind: 'rollback', steps: ['restore-db', 'download', 'stop-app'] } as const;
+    const req: DecisionRequest = { kind: 'rollback', steps: ['restore-db', 'download', 'stop-app'] };
     const p = decider.decide(req, new AbortController().signal);
     await settle(60);
     expect(frame()).toContain('│ › [x] restore-db                                                                                 │');

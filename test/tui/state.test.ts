@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_LINES, createState, listPhaseSteps, listRollbacks, pickShownPhase, reduce, reduceAll, type TuiState } from '../../src/tui/state.js';
-import type { RunEvent } from '../../src/interpreter/events.js';
+import type { EventInput, RunEvent } from '../../src/interpreter/events.js';
 import { T0, eventsUntil, loadJournal } from './helpers.js';
 
 const journal = loadJournal();
@@ -71,7 +71,7 @@ describe('reduce', () => {
   });
 
   it('nests sub-runbook steps under their parent, by depth, and leaves their phases out of the phase list', () => {
-    const ev = (e: Omit<RunEvent, 'ts' | 'run'>): RunEvent => ({ ts: '2024-05-01T12:00:05.000Z', run: 'r', ...e }) as RunEvent;
+    const ev = (e: EventInput): RunEvent => ({ ts: '2024-05-01T12:00:05.000Z', run: 'r', ...e }) as RunEvent;
     const s = reduceAll(createState(), [
       ...eventsUntil(journal, (e) => e.type === 'step.started' && e.step === 'download'),
       ev({ type: 'phase.started', phase: 'download/fetch', budget_ms: 1000 }),
