@@ -5,7 +5,7 @@
 import { createElement } from 'react';
 import { render } from 'ink';
 import type { RunEvent } from '../interpreter/events.js';
-import type { Decider } from '../interpreter/decisions.js';
+import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { RunStore } from './store.js';
 import { createTuiDecider } from './decider.js';
 import { App } from './components/app.js';
@@ -44,9 +44,13 @@ export async function startTui(opts: TuiOptions): Promise<TuiHandle> {
     maxFps: 20,
   });
   let finished = false;
+  // stdout is a terminal but stdin is not (piped, /dev/null): nobody can press a key, so answer as a
+  // non-interactive run would (`--yes` approves) instead of waiting forever
+  const stdin = opts.stdin ?? process.stdin;
+  const decider = stdin.isTTY ? createTuiDecider(store, opts.user) : autoDecider({ yes: opts.yes, user: opts.user });
   return {
     push: (event) => store.push(event),
-    decider: createTuiDecider(store, opts.user),
+    decider,
     onInterrupt: (cb) => void interruptListeners.push(cb),
     async finish({ reportPath }) {
       if (finished) return;

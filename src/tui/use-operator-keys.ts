@@ -1,5 +1,5 @@
 import { useRef } from 'react';
-import { useInput } from 'ink';
+import { useInput, useStdin } from 'ink';
 import type { RunStore, Snapshot } from './store.js';
 import { answerKey, navigateKey, startRollbackPick, type RollbackPick, type View } from './keys.js';
 
@@ -24,6 +24,8 @@ export function useOperatorKeys(keys: OperatorKeys): void {
   // prompt appears would reach the previous render's handler. Read the latest render's values instead.
   const latest = useRef(keys);
   latest.current = keys;
+  // without a terminal on stdin there are no keys to read (and ink would throw enabling raw mode)
+  const { isRawModeSupported } = useStdin();
   useInput((input, key) => {
     const k = latest.current;
     if (key.ctrl && input === 'c') {
@@ -53,5 +55,5 @@ export function useOperatorKeys(keys: OperatorKeys): void {
       latest.current = { ...k, view: next };
       k.setView(next);
     }
-  });
+  }, { isActive: isRawModeSupported });
 }

@@ -94,3 +94,18 @@ describe('startTui', () => {
     expect(stdin.rawMode).toBe(false);
   });
 });
+
+describe('startTui without a terminal on stdin', () => {
+  it('still draws, but answers as a non-interactive run (--yes approves) instead of waiting for keys', async () => {
+    const stdout = new FakeStdout();
+    const stdin = new FakeStdin();
+    stdin.isTTY = false;
+    const tui = await startTui({ stepMode: false, yes: true, user: 'ci', stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream });
+    expect(tui.decider).toMatchObject({ interactive: false, user: 'ci' });
+    await expect(tui.decider.decide({ kind: 'confirm', step: 's', message: 'ok?' }, new AbortController().signal)).resolves.toEqual({ kind: 'confirm', approved: true });
+    loadJournal().forEach((e) => tui.push(e));
+    await tui.finish({});
+    expect(stdin.rawMode).toBe(false);
+    expect(stdout.text).toContain('↺ Run rolled back in 20.5s / RTO 5m ✓ met');
+  });
+});
