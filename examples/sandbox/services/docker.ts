@@ -6,10 +6,10 @@
  * Podman needs a few settings on these machines (see shared/notes/dependencies.md): runc (crun fails
  * with hybrid cgroups), cgroupfs (no systemd), file events, host networking.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -86,6 +86,9 @@ export async function startDockerApi(opts: StartDockerOptions = {}): Promise<Doc
     throw err;
   }
   const ticker = opts.healthchecks === false ? undefined : startHealthTicker(client);
+  // Safety net when the owner exits without stop() (a crashed test run): end what we started.
+  const onExit = () => sweep(dir, service.pid);
+  process.once('exit', onExit);
   let stopped: Promise<void> | undefined;
   return {
     socketPath,
@@ -93,6 +96,7 @@ export async function startDockerApi(opts: StartDockerOptions = {}): Promise<Doc
     ensureImage: (name, files = {}) => ensureImage(dir, env, client, name, files),
     stop() {
       stopped ??= (async () => {
+        process.removeListener('exit', onExit);
         await ticker?.stop();
         await removeAllContainers(client);
         await client.close();
@@ -274,11 +278,36 @@ async function cleanUp(dir: string, service: ChildProcess, exited: Promise<void>
     await exited;
     clearTimeout(killed);
   }
-  // conmon double-forks away from the service (and lingers after exec sessions): end every process
-  // whose command line names our private dir — only this service's children can.
-  await killProcessesNaming(dir);
-  await unmountUnder(dir);
-  await rm(dir, { recursive: true, force: true });
+  sweep(dir, service.pid);
+}
+
+/**
+ * End everything this service left, synchronously (it also runs in an 'exit' handler): containers
+ * still running (their processes, by their cgroup; runc's state and cgroups, by `runc delete`),
+ * conmon and podman helpers (their command line names our private dir), mounts under it (each
+ * container's /dev/shm), then the dir.
+ */
+function sweep(dir: string, servicePid: number | undefined): void {
+  if (servicePid !== undefined) signalGroup(servicePid, 'SIGKILL');
+  for (const id of listDir(join(dir, 'storage/vfs-containers'))) {
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
+    // cgroupfs manager: v1 (hybrid, as here) or v2 (unified) layout.
+    for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
+      for (const pid of readPids(`${root}/libpod_parent/libpod-${id}/cgroup.procs`)) killPid(pid);
+    }
+    spawnSync('runc', ['delete', '--force', id], { stdio: 'ignore', timeout: 10_000 });
+  }
+  for (const entry of listDir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (readText(`/proc/${entry}/cmdline`).includes(dir)) killPid(Number(entry));
+  }
+  const points = readText('/proc/self/mounts')
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((p): p is string => p !== undefined && p.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) spawnSync('umount', ['-l', point], { stdio: 'ignore', timeout: 10_000 });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -289,40 +318,30 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-async function killProcessesNaming(dir: string): Promise<void> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(dir)) pids.push(Number(entry));
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  // Give the kernel a moment to reap them before the dir is removed under them.
-  for (let i = 0; i < 40 && pids.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid)); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function isZombie(pid: number): boolean {
+function killPid(pid: number): void {
   try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    process.kill(pid, 'SIGKILL');
   } catch {
-    return true;
+    // Already gone.
   }
 }
 
-async function unmountUnder(dir: string): Promise<void> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
-  const points = mounts
-    .split('\n')
-    .map((line) => line.split(' ')[1])
-    .filter((p): p is string => p !== undefined && p.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-  for (const point of points) await run('umount', ['-l', point]).catch(() => undefined);
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function readPids(path: string): number[] {
+  return readText(path).split('\n').filter(Boolean).map(Number);
 }
