@@ -1,0 +1,120 @@
+/**
+ * The whole program in a real terminal: `runbook run` under tmux, keys sent as an operator would.
+ * Needs the built CLI (`npm run build` → dist/src/cli.js) and tmux.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
+const hasCli = existsSync(cli);
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasCli) console.warn(`tmux test skipped: ${cli} does not exist (run \`npm run build\`)`);
+if (hasCli && !hasTmux) {
+  if (process.env.CI === 'true') throw new Error('tmux is missing (apt-get install tmux)');
+  console.warn('tmux test skipped: tmux is not installed');
+}
+
+const DRILL = `runbook: tui-drill
+title: TUI drill
+severity: P2
+objectives:
+  rto: 1m
+phases:
+  - id: prepare
+    title: Prepare
+    budget: 30s
+    steps:
+      - id: hello
+        title: Say hello
+        shell: { run: "for i in 1 2 3; do echo line $i; done" }
+        rollback:
+          shell: { run: "echo undo hello" }
+      - id: breaks
+        title: This one fails
+        shell: { run: "echo about to fail; exit 3" }
+`;
+
+const LONG = `runbook: tui-long
+title: Long drill
+phases:
+  - id: work
+    budget: 5s
+    steps:
+      - id: prep
+        shell: { run: "echo prepared" }
+        rollback:
+          shell: { run: "echo unprepared" }
+      - id: long
+        title: Takes long
+        shell: { run: "echo working; sleep 30" }
+`;
+
+describe.skipIf(!hasCli || !hasTmux)('runbook run in a real terminal (tmux)', () => {
+  let dir: string;
+  const sessions: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'runbook-tmux-'));
+    writeFileSync(join(dir, 'drill.yaml'), DRILL);
+    writeFileSync(join(dir, 'long.yaml'), LONG);
+  });
+  afterAll(() => {
+    for (const s of sessions) spawnSync('tmux', ['kill-session', '-t', s]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function start(args: string): string {
+    const name = `runbook-tui-${process.pid}-${sessions.length}`;
+    sessions.push(name);
+    const cmd = `cd ${dir} && node ${cli} ${args} --state-dir ${dir}/state; echo EXIT=$?; sleep 60`;
+    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', '110', '-y', '45', cmd]);
+    return name;
+  }
+  const screen = (s: string) => execFileSync('tmux', ['capture-pane', '-p', '-t', s], { encoding: 'utf8' });
+  const keys = (s: string, ...k: string[]) => execFileSync('tmux', ['send-keys', '-t', s, ...k]);
+  async function waitFor(s: string, text: string, ms = 15_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const out = screen(s);
+      if (out.includes(text)) return out;
+      if (Date.now() > end) throw new Error(`'${text}' did not appear; the screen:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('--step: enter runs each step, the failure prompt aborts, rollbacks run, the summary stays, exit 1', async () => {
+    const s = start('run drill.yaml --step');
+    let out = await waitFor(s, 'Next step: hello — Say hello');
+    expect(out).toContain('TUI drill  P2  run ');
+    expect(out).toContain('[enter] run  [s] skip  [a] abort  [c] continue without stepping');
+    keys(s, 'Enter');
+    out = await waitFor(s, 'Next step: breaks — This one fails');
+    expect(out).toMatch(/ ✓ hello {4}Say hello {6}shell {3}1\/1 +\S+ ↺ line 3/);
+    keys(s, 'Enter');
+    out = await waitFor(s, '[r] retry  [s] skip and continue  [i] ignore  [a] abort and roll back');
+    expect(out).toContain('at drill.yaml:16:9');
+    keys(s, 'a');
+    out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=1');
+    expect(out).toMatch(/↺ Run rolled back in \S+ \/ RTO 1m/);
+    expect(out).toMatch(/✗ prepare .*✓ hello ✗ breaks/);
+    expect(out).toMatch(/ {2}✓ hello {2}succeeded \S+/);
+    expect(out).toMatch(/Report: .*\/report\.md/);
+    expect(out).toContain('? breaks: abort by ');
+  }, 30_000);
+
+  it('Ctrl-C aborts the running step and rolls back, exit 130', async () => {
+    const s = start('run long.yaml');
+    await waitFor(s, '  working');
+    keys(s, 'C-c');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=130');
+    expect(out).toMatch(/⊘ Run aborted in/);
+    expect(out).toMatch(/ {2}✓ prep {2}succeeded/);
+    expect(out).toMatch(/✓ prep ⊘ long/);
+  }, 30_000);
+});
