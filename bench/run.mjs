@@ -1,0 +1,26 @@
+// `npm run bench`: runs every benchmark in bench/ one after another and prints its figures against
+// its target. Benchmarks are measurements, not tests: they run outside CI, on the built `dist/`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const benches = [
+  ['validate.mjs', 'validate/plan of a generated 1,000-step runbook (target < 0.5 s wall; no TUI import)'],
+  ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
+  ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
+  ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
+];
+const only = process.argv.slice(2);
+let failed = 0;
+for (const [file, what] of benches) {
+  if (only.length && !only.some((o) => file.startsWith(o))) continue;
+  const path = new URL(file, import.meta.url).pathname;
+  console.log(`\n=== ${file}: ${what}`);
+  if (!existsSync(path)) {
+    console.log(`(missing: ${file})`);
+    failed++;
+    continue;
+  }
+  const r = spawnSync(process.execPath, [path], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
