@@ -359,3 +359,19 @@ export function listRollbacks(state: TuiState): StepView[] {
 export function pickShownPhase(state: TuiState): string | undefined {
   return state.phases.find((p) => p.status === 'running')?.id ?? state.currentPhase ?? state.phases[0]?.id;
 }
+
+/**
+ * At most `max` rows of a long step list, so the frame fits the terminal (a frame taller than the
+ * screen makes ink clear it on every redraw). The window starts at the first step still of interest
+ * (running, failed, or `keep`), finished steps above and steps below are counted, not drawn.
+ */
+export function windowSteps(steps: StepView[], max: number, keep?: string): { shown: StepView[]; above: number; below: number } {
+  if (steps.length <= max) return { shown: steps, above: 0, below: 0 };
+  const rows = Math.max(1, max);
+  const interesting = steps.findIndex((s) => s.status === 'running' || s.status === 'failed' || s.status === 'timed_out' || s.status === 'pending');
+  const kept = keep ? steps.findIndex((s) => s.id === keep) : -1;
+  let start = interesting < 0 ? steps.length - rows : interesting;
+  if (kept >= 0 && (kept < start || kept >= start + rows)) start = kept;
+  start = Math.max(0, Math.min(start, steps.length - rows));
+  return { shown: steps.slice(start, start + rows), above: start, below: steps.length - start - rows };
+}

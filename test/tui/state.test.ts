@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LINES, createState, listPhaseSteps, listRollbacks, pickShownPhase, reduce, reduceAll, type TuiState } from '../../src/tui/state.js';
+import { MAX_LINES, createState, listPhaseSteps, listRollbacks, pickShownPhase, reduce, reduceAll, windowSteps, type StepView, type TuiState } from '../../src/tui/state.js';
 import type { EventInput, RunEvent } from '../../src/interpreter/events.js';
 import { T0, eventsUntil, loadJournal } from './helpers.js';
 
@@ -129,5 +129,21 @@ describe('reduce', () => {
     const s = reduce(before, resumed);
     expect(s.run).toMatchObject({ startedAt: T0, resumed: true });
     expect(s.steps['check-db'].status).toBe('succeeded');
+  });
+});
+
+describe('windowSteps', () => {
+  const steps = (statuses: string[]) => statuses.map((status, i) => ({ id: `s${i}`, status }) as unknown as StepView);
+  it('shows everything that fits', () => {
+    expect(windowSteps(steps(['succeeded', 'running']), 5)).toMatchObject({ above: 0, below: 0 });
+  });
+  it('starts at the first step still of interest and counts the rest', () => {
+    const w = windowSteps(steps(['succeeded', 'succeeded', 'succeeded', 'running', 'pending', 'pending', 'pending', 'pending']), 3);
+    expect([w.above, w.shown.map((s) => s.id), w.below]).toEqual([3, ['s3', 's4', 's5'], 2]);
+  });
+  it('keeps the selected step in view, and never runs past the end', () => {
+    const list = steps(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'running']);
+    expect(windowSteps(list, 3, 's0').shown.map((s) => s.id)).toEqual(['s0', 's1', 's2']);
+    expect(windowSteps(list, 3)).toMatchObject({ above: 3, below: 0 });
   });
 });

@@ -46,8 +46,10 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
   const current = view.follow ? followTarget(state, steps) : (view.selected ?? followTarget(state, steps));
   const shown = current ? state.steps[current] : undefined;
 
-  const used = 2 + state.phases.length + 1 + steps.length + 1 + (state.failure ? 4 : 0) + (rollingBack ? rollbacks.length + 1 : 0) + (prompt ? 8 : 0) + 4;
-  const logHeight = Math.max(3, Math.min(15, rows - used));
+  // rows for the parts that grow, so the frame fits the terminal: steps first, the log gets the rest
+  const fixed = 2 + 1 + state.phases.length + 1 + 1 + (state.failure ? 4 : 0) + (rollingBack ? rollbacks.length + 1 : 0) + (prompt ? 8 : 0) + 3 + 2 + 1;
+  const stepRows = Math.max(5, rows - fixed - 4);
+  const logHeight = Math.max(3, Math.min(15, rows - fixed - Math.min(steps.length, stepRows)));
   useOperatorKeys({
     store,
     snap,
@@ -70,7 +72,7 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
       </Box>
       {!over && phase ? (
         <Box marginTop={1}>
-          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} />
+          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} maxRows={stepRows} />
         </Box>
       ) : null}
       <FailureBox failure={state.failure} />

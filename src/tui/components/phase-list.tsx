@@ -14,6 +14,7 @@ const SYMBOL: Record<PhaseView['status'], string> = { ...STEP_SYMBOL, pending: '
 /** Every phase with its own timer against its budget and its status. */
 export function PhaseList({ phases, now, predicted }: PhaseListProps) {
   const idWidth = Math.min(16, Math.max(...phases.map((p) => p.id.length), 5));
+  const titleWidth = Math.min(30, Math.max(0, ...phases.map((p) => (p.title ?? '').length)));
   return (
     <Box flexDirection="column">
       {phases.map((p) => {
@@ -27,7 +28,7 @@ export function PhaseList({ phases, now, predicted }: PhaseListProps) {
           <Text key={p.id} wrap="truncate">
             {'  '}
             <Text color={STATUS_COLOR[p.status]}>{SYMBOL[p.status]}</Text>
-            {` ${fitText(p.id, idWidth, true)}  ${fitText(p.title ?? '', 30, true)}  `}
+            {` ${fitText(p.id, idWidth, true)}  ${titleWidth > 0 ? `${fitText(p.title ?? '', Math.max(titleWidth, 30), true)}  ` : ''}`}
             <Text color={PRESSURE_COLOR[pressure]} bold={pressure === 'over'}>{`${timer}${budget}`}</Text>
             {pressure === 'over' && elapsed !== undefined && p.budgetMs ? <Text color="red" bold>{` over by ${formatDuration(elapsed - p.budgetMs, { whole: running })}`}</Text> : null}
             {pressure !== 'over' && p.withinBudget === true ? <Text color="green">{' ✓'}</Text> : null}

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { StepView } from '../state.js';
+import { windowSteps, type StepView } from '../state.js';
 import { STEP_SYMBOL, fitText, formatDuration, formatProgress } from '../format.js';
 import { STATUS_COLOR } from './colors.js';
 
@@ -10,6 +10,8 @@ export interface StepListProps {
   /** The step the log pane shows. */
   selected?: string;
   columns: number;
+  /** Rows available for steps; longer lists show a window around the steps that matter. */
+  maxRows?: number;
 }
 
 /** The one-line live summary of a step: its error, its transfer progress, or its last output line. */
@@ -20,12 +22,14 @@ export function summarizeStep(step: StepView): string {
 }
 
 /** The running phase's steps (sub-runbook steps indented by depth): status, title, type, attempt, elapsed, summary. */
-export function StepList({ title, steps, now, selected, columns }: StepListProps) {
+export function StepList({ title, steps: all, now, selected, columns, maxRows = Infinity }: StepListProps) {
+  const { shown: steps, above, below } = windowSteps(all, maxRows, selected);
   const idWidth = Math.min(24, Math.max(8, ...steps.map((s) => 2 * s.depth + shortId(s).length)));
   const titleWidth = Math.min(30, Math.max(0, ...steps.map((s) => (s.title ?? '').length)));
   return (
     <Box flexDirection="column">
       <Text bold>{title}</Text>
+      {above > 0 ? <Text dimColor>{`  … ${above} step${above > 1 ? 's' : ''} above`}</Text> : null}
       {steps.map((s) => {
         const indent = '  '.repeat(s.depth);
         const attempt = s.attempt > 0 ? (s.maxAttempts ? `${s.attempt}/${s.maxAttempts}` : `${s.attempt}`) : '';
@@ -46,6 +50,7 @@ export function StepList({ title, steps, now, selected, columns }: StepListProps
           </Text>
         );
       })}
+      {below > 0 ? <Text dimColor>{`  … ${below} more step${below > 1 ? 's' : ''} below`}</Text> : null}
     </Box>
   );
 }
