@@ -55,7 +55,8 @@ export function criticalPath(nodes: GraphNode[], duration: (id: string) => numbe
     via.set(id, from);
   }
   let end: string | undefined;
-  for (const [id, f] of finish) if (end === undefined || f > finish.get(end)!) end = id;
+  // Ties go to the later (deeper) node, so equal estimates still show the longest chain.
+  for (const [id, f] of finish) if (end === undefined || f >= finish.get(end)!) end = id;
   const path: string[] = [];
   for (let cur = end; cur !== undefined; cur = via.get(cur)) path.unshift(cur);
   return { total: end === undefined ? 0 : finish.get(end)!, path, finish };
