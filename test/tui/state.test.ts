@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LINES, createState, listPhaseSteps, listRollbacks, pickShownPhase, reduce, reduceAll, windowSteps, type StepView, type TuiState } from '../../src/tui/state.js';
+import { MAX_LINES, createState, reduce, reduceAll, type StepView, type TuiState } from '../../src/tui/state.js';
+import { listPhaseSteps, listRollbacks, pickShownPhase, windowSteps } from '../../src/tui/views.js';
 import type { EventInput, RunEvent } from '../../src/interpreter/events.js';
 import { T0, eventsUntil, loadJournal } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
-import { windowSteps, type StepView } from '../state.js';
+import type { StepView } from '../state.js';
+import { windowSteps } from '../views.js';
 import { STEP_SYMBOL, fitText, formatDuration, formatProgress } from '../format.js';
 import { STATUS_COLOR } from './colors.js';
 
