@@ -4,12 +4,6 @@
  */
 import type { StepView, TuiState } from './state.js';
 
-/** The top-level phase a step belongs to (sub-runbook steps belong to their root parent's phase). */
-export function findTopPhase(state: TuiState, stepId: string): string | undefined {
-  const root = stepId.split('.')[0];
-  return state.steps[root]?.phase ?? state.steps[stepId]?.phase;
-}
-
 /** Steps of a phase in display order, sub-runbook steps right under their parent. */
 export function listPhaseSteps(state: TuiState, phaseId: string | undefined): StepView[] {
   const phase = state.phases.find((p) => p.id === phaseId);
