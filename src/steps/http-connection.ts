@@ -1,11 +1,19 @@
 /**
  * The `http` connection kind: a base URL, default headers and TLS settings, with one undici Agent
- * (keep-alive pool) shared by the run's requests and closed at its end.
+ * (keep-alive pool) shared by the run's requests and closed at its end. undici is loaded on the
+ * first open, never by `validate` or `plan`.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { ConnectionKind, PreflightCheck } from './types.js';
+
+type Undici = typeof import('undici');
+let undici: Undici | undefined;
+// `open` is synchronous (callers use the connection at once), so undici — a CommonJS package, the same
+// instance that `import` gives the step's request module — is required on first use.
+const loadUndici = (): Undici => (undici ??= createRequire(import.meta.url)('undici') as Undici);
 
 export interface HttpConnectionConfig {
   base_url: string;
@@ -50,15 +58,17 @@ export interface TlsOptions {
 /** An undici Agent for the TLS options; `ca_file` is read relative to `baseDir`. */
 export function makeAgent(tls: TlsOptions, baseDir: string): Agent {
   const ca = tls.ca_file ? readFileSync(resolve(baseDir, tls.ca_file), 'utf8') : undefined;
+  const { Agent } = loadUndici();
   return new Agent({ connect: { rejectUnauthorized: !tls.insecure_tls, ...(ca ? { ca } : {}) } });
 }
 
 export const followRedirects = (dispatcher: Dispatcher): Dispatcher =>
-  dispatcher.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  dispatcher.compose(loadUndici().interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
 
 /** Reachable = any answer below 500 to a HEAD (or GET, for servers that refuse HEAD) of base_url. */
 async function preflightHttp(conn: HttpConnection, config: HttpConnectionConfig): Promise<PreflightCheck> {
   const target = config.base_url;
+  const { request } = loadUndici();
   const ask = async (method: 'HEAD' | 'GET') => {
     const res = await request(config.base_url, {
       method,

@@ -1,8 +1,16 @@
 /**
  * The `s3` connection kind: an S3Client configured from `connections.<name>.s3`.
+ * The AWS SDK is loaded on the first open, never by `validate` or `plan`, which only need the schema.
  */
-import { HeadBucketCommand, ListBucketsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ConnectionKind, PreflightCheck } from './types.js';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdk: Sdk | undefined;
+// `open` is synchronous (callers use the client at once), so the SDK — a CommonJS package, the same
+// instance that `import` gives the action modules — is required on first use rather than imported.
+const loadSdk = (): Sdk => (sdk ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as Sdk);
 
 export interface S3ConnectionConfig {
   bucket?: string;
@@ -79,6 +87,7 @@ export function describeS3Connection(config: S3ConnectionConfig): string {
 async function preflightS3(conn: S3Connection, config: S3ConnectionConfig): Promise<PreflightCheck> {
   const target = describeS3Connection(config);
   const abortSignal = AbortSignal.timeout(10_000);
+  const { HeadBucketCommand, ListBucketsCommand } = loadSdk();
   try {
     const bucket = given(config.bucket);
     if (bucket !== undefined) {
@@ -110,6 +119,7 @@ export const s3Connection: ConnectionKind<S3ConnectionConfig, S3Connection> = {
   description: 'An S3 or S3-compatible object store.',
   schema: s3ConnectionSchema,
   open(config, ctx) {
+    const { S3Client } = loadSdk();
     return { client: new S3Client(makeS3ClientConfig(config, ctx.env)), config };
   },
   close(conn) {

@@ -10,7 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHashCounter, rateSince } from './s3-hash.js';
-import { s3Url, unquote, type S3Target } from './s3-objects.js';
+import type { S3Target } from './s3-objects.js';
+import { s3Url, unquote } from './s3-settings.js';
 import { StepFailure, type StepContext } from './types.js';
 
 export async function getAction(t: S3Target, key: string, file: string, ctx: StepContext): Promise<Record<string, unknown>> {

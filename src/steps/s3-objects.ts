@@ -8,6 +8,7 @@ import {
   ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { listSettings, s3Url, unquote } from './s3-settings.js';
 import { StepFailure } from './types.js';
 
 export interface S3Target {
@@ -23,13 +24,7 @@ export interface S3ObjectSummary {
   last_modified: string;
 }
 
-/** Page size of ListObjects (undefined = the server's, 1000 on AWS). Tests lower it to reach pagination. */
-export const listSettings: { pageSize?: number } = {};
-
-export const s3Url = (bucket: string, key = ''): string => `s3://${bucket}/${key}`;
-
-// S3 returns ETags quoted (`"d41d8…"`); the quotes only get in the way of expressions.
-export const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"(.*)"$/, '$1');
+export { listSettings, s3Url, unquote };
 
 /** Object metadata: key, size, etag, last_modified and the sha256 stored by `put` (null when absent). */
 export async function headObject(t: S3Target, key: string): Promise<Record<string, unknown>> {

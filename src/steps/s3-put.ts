@@ -9,13 +9,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHashCounter, hashFile, rateSince, sha256Hex } from './s3-hash.js';
-import { headObject, s3Url, type S3Target } from './s3-objects.js';
+import { headObject, type S3Target } from './s3-objects.js';
+import { s3Url, transferSettings } from './s3-settings.js';
 import { StepFailure, type StepContext } from './types.js';
 
-const MiB = 1024 * 1024;
-
-/** Transfer tuning. Tests lower `partSize` (S3's minimum is 5 MiB) to reach the multipart path with small files. */
-export const transferSettings = { partSize: 8 * MiB, queueSize: 2 };
+export { transferSettings };
 
 export interface PutSource {
   file?: string;

@@ -1,17 +1,19 @@
 /**
  * The `s3` step type (spec §2): put/get (streamed, sha256-checked), list, latest, head, delete, copy.
+ * Only the description lives here; the actions (and the AWS SDK) are imported on the first execute,
+ * so `validate` and `plan` never pay for them.
  */
-import { getAction } from './s3-get.js';
-import { copyAction, deleteAction, headObject, latestAction, listAction, s3Url, type S3Target } from './s3-objects.js';
-import { putAction } from './s3-put.js';
 import { s3BodySchema, type S3Body } from './s3-schema.js';
 import { describeS3Error, type S3Connection } from './s3-connection.js';
+import { s3Url } from './s3-settings.js';
 import { StepFailure, type StepContext, type StepType } from './types.js';
 
 export { s3Connection } from './s3-connection.js';
-export { transferSettings } from './s3-put.js';
-export { listSettings } from './s3-objects.js';
+export { listSettings, transferSettings } from './s3-settings.js';
 export type { S3Body } from './s3-schema.js';
+
+let actions: Promise<typeof import('./s3-actions.js')> | undefined;
+const loadActions = () => (actions ??= import('./s3-actions.js'));
 
 function renderS3(body: S3Body): string {
   const where = `${body.connection}${body.bucket ? `/${body.bucket}` : ''}`;
@@ -30,29 +32,6 @@ function renderS3(body: S3Body): string {
   }
 }
 
-async function run(t: S3Target, body: S3Body, ctx: StepContext): Promise<Record<string, unknown>> {
-  const key = body.key ?? '';
-  switch (body.action) {
-    case 'put':
-      if (body.file !== undefined && body.content !== undefined) {
-        throw new StepFailure(`s3 put ${s3Url(t.bucket, key)}: give \`file\` or \`content\`, not both`);
-      }
-      return putAction(t, key, { file: body.file, content: body.content }, ctx);
-    case 'get':
-      return getAction(t, key, body.file ?? '', ctx);
-    case 'list':
-      return listAction(t, body.prefix ?? '');
-    case 'latest':
-      return latestAction(t, body.prefix ?? '');
-    case 'head':
-      return headObject(t, key);
-    case 'delete':
-      return deleteAction(t, key);
-    case 'copy':
-      return copyAction(t, body.from ?? '', body.to ?? '');
-  }
-}
-
 async function executeS3(body: S3Body, ctx: StepContext): Promise<Record<string, unknown>> {
   const conn = await ctx.connection<S3Connection>(body.connection, 's3');
   const bucket = body.bucket || conn.config.bucket;
@@ -61,7 +40,8 @@ async function executeS3(body: S3Body, ctx: StepContext): Promise<Record<string,
   }
   const target = { client: conn.client, bucket, signal: ctx.signal };
   try {
-    return await run(target, body, ctx);
+    const { runS3Action } = await loadActions();
+    return await runS3Action(target, body, ctx);
   } catch (err) {
     // Cancellation is the interpreter's to report (timed_out / cancelled): hand its reason back unchanged.
     if (ctx.signal.aborted) throw ctx.signal.reason ?? err;

@@ -8,9 +8,9 @@
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { CANCEL_GRACE_MS } from './sql-constants.js';
 
-/** How long the server gets to confirm a cancel before the session is terminated. */
-export const CANCEL_GRACE_MS = 3_000;
+export { CANCEL_GRACE_MS };
 /** After terminating, how long to wait for the client to notice before giving up on it. */
 const TERMINATE_GRACE_MS = 2_000;
 

@@ -1,15 +1,22 @@
 /**
  * The `postgres` connection kind: a `pg.Pool` built from `connections.<name>.postgres`, named
  * `runbook:<runId>` in pg_stat_activity. Every pool remembers a safe description of its target so
- * errors name host, port and database and never the password.
+ * errors name host, port and database and never the password. `pg` is loaded on the first open, so
+ * `validate` and `plan` never load it.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { JsonSchema } from '../dsl/json-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../dsl/duration.js';
 import type { ConnectionKind, PreflightCheck } from './types.js';
 import { describeConnectError } from './sql-errors.js';
+
+let driver: typeof pg | undefined;
+// `open` stays synchronous (as the ConnectionKind contract allows and callers use), so `pg` — a CommonJS
+// package, the same instance that `import pg from 'pg'` gives the step modules — is required on first use.
+const loadPg = (): typeof pg => (driver ??= createRequire(import.meta.url)('pg') as typeof pg);
 
 export interface PostgresConnectionConfig {
   url?: string;
@@ -181,7 +188,7 @@ export const postgresConnection: ConnectionKind<PostgresConnectionConfig, pg.Poo
   schema: postgresConnectionSchema,
   open(config, ctx) {
     const options = toPoolConfig(config, ctx);
-    const pool = new pg.Pool(options);
+    const pool = new (loadPg().Pool)(options);
     // A server restarted mid-run (the point of many runbooks) makes idle clients emit 'error';
     // unhandled, that would crash the interpreter. The pool drops those clients by itself.
     pool.on('error', () => {});
