@@ -126,7 +126,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     const t = stepType(b.type);
     let body: unknown;
     try {
-      body = resolveValue(b.body, rscope, { keepUnknown: true });
+      // Rendered exactly as it would run: values in shell.run are shell-quoted words.
+      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted });
     } catch (e) {
       body = b.body;
       warnings.push(`${b.type} body: ${(e as Error).message}`);
