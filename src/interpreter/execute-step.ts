@@ -192,25 +192,32 @@ async function runItems(ctx: RunContext, level: Level, s: StepModel, phase: Phas
   const state = level.states.get(s.id)!;
   state.startedItems = [];
   let next = 0;
+  // Decision: with on_failure: abort, once an item has failed no new item starts (items already
+  // running finish): the step fails anyway, and a recovery should not keep changing more targets.
+  // With on_failure: continue every item runs (best effort) and the step fails if any failed.
+  let itemFailed = false;
   const worker = async () => {
-    while (next < items.length && !ctx.stopping) {
+    while (next < items.length && !ctx.stopping && !(itemFailed && s.on_failure === 'abort')) {
       const index = next++;
       state.startedItems!.push({ index, item: items[index] });
-      results[index] = await attemptLoop(ctx, level, s, phase, fullId, { item: items[index], index }, index);
+      const r = await attemptLoop(ctx, level, s, phase, fullId, { item: items[index], index }, index);
+      results[index] = r;
+      if (r.status === 'failed' || r.status === 'timed_out') itemFailed = true;
     }
   };
   await Promise.all(Array.from({ length: Math.min(s.concurrency, items.length) }, worker));
   const done = results.filter(Boolean);
   const outputs: Record<string, unknown[]> = {};
   for (const name of Object.keys(s.outputs)) outputs[name] = results.map((r) => r?.outputs[name] ?? null);
-  const worst = (['cancelled', 'timed_out', 'failed'] as StepStatus[]).find((st) => done.some((r) => r.status === st));
+  // An item's own failure outranks a timeout, which outranks being cancelled by the run.
+  const worst = (['failed', 'timed_out', 'cancelled'] as StepStatus[]).find((st) => done.some((r) => r.status === st));
   const failedItems = results.map((r, i) => (r && r.status !== 'succeeded' ? `item ${i}: ${r.error}` : null)).filter(Boolean);
-  const status: StepStatus = done.length < items.length && !worst ? 'cancelled' : (worst ?? 'succeeded');
+  const status: StepStatus = worst ?? (done.length < items.length ? 'cancelled' : 'succeeded');
   return {
-    status: status === 'cancelled' && done.some((r) => r.status === 'failed') ? 'failed' : status,
+    status,
     result: results.map((r) => r?.result ?? null),
     outputs,
-    error: failedItems.length ? failedItems.join('; ') : null,
+    error: failedItems.length ? failedItems.join('; ') + (done.length < items.length ? `; ${items.length - done.length} item(s) not started` : '') : null,
     attempts: Math.max(0, ...done.map((r) => r.attempts)),
   };
 }
