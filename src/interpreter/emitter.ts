@@ -40,6 +40,10 @@ export class Emitter {
   }
 
   close(): void {
+    this.closed = true;
     this.journal?.close();
   }
+
+  /** After `close()` (run.finished written) nothing more is emitted. */
+  closed = false;
 }

@@ -301,12 +301,16 @@ export async function attemptLoop(
             : reason instanceof RunCancelled || parent.aborted
               ? 'cancelled'
               : 'failed';
-      const error =
+      // A cancelled shell step says how its group was killed ("…): process group killed with
+      // SIGTERM, then SIGKILL"): keep that detail after the interpreter's own reason.
+      const killDetail = e instanceof StepFailure && e.code === 'STEP_CANCELLED' ? /\): (process group .*)$/.exec(e.message)?.[1] : undefined;
+      const base =
         status === 'timed_out'
           ? e instanceof StepTimeout ? e.message : `timed out after ${formatMs((reason as StepTimeout).ms)}`
           : status === 'cancelled'
             ? (reason as Error | undefined)?.message ?? 'cancelled'
             : ctx.emitter.masker.mask(e instanceof Error ? e.message : String(e));
+      const error = killDetail && status !== 'failed' ? `${base}; ${killDetail}` : base;
       const failedResult = e instanceof StepFailure ? e.result : undefined;
       if (status !== 'cancelled' && attempt < b.retry.attempts && !parent.aborted) {
         ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `attempt ${attempt}/${b.retry.attempts} ${status}: ${error}; retrying in ${formatMs(delay)}` });

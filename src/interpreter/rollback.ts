@@ -12,10 +12,12 @@ import type { RunContext, StartedEntry } from './context.js';
 export interface RollbackOutcome {
   ran: number;
   failed: number;
+  /** Cut short or never run because the operator skipped the rollback (second signal). */
+  skipped: number;
 }
 
 export async function runRollback(ctx: RunContext, policy: 'auto' | 'prompt' | 'off'): Promise<RollbackOutcome> {
-  const outcome: RollbackOutcome = { ran: 0, failed: 0 };
+  const outcome: RollbackOutcome = { ran: 0, failed: 0, skipped: 0 };
   if (policy === 'off') return outcome;
   let candidates = [...ctx.started]
     .filter((e) => e.state.model?.rollback && e.state.status !== 'skipped' && e.state.status !== 'pending' && !e.state.rollbackDone)
@@ -40,16 +42,24 @@ export async function runRollback(ctx: RunContext, policy: 'auto' | 'prompt' | '
   }
 
   for (const entry of candidates) {
-    if (ctx.rollbackAbort.signal.aborted) break;
     const items = entry.state.startedItems?.length ? entry.state.startedItems : [undefined];
     for (const it of [...items].reverse()) {
-      if (ctx.rollbackAbort.signal.aborted) break;
+      if (ctx.rollbackAbort.signal.aborted) {
+        outcome.skipped++;
+        continue;
+      }
       const r = await rollbackOne(ctx, entry, it);
       if (r === 'skipped') continue;
+      // Decision: a rollback body cancelled because the operator skipped the rollback (second
+      // signal) is not a rollback failure: the operator chose to take over (run status `aborted`).
+      if (r === 'cancelled' && ctx.rollbackAbort.signal.aborted) {
+        outcome.skipped++;
+        continue;
+      }
       outcome.ran++;
       if (r !== 'succeeded') outcome.failed++;
     }
-    entry.state.rollbackDone = true;
+    if (!ctx.rollbackAbort.signal.aborted) entry.state.rollbackDone = true;
   }
   return outcome;
 }

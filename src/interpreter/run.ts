@@ -89,7 +89,25 @@ export class Runner {
 
   /** Operator or signal abort: the first rolls back per policy, the second skips the rollback. */
   abort(by: string, opts: { rollback: boolean }): void {
-    this.ctx.abort(by, opts.rollback);
+    const { ctx } = this;
+    const before = { aborted: !!ctx.aborted, rollbackSkipped: ctx.rollbackAbort.signal.aborted, finallyCancelled: ctx.finallyAbort.signal.aborted };
+    ctx.abort(by, opts.rollback);
+    // Journal what the signal did (spec §4: "cancel running steps, journal it"), durably at once.
+    let message: string | undefined;
+    let code = 'ABORT';
+    if (!before.aborted && ctx.aborted) {
+      message = `aborted by ${by}: running steps are cancelled, then the rollback runs (${this.top.model.rollback}); a second signal skips it`;
+    } else if (!before.rollbackSkipped && ctx.rollbackAbort.signal.aborted) {
+      code = 'ROLLBACK_SKIPPED';
+      message = `${by}: the rollback is skipped (a running rollback is cancelled); finally steps still run, a third signal cancels them`;
+    } else if (!before.finallyCancelled && ctx.finallyAbort.signal.aborted) {
+      code = 'FINALLY_CANCELLED';
+      message = `${by}: finally steps are cancelled`;
+    }
+    if (message && !ctx.emitter.closed) {
+      ctx.emitter.emit({ type: 'warning', code, message });
+      ctx.emitter.flush();
+    }
   }
 
   async run(): Promise<RunResult> {
@@ -137,15 +155,16 @@ export class Runner {
       await runPhases(ctx, top);
       const failedMain = ctx.failure;
       const aborted = ctx.aborted;
-      let rollbackFailed = false;
       if (failedMain || aborted) {
         ctx.stage = 'rollback';
-        const wantRollback = !aborted || aborted.rollback;
-        const r = wantRollback ? await runRollback(ctx, model.rollback) : { ran: 0, failed: 0 };
-        rollbackFailed = r.failed > 0 || (r.ran > 0 && ctx.rollbackAbort.signal.aborted && wantRollback && !!aborted && !aborted.rollback);
-        if (aborted) status = r.failed > 0 ? 'rollback_failed' : 'aborted';
-        else status = r.failed > 0 ? 'rollback_failed' : r.ran > 0 ? 'rolled_back' : 'failed';
-        runError = failedMain?.error ?? (aborted ? `aborted by ${aborted.by}` : undefined);
+        const r = await runRollback(ctx, model.rollback);
+        // A signal during the rollback stage counts as an abort too (the run had already failed).
+        const abortedNow = ctx.aborted;
+        if (r.failed > 0) status = 'rollback_failed';
+        else if (abortedNow) status = 'aborted';
+        else status = r.ran > 0 ? 'rolled_back' : 'failed';
+        runError = failedMain?.error ?? (abortedNow ? `aborted by ${abortedNow.by}` : undefined);
+        if (r.skipped > 0) runError = `${runError ?? 'aborted'}; rollback skipped by the operator (${r.skipped} rollback(s) not run or cut short)`;
       }
       // Finally: deferred phase finally sections (failed phases, innermost first), then the run's.
       ctx.stage = 'finally';
@@ -156,7 +175,6 @@ export class Runner {
         status = 'failed';
         runError = ctx.failure.error;
       }
-      void rollbackFailed;
     } catch (e) {
       status = 'failed';
       runError = `internal error: ${(e as Error).stack ?? e}`;
