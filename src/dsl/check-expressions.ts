@@ -23,10 +23,8 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   const src = model.src;
 
-  const point = (path: Path, text: string, indexInValue: number) => {
-    const start = src.textOffset(path, text, 0);
-    return src.at((start ?? 0) + indexInValue);
-  };
+  const point = (path: Path, _text: string, indexInValue: number) =>
+    src.at(src.valueOffset(path, indexInValue) ?? src.pos(path).offset ?? 0);
 
   const checkRefs = (expr: Expr, ctx: Ctx, path: Path, text: string, base: number) => {
     for (const ref of references(expr)) {

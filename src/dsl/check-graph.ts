@@ -43,6 +43,8 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
       const stepPath = s.path.slice(0, -1);
       s.needs.forEach((n, i) => {
         const at = s.needsExplicit ? src.pos([...stepPath, 'needs', i]) : src.pos(stepPath);
+        // An implied `needs` on a step of the same id is the duplicate id, reported above.
+        if (n === s.id && !s.needsExplicit) return;
         if (n === s.id) {
           out.push({ code: 'CYCLE', message: `step '${s.id}' needs itself`, ...at });
         } else if (!phaseOf.has(n)) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './errors.js';
 
 export type Path = ReadonlyArray<string | number>;
@@ -19,16 +19,76 @@ export class SourceFile {
     readonly source: string,
   ) {
     this.doc = parseDocument(source, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true });
+    // One YAML error per line: a broken line (a tab, a bad indent) makes the parser report the
+    // same line again in several ways, which only buries the first, real message.
+    const linesWithError = new Set<number>();
     for (const e of [...this.doc.errors, ...this.doc.warnings]) {
-      const offset = e.pos[0];
-      this.diagnostics.push({
-        code: e.code === 'TAB_AS_INDENT' ? 'YAML_TAB' : e.code === 'DUPLICATE_KEY' ? 'YAML_DUPLICATE_KEY' : 'YAML',
-        message: cleanYamlMessage(e.message),
-        ...this.at(offset),
-        severity: this.doc.errors.includes(e as never) ? 'error' : 'warning',
-      });
+      const isError = this.doc.errors.includes(e as never);
+      const d = this.describeYamlError(e);
+      if (isError) {
+        if (linesWithError.has(d.line!)) continue;
+        linesWithError.add(d.line!);
+      }
+      this.diagnostics.push({ ...d, severity: isError ? 'error' : 'warning' });
     }
     this.data = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 1000 });
+  }
+
+  /** A YAML parse error in words an operator reads, at the place to fix. */
+  private describeYamlError(e: YAMLError): Diagnostic {
+    const offset = e.pos[0];
+    const lineStart = this.source.lastIndexOf('\n', offset - 1) + 1;
+    const lineEnd = this.source.indexOf('\n', offset);
+    const lineText = this.source.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+    const firstChar = lineStart + (lineText.length - lineText.trimStart().length);
+    switch (e.code) {
+      case 'TAB_AS_INDENT':
+        return { code: 'YAML_TAB', message: 'tab character used for indentation: YAML indents with spaces only', ...this.at(offset) };
+      case 'DUPLICATE_KEY': {
+        const key = /^[^:\n]*/.exec(this.source.slice(offset))![0].trim().replace(/^(['"])(.*)\1$/, '$2');
+        const first = this.firstKeyOffset(key, offset);
+        const firstAt = first === undefined ? '' : ` (first at line ${this.at(first).line})`;
+        return { code: 'YAML_DUPLICATE_KEY', message: `duplicate key '${key}'${firstAt}: each key may appear once in a map`, ...this.at(offset) };
+      }
+      case 'MISSING_CHAR':
+        if (/quote/.test(e.message)) {
+          // The parser notices at the end of the file; the fix is at the opening quote.
+          const open = this.unclosedQuoteOffset(offset);
+          const q = open === undefined ? '"' : this.source[open];
+          return { code: 'YAML', message: `unclosed quote: the string opened here with ${q} has no closing ${q}`, ...this.at(open ?? offset) };
+        }
+        if (/Sequence item without - indicator/.test(e.message)) {
+          return { code: 'YAML_INDENT', message: 'bad indentation: this line does not line up with the keys above it', ...this.at(Math.max(offset, firstChar)) };
+        }
+        break;
+      case 'BAD_INDENT':
+        return { code: 'YAML_INDENT', message: `bad indentation: ${lowerFirst(cleanYamlMessage(e.message))}`, ...this.at(offset) };
+    }
+    return { code: 'YAML', message: lowerFirst(cleanYamlMessage(e.message)), ...this.at(offset) };
+  }
+
+  /** Start of the quoted scalar that runs up to `end` (the parser reports an unclosed quote at its end). */
+  private unclosedQuoteOffset(end: number): number | undefined {
+    let found: number | undefined;
+    visit(this.doc, {
+      Scalar: (_k, n) => {
+        if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range && n.range[0] < end && n.range[1] >= end - 1) found = n.range[0];
+      },
+    });
+    return found;
+  }
+
+  /** Offset of the first key `key` in the map that holds the duplicate key at `dup`. */
+  private firstKeyOffset(key: string, dup: number): number | undefined {
+    let found: number | undefined;
+    visit(this.doc, {
+      Map: (_k, m) => {
+        const keys = m.items.flatMap((i) => (isPair(i) && isScalar(i.key) && i.key.range ? [i.key] : []));
+        if (!keys.some((k) => k.range![0] === dup)) return;
+        found = keys.find((k) => String(k.value) === key)?.range?.[0];
+      },
+    });
+    return found === dup ? undefined : found;
   }
 
   /** file/line/col/offset of a character offset. */
@@ -87,6 +147,38 @@ export class SourceFile {
     return isScalar(n) ? start + indexInValue : start;
   }
 
+  /**
+   * Offset in the file of character `index` of the string value at `path`: escapes (`\\"`, `\\n`),
+   * quotes, block-scalar headers and indentation are stepped over, so an expression error points at
+   * its column in the YAML line whatever the scalar style. Undefined when the path is not a string.
+   */
+  valueOffset(path: Path, index: number): number | undefined {
+    const n = this.node(path);
+    if (!isScalar(n) || !n.range || typeof n.value !== 'string') return n?.range?.[0];
+    const [start, end] = n.range;
+    const value = n.value;
+    const doubleQuoted = n.type === 'QUOTE_DOUBLE';
+    let j = start;
+    for (let i = 0; i <= Math.min(index, value.length); i++) {
+      if (i === value.length) return j;
+      // Advance through the source to the character that produced value[i].
+      for (;;) {
+        if (j >= end) return undefined;
+        if (doubleQuoted && this.source[j] === '\\') {
+          const [decoded, len] = decodeEscape(this.source, j);
+          if (decoded === value[i]) break;
+          j += len;
+          continue;
+        }
+        if (this.source[j] === value[i]) break;
+        j++;
+      }
+      if (i === index) return j;
+      j += doubleQuoted && this.source[j] === '\\' ? decodeEscape(this.source, j)[1] : 1;
+    }
+    return undefined;
+  }
+
   /** The child keys present under a map path (in source order). */
   keysAt(path: Path): string[] {
     const n = path.length ? this.node(path) : this.doc.contents;
@@ -98,6 +190,18 @@ export class SourceFile {
     return isSeq(this.node(path));
   }
 }
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', e: '\x1b', f: '\f', v: '\v', ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
+
+/** The character a double-quoted escape at `at` stands for, and the escape's length in the source. */
+function decodeEscape(source: string, at: number): [string, number] {
+  const c = source[at + 1];
+  const hex = { x: 2, u: 4, U: 8 }[c as 'x' | 'u' | 'U'];
+  if (hex) return [String.fromCodePoint(parseInt(source.slice(at + 2, at + 2 + hex), 16) || 0), 2 + hex];
+  return [ESCAPES[c] ?? c ?? '', 2];
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 function cleanYamlMessage(msg: string): string {
   // yaml appends "at line X, column Y" and an excerpt; we render our own.

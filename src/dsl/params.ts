@@ -21,7 +21,7 @@ export function coerceParam(p: ParamModel, raw: unknown, source: ParamSource): {
     case 'number':
     case 'integer': {
       if (fromText || typeof v === 'string') v = (v as string).trim() === '' ? NaN : Number(v);
-      if (typeof v !== 'number' || !Number.isFinite(v)) return { error: `expected a number, got ${JSON.stringify(raw)}` };
+      if (typeof v !== 'number' || !Number.isFinite(v)) return { error: `expected ${p.type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}` };
       if (p.type === 'integer' && !Number.isInteger(v)) return { error: `expected an integer, got ${JSON.stringify(raw)}` };
       break;
     }
@@ -80,7 +80,7 @@ export function checkParamDefaults(model: RunbookModel): Diagnostic[] {
     if (p.default === undefined) continue;
     if (typeof p.default === 'string' && hasExpressions(p.default)) continue;
     const r = coerceParam(p, p.default, 'default');
-    if (r.error) out.push({ code: 'PARAM_DEFAULT', message: `param '${p.name}': default ${r.error}`, ...model.src.pos(['params', p.name, 'default']) });
+    if (r.error) out.push({ code: 'PARAM_DEFAULT', message: `param '${p.name}': the default does not fit type ${p.type}: ${r.error}`, ...model.src.pos(['params', p.name, 'default']) });
   }
   return out;
 }

@@ -25,6 +25,13 @@ export type Secret1 = {
   [k: string]: unknown;
 };
 /**
+ * A value given as one whole ${{ expr }}; it takes the type of what the expression gives (number, list, …).
+ *
+ * This interface was referenced by `Runbook`'s JSON-Schema
+ * via the `definition` "expression_string".
+ */
+export type ExpressionString = string;
+/**
  * A step: common fields plus exactly one body key (shell, sql, http, s3, docker, wait, approve, assert, log, runbook).
  *
  * This interface was referenced by `Runbook`'s JSON-Schema
@@ -118,15 +125,19 @@ export type Step = {
     /**
      * Request headers; they override the connection's headers of the same name.
      */
-    headers?: {
-      [k: string]: string;
-    };
+    headers?:
+      | {
+          [k: string]: string;
+        }
+      | ExpressionString;
     /**
      * Query parameters added to the URL, name → value (a list repeats the parameter).
      */
-    query?: {
-      [k: string]: (string | number | boolean) | (string | number | boolean)[];
-    };
+    query?:
+      | {
+          [k: string]: (string | number | boolean) | (string | number | boolean)[];
+        }
+      | ExpressionString;
     /**
      * Request body sent as JSON (Content-Type: application/json). Give one of `json`, `body`, `form`.
      */
@@ -140,17 +151,19 @@ export type Step = {
     /**
      * Request body sent URL-encoded (application/x-www-form-urlencoded). Give one of `json`, `body`, `form`.
      */
-    form?: {
-      [k: string]: string | number | boolean;
-    };
+    form?:
+      | {
+          [k: string]: string | number | boolean;
+        }
+      | ExpressionString;
     /**
      * Accepted status code(s), e.g. 200 or [200, 503]. Default: any 2xx. Any other status fails the step.
      */
-    expect_status?: number | [number, ...number[]];
+    expect_status?: number | [number | ExpressionString, ...(number | ExpressionString)[]] | ExpressionString;
     /**
      * Accept any TLS certificate for this request.
      */
-    insecure_tls?: boolean;
+    insecure_tls?: boolean | ExpressionString;
     /**
      * PEM file of the CA(s) for this request (relative to the runbook file).
      */
@@ -158,7 +171,7 @@ export type Step = {
     /**
      * Follow redirects, up to 5 (default true).
      */
-    follow_redirects?: boolean;
+    follow_redirects?: boolean | ExpressionString;
   };
   /**
    * Object storage through the AWS SDK: put, get, list, latest, head, delete, copy.
@@ -250,15 +263,19 @@ export type Rollback = {
     /**
      * Request headers; they override the connection's headers of the same name.
      */
-    headers?: {
-      [k: string]: string;
-    };
+    headers?:
+      | {
+          [k: string]: string;
+        }
+      | ExpressionString;
     /**
      * Query parameters added to the URL, name → value (a list repeats the parameter).
      */
-    query?: {
-      [k: string]: (string | number | boolean) | (string | number | boolean)[];
-    };
+    query?:
+      | {
+          [k: string]: (string | number | boolean) | (string | number | boolean)[];
+        }
+      | ExpressionString;
     /**
      * Request body sent as JSON (Content-Type: application/json). Give one of `json`, `body`, `form`.
      */
@@ -272,17 +289,19 @@ export type Rollback = {
     /**
      * Request body sent URL-encoded (application/x-www-form-urlencoded). Give one of `json`, `body`, `form`.
      */
-    form?: {
-      [k: string]: string | number | boolean;
-    };
+    form?:
+      | {
+          [k: string]: string | number | boolean;
+        }
+      | ExpressionString;
     /**
      * Accepted status code(s), e.g. 200 or [200, 503]. Default: any 2xx. Any other status fails the step.
      */
-    expect_status?: number | [number, ...number[]];
+    expect_status?: number | [number | ExpressionString, ...(number | ExpressionString)[]] | ExpressionString;
     /**
      * Accept any TLS certificate for this request.
      */
-    insecure_tls?: boolean;
+    insecure_tls?: boolean | ExpressionString;
     /**
      * PEM file of the CA(s) for this request (relative to the runbook file).
      */
@@ -290,7 +309,7 @@ export type Rollback = {
     /**
      * Follow redirects, up to 5 (default true).
      */
-    follow_redirects?: boolean;
+    follow_redirects?: boolean | ExpressionString;
   };
   /**
    * Object storage through the AWS SDK: put, get, list, latest, head, delete, copy.
@@ -498,7 +517,7 @@ export interface Connection {
     /**
      * postgres://user@host:port/database (keep the password out of it: use `password` with a secret). Supports ?sslmode=disable|require|verify-ca|verify-full.
      */
-    url?: string;
+    url?: ExpressionString;
     /**
      * Server host name or IP, or the directory of its unix socket (default localhost).
      */
@@ -506,7 +525,7 @@ export interface Connection {
     /**
      * Server port (default 5432); a string of digits is accepted so `${{ env.PGPORT }}` works.
      */
-    port?: number | string;
+    port?: (number | string) | ExpressionString;
     /**
      * Role to log in as.
      */
@@ -528,20 +547,21 @@ export interface Connection {
           /**
            * Refuse a certificate that does not verify (default true).
            */
-          reject_unauthorized?: boolean;
+          reject_unauthorized?: boolean | ExpressionString;
           /**
            * PEM file of the CA to trust, relative to the runbook's folder.
            */
           ca_file?: string;
-        };
+        }
+      | ExpressionString;
     /**
      * Give up connecting after this long (default 10s).
      */
-    connect_timeout?: string;
+    connect_timeout?: ExpressionString;
     /**
      * Most connections open at once for this run (default 5).
      */
-    max?: number;
+    max?: number | ExpressionString;
   };
   /**
    * An S3 or S3-compatible object store.
@@ -560,9 +580,9 @@ export interface Connection {
      */
     endpoint?: string;
     /**
-     * Address buckets as http://host/bucket/key instead of http://bucket.host/key (needed by most local servers).
+     * Address buckets as http://host/bucket/key instead of http://bucket.host/key. Default: true with an `endpoint`, false for AWS.
      */
-    force_path_style?: boolean;
+    force_path_style?: boolean | ExpressionString;
     /**
      * Access key id; use a secret. Without it the standard AWS credential chain is used (env, profile, instance role).
      */
@@ -599,7 +619,7 @@ export interface Connection {
     /**
      * API version to use, e.g. 1.41. Default: negotiated (the server’s, capped to the newest this client supports).
      */
-    api_version?: string;
+    api_version?: ExpressionString;
   };
   /**
    * An HTTP(S) service.
@@ -612,13 +632,15 @@ export interface Connection {
     /**
      * Headers sent with every request (e.g. Authorization from a secret); a step can override each.
      */
-    headers?: {
-      [k: string]: string;
-    };
+    headers?:
+      | {
+          [k: string]: string;
+        }
+      | ExpressionString;
     /**
      * Accept any TLS certificate (self-signed, expired, wrong host). For drills only.
      */
-    insecure_tls?: boolean;
+    insecure_tls?: boolean | ExpressionString;
     /**
      * PEM file of the CA(s) that sign the server certificate (relative to the runbook file).
      */

@@ -9,6 +9,9 @@ import { DURATION_PATTERN } from './duration.js';
 export const ID_PATTERN = '^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$';
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$';
 
+/** A string that is exactly one `${{ … }}` (no text around it, no second `${{`). */
+export const EXPRESSION_STRING_PATTERN = '^\\$\\{\\{((?!\\}\\})[\\s\\S])*\\}\\}$';
+
 const ref = (name: string): JsonSchema => ({ $ref: `#/$defs/${name}` });
 
 export const coreDefs: Record<string, JsonSchema> = {
@@ -20,6 +23,11 @@ export const coreDefs: Record<string, JsonSchema> = {
   expression: {
     type: ['string', 'boolean'],
     description: "An expression (spec §3), bare or wrapped in '${{ }}', e.g. steps.check.status == 'succeeded'.",
+  },
+  expression_string: {
+    type: 'string',
+    pattern: EXPRESSION_STRING_PATTERN,
+    description: 'A value given as one whole ${{ expr }}; it takes the type of what the expression gives (number, list, …).',
   },
   expressions: {
     description: 'An expression, or a list of expressions that must all hold.',
@@ -217,4 +225,53 @@ export function documentProperties(): Record<string, JsonSchema> {
       additionalProperties: { description: 'An expression (or a literal).' },
     },
   };
+}
+
+/**
+ * Lets every typed value inside a step body or a connection config also be one whole `${{ }}`
+ * (`port: "${{ env.PGPORT }}"`, `expect_status: "${{ params.codes }}"`, `tail: "${{ params.n }}"`):
+ * such a string keeps the type of its value once resolved, and bodies and connections are resolved
+ * right before use, so an ops engineer rightly expects it to be accepted wherever a number, boolean,
+ * list or map is. `{type: X}` becomes `anyOf: [{type: X}, expression_string]`; alternatives gain an
+ * expression branch. Not touched, on purpose: enums and consts (`action`, `method` decide which
+ * fields a body needs, so they stay literal), and the common step fields (`timeout`, `retry`,
+ * `concurrency`, …), which the model fixes when the runbook is loaded, before any param is known.
+ */
+export function allowExpressionsIn(schema: JsonSchema): JsonSchema {
+  return walkInner(schema);
+}
+
+const EXPR_REF: JsonSchema = { $ref: '#/$defs/expression_string' };
+
+function acceptsAnyString(s: JsonSchema): boolean {
+  const t = s.type;
+  const types = Array.isArray(t) ? t : [t];
+  return types.includes('string') && s.pattern === undefined && s.format === undefined && s.enum === undefined && s.const === undefined;
+}
+
+/** Walks properties, additionalProperties and items (not if/then/not/allOf: they only constrain). */
+function walkInner(s: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...s };
+  if (s.properties && typeof s.properties === 'object') {
+    out.properties = Object.fromEntries(Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => [k, allowValue(v)]));
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = allowValue(s.additionalProperties as JsonSchema);
+  if (s.items && typeof s.items === 'object' && !Array.isArray(s.items)) out.items = allowValue(s.items as JsonSchema);
+  return out;
+}
+
+function allowValue(s: JsonSchema): JsonSchema {
+  if (s.$ref !== undefined) return s;
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = s[key];
+    if (!Array.isArray(branches)) continue;
+    const walked = (branches as JsonSchema[]).map(walkInner);
+    const stringOk = walked.some(acceptsAnyString);
+    return { ...s, [key]: stringOk ? walked : [...walked, EXPR_REF] };
+  }
+  if (s.type === undefined) return s;
+  const walked = walkInner(s);
+  if (acceptsAnyString(walked)) return walked;
+  const { description, ...rest } = walked;
+  return { ...(description === undefined ? {} : { description }), anyOf: [rest, EXPR_REF] };
 }

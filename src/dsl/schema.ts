@@ -6,6 +6,7 @@
  */
 import type { JsonSchema } from './json-schema.js';
 import {
+  allowExpressionsIn,
   CONTROL_BODIES,
   coreDefs,
   documentProperties,
@@ -27,12 +28,13 @@ let cached: JsonSchema | undefined;
 export function runbookSchema(): JsonSchema {
   if (cached) return cached;
   const bodies: Record<string, JsonSchema> = {};
-  for (const t of stepTypes) bodies[t.name] = { ...t.schema, description: t.description };
+  // Bodies and connection configs accept a whole `${{ }}` wherever a typed value goes (see allowExpressionsIn).
+  for (const t of stepTypes) bodies[t.name] = { ...allowExpressionsIn(t.schema), description: t.description };
   for (const c of CONTROL_BODIES) bodies[c] = { $ref: `#/$defs/${c}` };
   const oneBody = bodyKeys().map((k) => ({ required: [k] }));
 
   const connectionProps: Record<string, JsonSchema> = {};
-  for (const k of connectionKinds) connectionProps[k.name] = { ...k.schema, description: k.description };
+  for (const k of connectionKinds) connectionProps[k.name] = { ...allowExpressionsIn(k.schema), description: k.description };
 
   cached = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
