@@ -11,6 +11,9 @@ export type { HttpBody } from './http-schema.js';
 let implementation: Promise<typeof import('./http-execute.js')> | undefined;
 const loadExecute = () => (implementation ??= import('./http-execute.js'));
 
+let preflight: Promise<typeof import('./http-preflight.js')> | undefined;
+const loadPreflight = () => (preflight ??= import('./http-preflight.js'));
+
 async function executeHttp(b: HttpBody, ctx: StepContext): Promise<Record<string, unknown>> {
   return (await loadExecute()).executeHttp(b, ctx);
 }
@@ -29,5 +32,6 @@ export const httpStep: StepType<HttpBody> = {
   sideEffects: true,
   connectionKind: 'http',
   render: renderHttp,
+  preflight: async (b, ctx) => (await loadPreflight()).preflightHttp(b, ctx),
   execute: executeHttp,
 };

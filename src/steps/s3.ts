@@ -15,6 +15,9 @@ export type { S3Body } from './s3-schema.js';
 let actions: Promise<typeof import('./s3-actions.js')> | undefined;
 const loadActions = () => (actions ??= import('./s3-actions.js'));
 
+let preflight: Promise<typeof import('./s3-preflight.js')> | undefined;
+const loadPreflight = () => (preflight ??= import('./s3-preflight.js'));
+
 function renderS3(body: S3Body): string {
   const where = `${body.connection}${body.bucket ? `/${body.bucket}` : ''}`;
   switch (body.action) {
@@ -58,5 +61,6 @@ export const s3Step: StepType<S3Body> = {
   sideEffects: true,
   connectionKind: 's3',
   render: renderS3,
+  preflight: async (body, ctx) => (await loadPreflight()).preflightS3(body, ctx),
   execute: executeS3,
 };

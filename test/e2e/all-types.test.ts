@@ -54,17 +54,17 @@ describe.skipIf(!built || s3.skip || docker.skip)('all five step types, end to e
     }
   };
 
-  const run = (extra: string[]) =>
+  const run = (extra: string[], opts: { command?: string[]; pgPort?: number } = {}) =>
     new Promise<{ code: number | null; stdout: string; stderr: string; events: RunEvent[] }>((resolve) => {
       const server = pg.get();
       const child = spawn(
         process.execPath,
-        [CLI, 'run', RUNBOOK, '--json', '--state-dir', join(work, 'state'), '--set', `port=${port}`, '--set', `notify_url=${notifyUrl}`, ...extra],
+        [CLI, ...(opts.command ?? ['run', RUNBOOK, '--json']), '--state-dir', join(work, 'state'), '--set', `port=${port}`, '--set', `notify_url=${notifyUrl}`, ...extra],
         {
           env: {
             ...process.env,
             E2E_PGPASSWORD: server.password,
-            E2E_PGPORT: String(server.port),
+            E2E_PGPORT: String(opts.pgPort ?? server.port),
             E2E_PGUSER: server.user,
             PG_BIN: server.binDir,
             E2E_WORKDIR: work,
@@ -82,7 +82,7 @@ describe.skipIf(!built || s3.skip || docker.skip)('all five step types, end to e
       child.on('close', (code) => {
         const events = stdout
           .split('\n')
-          .filter((l) => l.startsWith('{'))
+          .filter((l) => l.startsWith('{"ts"'))
           .map((l) => JSON.parse(l) as RunEvent);
         resolve({ code, stdout, stderr, events });
       });
@@ -140,6 +140,30 @@ describe.skipIf(!built || s3.skip || docker.skip)('all five step types, end to e
   beforeEach(async () => {
     await pg.get().psql('DROP TABLE IF EXISTS orders; TRUNCATE rollback_audit');
     notified.length = 0;
+  });
+
+  it('plan --preflight checks every connection and every target, read-only', async () => {
+    const r = await run([], { command: ['plan', RUNBOOK, '--preflight', '--json'] });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { preflight: { target: string; ok: boolean; detail: string }[] };
+    const byTarget = Object.fromEntries(plan.preflight.map((c) => [c.target, c]));
+    for (const name of ['db (postgres)', 'store (s3)', 'engine (docker)', 'app (http)']) {
+      expect(Object.keys(byTarget).some((t) => t.startsWith(`connection ${name}`) && byTarget[t].ok)).toBe(true);
+    }
+    expect(byTarget['step find: s3://e2e-backups/e2e/']).toMatchObject({ ok: true });
+    expect(byTarget[`step healthy: GET http://127.0.0.1:${port}/health`]).toMatchObject({ ok: true, detail: 'answers 200' });
+    expect(plan.preflight.filter((c) => c.target.startsWith('step restart')).every((c) => c.ok)).toBe(true);
+    expect(plan.preflight.every((c) => c.ok)).toBe(true);
+    // Nothing was changed: no table, no object.
+    expect((await pg.get().psql("SELECT to_regclass('orders') IS NULL")).trim()).toBe('t');
+    expect(await objects()).toEqual([]);
+
+    // A database that does not answer fails its check and the command exits 1.
+    const bad = await run([], { command: ['plan', RUNBOOK, '--preflight'], pgPort: 1 });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/✗ connection db \(postgres\).*127\.0\.0\.1:1/);
+    expect(bad.stdout).not.toContain(pg.get().password);
   });
 
   it('backs up, loses and restores a table, restarts the app and waits for its health', async () => {
