@@ -1,5 +1,5 @@
 /** "did you mean …?" — the closest candidate by edit distance, if it is close enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+export function closest(word: string, candidates: readonly string[], maxDistance = Math.max(1, Math.floor(word.length / 3))): string | undefined {
   let best: string | undefined;
   let bestDist = Infinity;
   for (const c of candidates) {
@@ -9,8 +9,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
       best = c;
     }
   }
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  return best !== undefined && bestDist <= limit ? best : undefined;
+  return best !== undefined && bestDist <= maxDistance ? best : undefined;
 }
 
 /** Damerau–Levenshtein (optimal string alignment): a swapped pair of letters counts as one edit. */

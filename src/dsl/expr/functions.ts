@@ -2,6 +2,7 @@ import type { Expr } from './ast.js';
 import { errorAt, ExprError } from './errors.js';
 import { containsUnknown, deepEqual, isObject, stringifyValue, toJson, typeName, UNKNOWN } from './values.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { closest } from '../suggest.js';
 
 type CallExpr = Extract<Expr, { kind: 'call' }>;
 
@@ -155,27 +156,7 @@ function toDuration(d: unknown, c: CallExpr): number | null {
   return ms;
 }
 
-/** The closest known name, for "did you mean …?". */
+/** The closest known name, for "did you mean …?" (function names are short: allow two edits). */
 export function suggest(name: string, candidates: readonly string[] = FUNCTIONS): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = candidate.toLowerCase() === name.toLowerCase() ? 0 : distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-// Damerau–Levenshtein (optimal string alignment), so `lenght` is one swap from `length`.
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
+  return closest(name, candidates, Math.max(2, Math.floor(name.length / 3)));
 }
