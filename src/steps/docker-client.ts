@@ -3,14 +3,10 @@
  * (GET /version, capped to what we support), every request abortable through its signal.
  */
 import { Agent, Pool, type Dispatcher } from 'undici';
+import { resolveDockerHost, type DockerConnectionConfig } from './docker-host.js';
 import { StepFailure } from './types.js';
 
-export interface DockerConnectionConfig {
-  socket?: string;
-  host?: string;
-  project?: string;
-  api_version?: string;
-}
+export type { DockerConnectionConfig };
 
 export interface DockerResponse {
   status: number;
@@ -46,12 +42,7 @@ const UNVERSIONED = /^\/(?:_ping|version)$|^\/v\d/;
 
 const given = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
-/** Where the connection points: `socket`, `host`, DOCKER_HOST, else the default socket. */
-export function resolveDockerHost(config: DockerConnectionConfig, env: NodeJS.ProcessEnv): string {
-  const socket = given(config.socket);
-  if (socket !== undefined) return `unix://${socket}`;
-  return given(config.host) ?? given(env.DOCKER_HOST) ?? 'unix:///var/run/docker.sock';
-}
+export { resolveDockerHost };
 
 export function openDockerClient(config: DockerConnectionConfig, env: NodeJS.ProcessEnv = process.env): DockerClient {
   const where = resolveDockerHost(config, env);

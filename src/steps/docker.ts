@@ -1,48 +1,29 @@
 /**
  * The `docker` step type and connection kind: the Docker Engine API (Docker, or Podman's
- * Docker-compatible service) over a unix socket or tcp, through undici.
+ * Docker-compatible service) over a unix socket or tcp, through undici. Only the description lives
+ * here; the actions and the client (undici) are imported on first use, so `validate` and `plan`
+ * never load them.
  */
-import { openDockerClient, type DockerClient, type DockerConnectionConfig, resolveDockerHost } from './docker-client.js';
-import { changeState, inspectAction, waitHealthy } from './docker-lifecycle.js';
-import { imagesAction, psAction } from './docker-list.js';
-import { execAction, logsAction } from './docker-output.js';
-import { runAction } from './docker-run.js';
-import { dockerBodySchema, dockerConnectionSchema, TARGETED_ACTIONS, type DockerBody } from './docker-schema.js';
-import { describeTarget, resolveTargets, summarize } from './docker-targets.js';
+import type { DockerClient } from './docker-client.js';
+import { resolveDockerHost, type DockerConnectionConfig } from './docker-host.js';
+import { dockerBodySchema, dockerConnectionSchema, type DockerBody } from './docker-schema.js';
 import type { ConnectionKind, PreflightCheck, StepContext, StepType } from './types.js';
 
 export type { DockerBody } from './docker-schema.js';
-export type { DockerClient, DockerConnectionConfig } from './docker-client.js';
+export type { DockerClient } from './docker-client.js';
+export type { DockerConnectionConfig } from './docker-host.js';
 
-function act(client: DockerClient, body: DockerBody, ctx: StepContext): Promise<Record<string, unknown>> {
-  switch (body.action) {
-    case 'start':
-    case 'stop':
-    case 'restart':
-    case 'kill':
-      return changeState(client, body, ctx);
-    case 'inspect':
-      return inspectAction(client, body, ctx);
-    case 'wait_healthy':
-      return waitHealthy(client, body, ctx);
-    case 'logs':
-      return logsAction(client, body, ctx);
-    case 'exec':
-      return execAction(client, body, ctx);
-    case 'run':
-      return runAction(client, body, ctx);
-    case 'ps':
-      return psAction(client, body, ctx);
-    case 'images':
-      return imagesAction(client, body, ctx);
-  }
-}
+let actions: Promise<typeof import('./docker-actions.js')> | undefined;
+const loadActions = () => (actions ??= import('./docker-actions.js'));
+let clientModule: Promise<typeof import('./docker-client.js')> | undefined;
+const loadClient = () => (clientModule ??= import('./docker-client.js'));
 
 async function executeDocker(body: DockerBody, ctx: StepContext): Promise<Record<string, unknown>> {
-  const client = await ctx.connection<DockerClient>(body.connection, 'docker');
-  // Every request carries ctx.signal; an abort surfaces as the signal's reason (or, for wait_healthy
-  // and run, a StepFailure naming the state reached), which the interpreter turns into timed_out/cancelled.
-  return act(client, body, ctx);
+  return (await loadActions()).executeDocker(body, ctx);
+}
+
+async function preflightDocker(body: DockerBody, ctx: StepContext): Promise<PreflightCheck[]> {
+  return (await loadActions()).preflightDocker(body, ctx);
 }
 
 function renderDocker(body: DockerBody): string {
@@ -56,26 +37,6 @@ function renderDocker(body: DockerBody): string {
   if (body.filters !== undefined) extra.push(JSON.stringify(body.filters));
   const what = body.action === 'run' ? `run ${body.image}${cmd}` : `${body.action}${target}${body.action === 'exec' ? cmd : ''}`;
   return `docker ${what}${extra.length ? ` (${extra.join(', ')})` : ''} @${body.connection}`;
-}
-
-async function preflightDocker(body: DockerBody, ctx: StepContext): Promise<PreflightCheck[]> {
-  const client = await ctx.connection<DockerClient>(body.connection, 'docker');
-  if (TARGETED_ACTIONS.includes(body.action)) {
-    const target = describeTarget(client, body);
-    try {
-      const found = (await resolveTargets(client, body, ctx.signal)).map(summarize);
-      return [{ target, ok: true, detail: found.map((c) => `${c.name} ${c.state}${c.health ? ` (${c.health})` : ''}`).join(', ') }];
-    } catch (err) {
-      return [{ target, ok: false, detail: (err as Error).message }];
-    }
-  }
-  if (body.action === 'run' && body.image !== undefined) {
-    const res = await client.request('GET', `/images/${encodeURIComponent(body.image)}/json`, { signal: ctx.signal }).catch((err: Error) => err);
-    const ok = !(res instanceof Error) && res.status === 200;
-    const detail = res instanceof Error ? res.message : ok ? 'present' : `not present at ${client.where} (HTTP ${res.status})`;
-    return [{ target: `image ${body.image}`, ok, detail }];
-  }
-  return [];
 }
 
 export const dockerStep: StepType<DockerBody> = {
@@ -113,7 +74,7 @@ export const dockerConnection: ConnectionKind<DockerConnectionConfig, DockerClie
   name: 'docker',
   description: 'A Docker Engine API: unix socket (`socket`) or `host` (unix:// or tcp://); default DOCKER_HOST, else /var/run/docker.sock.',
   schema: dockerConnectionSchema,
-  open: (config, ctx) => openDockerClient(config, ctx.env),
+  open: async (config, ctx) => (await loadClient()).openDockerClient(config, ctx.env),
   close: (client) => client.close(),
   preflight: preflightConnection,
   describe: describeDocker,
