@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import { parseSets, resolveParams } from '../dsl/params.js';
-import { Runner, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
+import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
 import { readSecrets } from '../interpreter/secrets.js';
 import { acquireLock, LockHeldError, type Lock } from '../interpreter/lock.js';
 import { autoDecider, type Decider } from '../interpreter/decisions.js';
@@ -178,6 +178,11 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   let result;
   try {
     result = await runner.run();
+  } catch (e) {
+    if (!(e instanceof ResumeError)) throw e;
+    await tui?.finish({});
+    process.stderr.write(`runbook: ${e.message}\n`);
+    return EXIT.invalid;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

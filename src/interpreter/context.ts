@@ -93,6 +93,8 @@ export class RunContext {
   readonly restored = new Map<string, import('./events.js').StepFinishedEvent>();
   readonly restoredStartOrder = new Map<string, number>();
   readonly inflight = new Set<string>();
+  /** Resume: what was decided for each in-flight step (asked once, before the run continues). */
+  readonly inflightDecisions = new Map<string, 'rerun' | 'skip'>();
   readonly rolledBack = new Set<string>();
 
   /** The signal new work runs under in the current stage. */

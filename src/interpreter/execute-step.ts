@@ -14,6 +14,7 @@ import { childSignal, RunCancelled, sleep, StepTimeout } from './timers.js';
 import { journalResult } from './state.js';
 import { renderBody } from './render.js';
 import { executeControl } from './control.js';
+import { RUN_ID_ENV, STEP_ID_ENV } from './orphans.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
 
 export interface AttemptOutcome {
@@ -59,15 +60,25 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
   // Resume: a step that was running when the process died runs again only if it is idempotent
   // (a sub-runbook step re-enters its child, whose own steps decide), else the operator decides.
   if (ctx.inflight.has(fullId) && !s.idempotent && s.type !== 'runbook') {
-    let action: 'rerun' | 'skip';
-    try {
-      const answer = await ctx.decider.decide({ kind: 'inflight', step: fullId }, ctx.activeSignal);
-      action = answer.kind === 'inflight' ? answer.action : 'skip';
-    } catch (e) {
-      return failStep(ctx, s, fullId, finish, { status: 'failed', error: (e as Error).message, attempts: 0 });
+    // Usually decided once before the run continued (Runner.decideInflight); steps it could not
+    // resolve (a sub-runbook named by an expression) are asked here.
+    let action = ctx.inflightDecisions.get(fullId);
+    if (!action) {
+      try {
+        const answer = await ctx.decider.decide({ kind: 'inflight', step: fullId }, ctx.activeSignal);
+        action = answer.kind === 'inflight' ? answer.action : 'skip';
+      } catch (e) {
+        return failStep(ctx, s, fullId, finish, { status: 'failed', error: (e as Error).message, attempts: 0 });
+      }
+      ctx.emitter.emit({ type: 'approval', step: fullId, decision: action, by: ctx.decider.user, message: 'was running when the process died' });
     }
-    ctx.emitter.emit({ type: 'approval', step: fullId, decision: action, by: ctx.decider.user, message: 'was running when the process died' });
-    if (action === 'skip') return finish({ status: 'skipped', error: 'was running when the process died; not run again' });
+    if (action === 'skip') {
+      // Decision: it did run (partly) in the dead process, so a later failure still rolls it back.
+      const st = level.states.get(s.id)!;
+      ctx.markStarted(level, st);
+      st.inflightSkipped = true;
+      return finish({ status: 'skipped', error: 'was running when the process died; not run again (--skip-inflight)' });
+    }
   }
 
   const scope = ctx.scope(level, phase);
@@ -405,7 +416,8 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
     runId: ctx.runId,
     stepId: fullId,
     baseDir: level.model.baseDir,
-    env: ctx.settings.env,
+    // The run and step ids mark every process a step starts, so `resume` can find orphans (orphans.ts).
+    env: { ...ctx.settings.env, [RUN_ID_ENV]: ctx.runId, [STEP_ID_ENV]: fullId },
     connection: (name, kind) => level.connections.get(name, kind),
     output: (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }),
     progress: (p) => {

@@ -1,4 +1,7 @@
 /** Resume: results of steps a crashed process finished are applied to a level as it is created. */
+import { resolve } from 'node:path';
+import type { LoadedRunbook } from '../dsl/validate.js';
+import type { StepModel } from '../dsl/model.js';
 import type { StepFinishedEvent } from './events.js';
 import type { Level, RunContext } from './context.js';
 
@@ -31,3 +34,20 @@ export function restoreLevel(ctx: RunContext, level: Level): void {
   for (const { id } of entries) ctx.markStarted(level, level.states.get(id)!);
 }
 
+
+/**
+ * The model of a step by its dotted id (`parent.child` inside sub-runbooks), when it can be known
+ * before running: sub-runbooks named by a literal file. Undefined otherwise.
+ */
+export function stepModelOf(loaded: LoadedRunbook, dottedId: string): StepModel | undefined {
+  const parts = dottedId.split('.');
+  let cur: LoadedRunbook | undefined = loaded;
+  for (let i = 0; i < parts.length; i++) {
+    const step = cur?.model?.steps.get(parts[i]);
+    if (!step || i === parts.length - 1) return step;
+    const file = (step.body as { file?: unknown } | undefined)?.file;
+    if (step.type !== 'runbook' || typeof file !== 'string' || file.includes('${{')) return undefined;
+    cur = cur!.children.get(resolve(cur!.model!.baseDir, file));
+  }
+  return undefined;
+}

@@ -20,7 +20,7 @@ export async function runRollback(ctx: RunContext, policy: 'auto' | 'prompt' | '
   const outcome: RollbackOutcome = { ran: 0, failed: 0, skipped: 0 };
   if (policy === 'off') return outcome;
   let candidates = [...ctx.started]
-    .filter((e) => e.state.model?.rollback && e.state.status !== 'skipped' && e.state.status !== 'pending' && !e.state.rollbackDone)
+    .filter((e) => e.state.model?.rollback && (e.state.status !== 'skipped' || e.state.inflightSkipped) && e.state.status !== 'pending' && !e.state.rollbackDone)
     .sort((a, b) => b.seq - a.seq);
   if (!candidates.length) return outcome;
 

@@ -19,13 +19,19 @@ import { runSection } from './scheduler.js';
 import { runRollback } from './rollback.js';
 import { newRunId } from './run-id.js';
 import { formatMs } from './execute-step.js';
-import { restoreLevel } from './restore.js';
+import { restoreLevel, stepModelOf } from './restore.js';
+import { findOrphans, killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
 
 export function exitCodeOf(status: RunStatus): number {
   return EXIT[status];
+}
+
+/** `resume` cannot continue without an operator's answer (exit 2; nothing was executed). */
+export class ResumeError extends Error {
+  override readonly name = 'ResumeError';
 }
 
 export interface RunOptions {
@@ -115,11 +121,26 @@ export class Runner {
     const model = top.model;
     const em = ctx.emitter;
     if (this.opts.resume) {
+      // Decided before anything runs again: a missing answer stops here (ResumeError, exit 2).
+      await this.decideInflight();
+      const orphans = await killOrphans(this.runId);
       em.emit({
         type: 'run.resumed',
         pid: process.pid,
-        inflight: [...ctx.inflight].map((step) => ({ step, decision: 'rerun' as const })),
+        inflight: [...ctx.inflight]
+          .filter((step) => !step.includes('.') || ctx.inflightDecisions.has(step) || stepModelOf(this.opts.loaded, step)?.idempotent)
+          .map((step) => ({ step, decision: ctx.inflightDecisions.get(step) ?? ('rerun' as const) })),
       });
+      for (const [step, decision] of ctx.inflightDecisions) {
+        em.emit({ type: 'approval', step, decision, by: ctx.decider.user, message: 'was running when the process died' });
+      }
+      if (orphans.length) {
+        em.emit({
+          type: 'warning',
+          code: 'ORPHANS_KILLED',
+          message: `killed ${orphans.length} process(es) left running by the dead interpreter: ${orphans.map((o) => `${o.pid} (${o.step ?? '?'}: ${o.command})`).join(', ')}`,
+        });
+      }
     } else {
       em.emit({
         type: 'run.started',
@@ -197,6 +218,40 @@ export class Runner {
     });
     em.close();
     return { runId: this.runId, status, exitCode: exitCodeOf(status), durationMs: duration, journal: this.journalFile, rtoMet };
+  }
+
+  /**
+   * Resume: ask (once, before anything runs) what to do with each non-idempotent step that was
+   * running when the process died. `--rerun-inflight`/`--skip-inflight` answer without asking; a
+   * non-interactive resume without them throws ResumeError (the CLI exits 2, nothing executed).
+   * Nested steps of a sub-runbook named by an expression are asked when reached instead.
+   */
+  private async decideInflight(): Promise<void> {
+    const { ctx } = this;
+    const questions: string[] = [];
+    for (const id of ctx.inflight) {
+      const m = stepModelOf(this.opts.loaded, id);
+      if (!m || m.idempotent || m.type === 'runbook') continue;
+      questions.push(id);
+    }
+    const missing: string[] = [];
+    for (const step of questions) {
+      try {
+        const answer = await ctx.decider.decide({ kind: 'inflight', step }, ctx.runAbort.signal);
+        if (answer.kind !== 'inflight') throw new Error('no answer');
+        ctx.inflightDecisions.set(step, answer.action);
+      } catch {
+        missing.push(step);
+      }
+    }
+    if (missing.length) {
+      const orphans = findOrphans(this.runId);
+      throw new ResumeError(
+        `${missing.map((s) => `step '${s}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
+          `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +
+          (orphans.length ? `\nstill running from the dead process (resume kills them): ${orphans.map((o) => `pid ${o.pid} [${o.step ?? '?'}] ${o.command}`).join('; ')}` : ''),
+      );
+    }
   }
 
   /** Rebuild what the earlier process knew: finished steps, in-flight steps, finished phases, rollbacks. */

@@ -21,6 +21,8 @@ export interface StepState {
   /** Restored from the journal by `resume`. */
   restored?: boolean;
   rollbackDone?: boolean;
+  /** Resume: was running when the process died and the operator chose not to run it again. */
+  inflightSkipped?: boolean;
 }
 
 export const TERMINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled']);
