@@ -5,7 +5,7 @@
 import type { Diagnostic } from './errors.js';
 import type { ParamModel, RunbookModel } from './model.js';
 import { parseDuration } from './duration.js';
-import { closest } from './suggest.js';
+import { abbreviationOf, closest } from './suggest.js';
 import { hasExpressions } from './expr/index.js';
 
 export type ParamSource = 'cli' | 'parent' | 'default';
@@ -64,7 +64,7 @@ export function coerceParam(p: ParamModel, raw: unknown, source: ParamSource): {
       break;
   }
   if (p.enum && !p.enum.some((e) => JSON.stringify(e) === JSON.stringify(v))) {
-    const hint = typeof v === 'string' ? closest(v, p.enum.map(String)) : undefined;
+    const hint = typeof v === 'string' ? (closest(v, p.enum.map(String)) ?? abbreviationOf(v, p.enum.map(String))) : undefined;
     return { error: `must be one of ${p.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(v)}${hint ? ` (did you mean '${hint}'?)` : ''}` };
   }
   if (p.pattern && typeof v === 'string' && !new RegExp(p.pattern).test(v)) {

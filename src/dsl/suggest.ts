@@ -25,3 +25,10 @@ function distance(a: string, b: string): number {
   }
   return d[a.length][b.length];
 }
+
+/** The one candidate `word` abbreviates (`prod` → `production`), if exactly one starts with it. */
+export function abbreviationOf(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length < 3) return undefined;
+  const found = candidates.filter((c) => c.toLowerCase().startsWith(word.toLowerCase()) && c.length > word.length);
+  return found.length === 1 ? found[0] : undefined;
+}
