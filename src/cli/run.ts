@@ -9,7 +9,9 @@ import type { RunbookModel } from '../dsl/model.js';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
 import { readSecrets } from '../interpreter/secrets.js';
-import { acquireLock, LockHeldError, type Lock } from '../interpreter/lock.js';
+import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
+import { findOrphans } from '../interpreter/orphans.js';
+import { hostname } from 'node:os';
 import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { newRunId } from '../interpreter/run-id.js';
 import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/events.js';
@@ -104,6 +106,15 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   const runId = resume?.runId ?? newRunId(model.id);
   let lock: Lock | undefined;
   if (!opts.dryRun) {
+    // Decision: a stale lock (its run's interpreter is dead) is not reclaimed while processes of
+    // that run still live (shell steps survive a SIGKILL of the interpreter in their own process
+    // groups): they may still be changing the very target the lock protects. Resuming that run kills
+    // them first; a new run must wait for them (exit 4, naming them).
+    const orphaned = orphanedHolder(stateDir, model.lock, resume?.runId);
+    if (orphaned) {
+      process.stderr.write(`runbook: ${orphaned}\n`);
+      return EXIT.locked;
+    }
     try {
       lock = acquireLock(stateDir, model.lock, { run: runId, runbook: model.id });
     } catch (e) {
@@ -192,6 +203,27 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   await tui?.finish({ reportPath });
   if (!opts.json && !tui && reportPath) process.stdout.write(`report: ${reportPath}\n`);
   return result.exitCode;
+}
+
+function orphanedHolder(stateDir: string, lockName: string, resuming: string | undefined): string | undefined {
+  const holder = readLock(stateDir, lockName);
+  if (!holder || holder.run === resuming || holder.host !== hostname() || isProcessAlive(holder.pid)) return undefined;
+  const orphans = findOrphans(holder.run);
+  if (!orphans.length) return undefined;
+  return (
+    `lock '${lockName}' was held by run ${holder.run} (pid ${holder.pid}, now dead, user ${holder.user}, since ${holder.started_at}), ` +
+    `whose processes are still running: ${orphans.map((o) => `pid ${o.pid} [${o.step ?? '?'}] ${o.command}`).join('; ')}\n` +
+    `resume that run (runbook resume ${holder.run}), which stops them first, or stop them yourself`
+  );
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Every run becomes a report: `<state-dir>/runs/<id>/report.md`, written whole (temp + rename). */
