@@ -55,7 +55,7 @@ function renderBodyLines(b: PlannedBody, pad: string): string[] {
     b.confirm && 'needs confirmation',
   ].filter(Boolean);
   lines.push(`${pad}  ${b.rendered.split('\n').join(`\n${pad}  `)}`);
-  if (b.when) lines.push(`${pad}  when ${stringifyValue(b.when.expression)} → ${b.when.value}${b.when.error ? ` (${b.when.error})` : ''}`);
+  if (b.when) lines.push(`${pad}  when ${stringifyValue(b.when.expression)} → ${b.when.value}${b.when.value === 'false' ? ' (will be skipped)' : ''}${b.when.error ? ` (${b.when.error})` : ''}`);
   lines.push(`${pad}  ${extra.join(' · ')}`);
   return lines;
 }

@@ -218,22 +218,30 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     };
   };
 
-  const planSection = (steps: StepModel[], phase: { id: string; budget_ms?: number }) => {
+  const planSection = (steps: StepModel[], phase: { id: string; budget_ms?: number }, phaseSkipped = false) => {
     const groups = concurrencyGroups(steps);
     const groupOf = new Map<string, number>();
     groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
     const planned = steps.map((s) => planStep(s, groupOf.get(s.id)!, phase));
     // Execution order: by group, then as written.
     planned.sort((a, b) => a.group - b.group);
-    const dur = new Map(planned.map((p) => [p.id, p.estimate_ms ?? 0]));
+    // A step whose guard is already known to be false will be skipped: it takes no time on the path.
+    const skipped = (p: PlannedStep) => p.when?.value === 'false' || phaseSkipped;
+    const dur = new Map(planned.map((p) => [p.id, skipped(p) ? 0 : (p.estimate_ms ?? 0)]));
     const cp = criticalPath(steps, (id) => dur.get(id)!);
-    for (const p of planned) p.critical = cp.path.includes(p.id);
-    const p95 = criticalPath(steps, (id) => planned.find((p) => p.id === id)?.history?.p95 ?? dur.get(id)!);
-    return { groups, planned, total: cp.total, path: cp.path, p95: p95.total };
+    for (const p of planned) p.critical = cp.path.includes(p.id) && !skipped(p);
+    const path = cp.path.filter((id) => !skipped(planned.find((q) => q.id === id)!));
+    const p95 = criticalPath(steps, (id) => {
+      const p = planned.find((q) => q.id === id)!;
+      return skipped(p) ? 0 : (p.history?.p95 ?? dur.get(id)!);
+    });
+    return { groups, planned, total: cp.total, path, p95: p95.total };
   };
 
   const phases: PlannedPhase[] = model.phases.map((ph) => {
-    const main = planSection(ph.steps, ph);
+    const phaseWhen = ph.when ? { expression: ph.when.value, ...guard(ph.when.value, scopes.evaluate) } : undefined;
+    // A phase whose guard is false skips its steps (its finally steps still run).
+    const main = planSection(ph.steps, ph, phaseWhen?.value === 'false');
     const fin = planSection(ph.finally, ph);
     const predicted = main.total + fin.total;
     const p95 = main.p95 + fin.p95;
@@ -241,7 +249,7 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
       id: ph.id,
       title: ph.title,
       budget_ms: ph.budget_ms,
-      when: ph.when ? { expression: ph.when.value, ...guard(ph.when.value, scopes.evaluate) } : undefined,
+      when: phaseWhen,
       groups: main.groups,
       steps: main.planned,
       finally: fin.planned,
