@@ -445,7 +445,12 @@ describe.skipIf(skip)('sandbox trading service against a real PostgreSQL', () =>
       expect(Number(before)).toBeGreaterThan(0);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      const after = await server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sandbox-trading-service'", db);
+      // The server ends a backend shortly after its client disconnects: wait for it, bounded.
+      let after = '';
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+        after = await server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sandbox-trading-service'", db);
+        if (after === '0') break;
+      }
       expect(after).toBe('0');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
