@@ -70,10 +70,11 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
         out.push({ code: 'RUNBOOK_RECURSION', message: `step '${s.id}': runbooks call each other in a loop: ${chain.join(' → ')}`, ...at });
         continue;
       }
-      const child = loadRunbook(abs, stack, cache);
+      // Named as the user would type it (relative to where they are), like the file they gave.
+      const child = loadRunbook(relative(process.cwd(), abs) || abs, stack, cache);
       parent.children.set(abs, child);
       if (child.diagnostics.length) {
-        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${child.diagnostics.length} error${child.diagnostics.length > 1 ? 's' : ''} below)`, ...at });
+        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${child.diagnostics.length} error${child.diagnostics.length > 1 ? 's' : ''} in that file)`, ...at });
         out.push(...child.diagnostics.filter((d) => !out.includes(d)));
         continue;
       }
