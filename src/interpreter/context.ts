@@ -12,6 +12,7 @@ import type { Emitter } from './emitter.js';
 import type { ConnectionPool } from './connections.js';
 import { pendingState, scopeView, type StepState } from './state.js';
 import { RunCancelled } from './timers.js';
+import { secretForms } from './masked-output.js';
 
 export interface Level {
   model: RunbookModel;
@@ -66,6 +67,8 @@ export class RunContext {
   /** Phases a resumed run already finished (by full id). */
   readonly restoredPhases = new Set<string>();
   readonly host = hostname();
+  /** Every form of every secret, for output that arrives in chunks (masked-output.ts). */
+  readonly secretForms: string[];
   readonly runScope: Record<string, unknown>;
 
   constructor(
@@ -76,6 +79,7 @@ export class RunContext {
     startedAt = Date.now(),
   ) {
     this.startedAt = startedAt;
+    this.secretForms = secretForms(Object.values(settings.secrets));
     this.runScope = {
       id: runId,
       started_at: new Date(startedAt).toISOString(),

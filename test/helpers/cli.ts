@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../../src/interpreter/events.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(REPO, 'dist/src/cli.js');
+/** The built CLI; RUNBOOK_TEST_CLI points elsewhere (a private build, safe from others' rebuilds of dist/). */
+export const CLI = process.env.RUNBOOK_TEST_CLI ?? join(REPO, 'dist/src/cli.js');
 
 export interface CliResult {
   code: number | null;
