@@ -248,7 +248,8 @@ function translate(e: ErrorObject, src: SourceFile, bodyChoiceAt: Set<string>): 
   const field = fieldName(path);
   const parentSchema = e.parentSchema as JsonSchema | undefined;
   const defs = runbookSchema().$defs as Record<string, JsonSchema>;
-  const data = (e.data ?? {}) as Record<string, unknown>;
+  const isMap = e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data);
+  const data = (isMap ? e.data : {}) as Record<string, unknown>;
   const action = typeof data.action === 'string' && /\/then\//.test(e.schemaPath) ? data.action : undefined;
 
   switch (e.keyword) {
@@ -267,7 +268,8 @@ function translate(e: ErrorObject, src: SourceFile, bodyChoiceAt: Set<string>): 
       return { code: 'UNKNOWN_KEY', message: `${ctx}unknown key '${extra}'${suffix}`, ...at([...path, extra], true) };
     }
     case 'oneOf': {
-      // The one-body rule of a step or rollback.
+      // The one-body rule of a step or rollback (a step that is not a map has its type error).
+      if (!isMap) return undefined;
       const present = bodyKeys().filter((k) => k in data);
       if (present.length > 1) {
         return {
