@@ -18,7 +18,8 @@
  *   # expect duration: x < 2s        step.finished.duration_ms compared (<, <=, >=, >) to a duration
  *   # expect wall: < 4s              run.finished.duration_ms compared to a duration
  *   # expect overlap: b c            the [started, finished] intervals of b and c intersect
- *   # expect items overlap: fe 0 1   for_each items 0 and 1 of fe ran at the same time
+ *   # expect items start together: fe 0 1   for_each items 0 and 1 of fe started within 100 ms of
+ *                                    each other, before any later item
  *   # expect outputs: x {"k": 1}     step.finished.outputs equals this JSON
  *   # expect error: x ~ some text    step.finished.error contains the text
  *   # expect event: {json}           some event contains this JSON (toMatchObject)
@@ -196,10 +197,7 @@ describe.concurrent('golden runbooks (test/runbooks/run)', () => {
           expect(as < bf && bs < af, `${a} [${as}, ${af}] and ${b} [${bs}, ${bf}] overlap\n${msg}`).toBe(true);
           break;
         }
-        case 'expect items overlap': {
-          // An item runs from its step.started (with index) to the next start on that worker; use
-          // "both started before either of the two later items started" — i.e. the two started
-          // before the first of them could have finished: their starts are closer than the shorter item.
+        case 'expect items start together': {
           const [id, i, j] = arg.trim().split(/\s+/);
           const start = (k: string) => events.find((e) => isStarted(e) && e.step === id && e.index === Number(k));
           const si = start(i);
