@@ -1,0 +1,133 @@
+/**
+ * `npm run demo [-- <scenario>] [--list] [--no-tui] [--json] [--state-dir DIR]`
+ *
+ * Starts the sandbox (PostgreSQL 15, S3, the trading service) in a temp dir on 127.0.0.1, makes a
+ * failure happen for real (scenario 1: a real backup, then DROP TABLE trades), and runs the DR
+ * guide's runbook for it through the real CLI, TUI and all, against the RTO. Prints the report path
+ * and a one-line verdict, then stops everything. Ctrl-C reaches the CLI (it rolls back), then the
+ * sandbox is cleaned up.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RUNBOOKS_DIR, runRunbook } from './demo-cli.js';
+import { findScenario, ms, SCENARIOS, type DemoContext } from './demo-scenarios.js';
+import { startSandbox, type Sandbox } from './sandbox.js';
+
+const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR]
+  default scenario: database-corruption`;
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      list: { type: 'boolean' },
+      'no-tui': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    for (const s of SCENARIOS) console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml)`);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const scenario = findScenario(positionals[0] ?? 'database-corruption');
+  if (!scenario) {
+    console.error(`unknown scenario '${positionals[0]}'; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    return 2;
+  }
+  // With --json stdout carries only the CLI's NDJSON; our own lines go to stderr.
+  const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const started = performance.now();
+
+  let child: ChildProcess | undefined;
+  let interrupted = false;
+  // On a terminal, Ctrl-C reaches the CLI directly (same process group): forwarding it would count
+  // as a second signal, which skips the rollback. Signals sent to us alone are forwarded.
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    if (child && child.exitCode === null) {
+      const terminalDelivered = signal === 'SIGINT' && process.stdin.isTTY;
+      if (!terminalDelivered) child.kill(signal);
+    } else if (!child) {
+      say(`\n${signal}: stopping the sandbox`);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  say(`▶ ${scenario.title}`);
+  let sb: Sandbox | undefined;
+  try {
+    sb = await startSandbox(scenario.sandbox);
+    const stateDir = values['state-dir'] ?? join(sb.dir, 'state');
+    say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port}, S3 ${sb.s3.endpoint} (bucket ${sb.bucket}), trading service ${sb.app.url}`);
+    const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
+    if (interrupted) return 130;
+    const params = await scenario.setup(ctx);
+    if (interrupted) return 130;
+
+    const extra = ['--yes'];
+    if (values['no-tui']) extra.push('--no-tui');
+    if (values.json) extra.push('--json');
+    say(`▶ runbook run ${join('runbooks', `${scenario.runbook}.yaml`)} ${Object.entries(params).map(([k, v]) => `--set ${k}=${v}`).join(' ')} ${extra.join(' ')}\n`);
+    const run = await runRunbook(join(RUNBOOKS_DIR, `${scenario.runbook}.yaml`), {
+      stateDir,
+      env: sb.env,
+      params,
+      extra,
+      stdio: 'inherit',
+      // A terminal's Ctrl-C must reach the CLI, so it stays in our process group there.
+      detached: !process.stdin.isTTY,
+      onSpawn: (c) => (child = c),
+    });
+    child = undefined;
+    say('');
+    if (run.reportPath) say(`report: ${run.reportPath}   (runbook report ${run.runId} --state-dir ${stateDir} --format md|json|junit|prometheus)`);
+    if (!values['state-dir']) {
+      // The default state dir goes away with the sandbox: show the report's summary before it does.
+      if (run.reportPath && existsSync(run.reportPath)) say(summarizeReport(readFileSync(run.reportPath, 'utf8')));
+      say(`(the state dir is inside the sandbox and is removed now; pass --state-dir DIR to keep the reports)`);
+    }
+    if (!run.finished) {
+      say(`✗ the run did not finish (exit ${run.code ?? run.signal})`);
+      return run.code ?? 130;
+    }
+    const verdict = await scenario.verdict(ctx, run);
+    const ok = run.finished.status === (scenario.expectStatus ?? 'succeeded');
+    say(`${ok ? '✓' : '✗'} ${scenario.name}: ${verdict} — demo ${ms(performance.now() - started)} in all`);
+    return ok ? 0 : 1;
+  } catch (err) {
+    say(`✗ ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await sb?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The report's title and summary table (up to the timeline). */
+function summarizeReport(md: string): string {
+  const end = md.indexOf('\n## Timeline');
+  return (end < 0 ? md : md.slice(0, end)).trimEnd();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
