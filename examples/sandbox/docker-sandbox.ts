@@ -9,6 +9,8 @@
  * runbook switches traffic, as it would call an nginx/HAProxy/cloud LB API:
  *   GET LB_URL/upstream → {"live":"green","slots":{"blue":"127.0.0.1:p1","green":"127.0.0.1:p2"}}
  *   PUT LB_URL/upstream {"live":"blue"} → {"live":"blue","previous":"green"}
+ * The load balancer runs in the caller's process: keep its event loop free while a runbook runs
+ * (spawn the CLI asynchronously; execFileSync/spawnSync would stall every request through APP_URL).
  */
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -235,11 +237,16 @@ async function startLoadBalancer(slots: Record<Slot, number>, initial: Slot, ser
   let live: Slot = initial;
   const app = http.createServer((req, res) => {
     const slot = live;
+    // busybox httpd answers HEAD with a body (Node's parser rejects that): ask with GET, drop the body.
+    const head = req.method === 'HEAD';
     const upstream = http.request(
-      { host: '127.0.0.1', port: slots[slot], method: req.method, path: req.url, headers: req.headers },
+      { host: '127.0.0.1', port: slots[slot], method: head ? 'GET' : req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-upstream': slot });
-        up.pipe(res);
+        if (head) {
+          up.resume();
+          res.end();
+        } else up.pipe(res);
       },
     );
     upstream.on('error', (err) => {

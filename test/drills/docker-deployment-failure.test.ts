@@ -44,6 +44,10 @@ describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback 
     sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure' });
     expect((await health(sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
 
+    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', state.dir], { env: sandbox!.env });
+    expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
+    expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+
     const drill = await runDrill(RUNBOOK, sandbox!, state.dir);
     expect(drill.code, explain(drill)).toBe(0);
     expect(drill.finished).toMatchObject({ status: 'succeeded', rto_met: true });

@@ -48,6 +48,11 @@ describe.skipIf(docker.skip)('docker sandbox (Podman Docker API)', { timeout: 60
     expect(down.status).toBe(502);
     expect(down.json.error).toMatch(/^upstream blue \(127\.0\.0\.1:\d+\) unreachable/);
     expect((await getJson(`${LB_URL}/upstream`, { method: 'PUT', body: '{"live":"purple"}' })).status).toBe(400);
+    // HEAD (what `plan --preflight` sends) is answered with headers only.
+    await getJson(`${LB_URL}/upstream`, { method: 'PUT', body: '{"live":"green"}' });
+    const head = await fetch(`${APP_URL}/actuator/health`, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
+    expect([head.status, head.headers.get('x-upstream'), await head.text()]).toEqual([200, 'green', '']);
+    await getJson(`${LB_URL}/upstream`, { method: 'PUT', body: '{"live":"blue"}' });
     expect(sandbox!.live()).toBe('blue');
   });
 

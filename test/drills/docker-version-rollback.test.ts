@@ -45,6 +45,10 @@ describe.skipIf(docker.skip)('drill: version rollback (Podman Docker API)', { ti
   it('rolls 1.4.2 back to 1.4.1: a new container of the service serves UP 1.4.1, the old one is stopped', async () => {
     sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
 
+    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', state.dir, '--set', 'version=1.4.1'], { env: sandbox!.env });
+    expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
+    expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+
     const drill = await runDrill(RUNBOOK, sandbox!, state.dir, ['version=1.4.1']);
     expect(drill.code, explain(drill)).toBe(0);
     expect(drill.finished).toMatchObject({ status: 'succeeded', rto_met: true });

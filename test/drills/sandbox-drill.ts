@@ -1,0 +1,73 @@
+/**
+ * Shared by the drills: whether they can run here (PostgreSQL binaries, a built CLI), a sandbox per
+ * describe block, running a scenario's runbook through the real CLI, and reading its report.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { CLI_JS, runCli, runRunbook, type RunbookRun } from '../../examples/sandbox/demo-cli.js';
+import { findScenario, type DemoContext, type Params } from '../../examples/sandbox/demo-scenarios.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../examples/sandbox/sandbox.js';
+import { postgresUnavailableReason } from '../helpers/postgres.js';
+
+/** Why the drills cannot run here (printed), or undefined. In CI a missing piece throws. */
+export function drillUnavailableReason(): string | undefined {
+  const pg = postgresUnavailableReason();
+  if (pg) return pg;
+  if (!existsSync(CLI_JS)) {
+    const reason = `${CLI_JS} not built (npm run build)`;
+    if (process.env.CI === 'true') throw new Error(reason);
+    console.warn(`skipping drills: ${reason}`);
+    return reason;
+  }
+  return undefined;
+}
+
+/** One sandbox for a describe block; `ctx()` inside tests. */
+export function useSandbox(opts: SandboxOptions): { ctx(): DemoContext } {
+  let sb: Sandbox | undefined;
+  beforeAll(async () => {
+    sb = await startSandbox(opts);
+  }, 60_000);
+  afterAll(async () => {
+    await sb?.stop();
+  }, 30_000);
+  return {
+    ctx() {
+      if (!sb) throw new Error('sandbox not started');
+      return { sb, stateDir: join(sb.dir, 'state'), say: () => {} };
+    },
+  };
+}
+
+/** The runbook of a demo scenario, non-interactive, NDJSON on stdout. */
+export function drill(ctx: DemoContext, runbook: string, params: Params): Promise<RunbookRun> {
+  return runRunbook(runbook, { stateDir: ctx.stateDir, env: ctx.sb.env, params, extra: ['--json', '--yes'] });
+}
+
+export function scenarioOf(name: string) {
+  const s = findScenario(name);
+  if (!s) throw new Error(`no scenario ${name}`);
+  return s;
+}
+
+/** `runbook report <id> --format <f>` through the CLI. */
+export async function report(ctx: DemoContext, runId: string, format: 'md' | 'json' = 'md'): Promise<string> {
+  const res = await runCli(['report', runId, '--state-dir', ctx.stateDir, '--format', format]);
+  expect(res.code, res.stderr).toBe(0);
+  return res.stdout;
+}
+
+/**
+ * The run met its RTO (journal) and the report says so: the summary's RTO row is ✅ and the JSON
+ * report agrees with the journal.
+ */
+export async function expectRtoMet(ctx: DemoContext, run: RunbookRun, objectiveMs: number): Promise<void> {
+  expect(run.finished).toMatchObject({ rto_met: true });
+  expect(run.finished!.duration_ms).toBeLessThanOrEqual(objectiveMs);
+  const md = await report(ctx, run.runId!);
+  expect(md).toMatch(/^\| RTO \| ✅ /m);
+  const json = JSON.parse(await report(ctx, run.runId!, 'json')) as { rto: { objective_ms: number; achieved_ms: number; met: boolean } };
+  expect(json.rto).toMatchObject({ objective_ms: objectiveMs, met: true });
+  expect(json.rto.achieved_ms).toBeLessThanOrEqual(objectiveMs);
+}
