@@ -71,10 +71,11 @@ function phasesOf(c: Collected): PhaseReport[] {
 }
 
 function rtoOf(started: RunStartedEvent, finished: RunFinishedEvent | undefined): RtoResult {
-  const objective_ms = started.objectives?.rto_ms;
+  // `run.finished.rto_ms` is the objective, as `run.started` states it; what was achieved is the
+  // duration of a run that succeeded (a failed recovery achieved no recovery time).
+  const objective_ms = started.objectives?.rto_ms ?? finished?.rto_ms;
   if (!finished) return { objective_ms, met: null };
-  // Recovery is achieved only by a run that succeeded; the interpreter's own figures win when present.
-  const achieved_ms = finished.rto_ms ?? (finished.status === 'succeeded' ? finished.duration_ms : undefined);
+  const achieved_ms = finished.status === 'succeeded' ? finished.duration_ms : undefined;
   let met = finished.rto_met;
   if (met === null || met === undefined) {
     met = objective_ms === undefined ? null : achieved_ms !== undefined && achieved_ms <= objective_ms;

@@ -95,7 +95,7 @@ export function succeededRun(id = 'r-ok', t0 = '2024-05-01T12:00:00.000Z'): Jour
     .at(8060, { type: 'step.started', step: 'restore-db', phase: 'restore', attempt: 1, step_type: 'shell', title: 'Restore the database' })
     .at(20_060, { type: 'step.finished', step: 'restore-db', phase: 'restore', status: 'succeeded', attempts: 1, duration_ms: 12_000, outputs: { lag_ms: 1500 } })
     .at(20_070, { type: 'phase.finished', phase: 'restore', status: 'succeeded', duration_ms: 18_030, budget_ms: 120_000, within_budget: true })
-    .at(20_080, { type: 'run.finished', status: 'succeeded', duration_ms: 20_080, rto_ms: 20_080, rto_met: true, measures: { rpo: 1500 } });
+    .at(20_080, { type: 'run.finished', status: 'succeeded', duration_ms: 20_080, rto_ms: 300_000, rto_met: true, measures: { rpo: 1500 } });
 }
 
 /** Failed: a timed-out step, an over-budget warning, three rollbacks (one fails), a phase never reached. */
@@ -201,5 +201,5 @@ export function dryRun(id = 'r-dry', t0 = '2024-05-05T10:00:00.000Z'): Journal {
     }
     j.at(t++, { type: 'phase.finished', phase: phase.id, status: 'succeeded', duration_ms: 3, budget_ms: phase.budget_ms, within_budget: true });
   }
-  return j.at(t, { type: 'run.finished', status: 'succeeded', duration_ms: t, rto_ms: t, rto_met: true, measures: {} });
+  return j.at(t, { type: 'run.finished', status: 'succeeded', duration_ms: t, rto_ms: 300_000, rto_met: true, measures: {} });
 }
