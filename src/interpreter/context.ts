@@ -27,6 +27,11 @@ export interface Level {
   /** `steps.<id>` as expressions see it, kept in step with `states`. */
   stepsScope: Record<string, Record<string, unknown>>;
   connections: ConnectionPool;
+  /**
+   * A sub-runbook level: the signal of its `runbook:` step's attempt (its timeout, the run's abort).
+   * While it is aborted no new step of the level starts and its running steps are cancelled.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PhaseCtx {
@@ -106,6 +111,16 @@ export class RunContext {
     return this.stage === 'main' ? this.runAbort.signal : this.stage === 'rollback' ? this.rollbackAbort.signal : this.finallyAbort.signal;
   }
 
+  /** The signal a step of this level runs under: its sub-runbook step's attempt in the main stage. */
+  signalOf(level: Level): AbortSignal {
+    return this.stage === 'main' && level.signal ? level.signal : this.activeSignal;
+  }
+
+  /** Whether a step of this level may no longer start (the run is stopping, or its sub-runbook step ended). */
+  stoppingIn(level: Level): boolean {
+    return this.stopping || (this.stage === 'main' && !!level.signal?.aborted);
+  }
+
   /** Whether a step of the main stage may still start. */
   get stopping(): boolean {
     return this.stage === 'main' && (this.failure !== null || this.aborted !== null);
@@ -171,7 +186,7 @@ export function newLevel(
   loaded: LoadedRunbook,
   params: Record<string, unknown>,
   connections: ConnectionPool,
-  parent?: { fullId: string; depth: number },
+  parent?: { fullId: string; depth: number; signal?: AbortSignal },
 ): Level {
   const states = new Map<string, StepState>();
   const stepsScope: Record<string, Record<string, unknown>> = {};
@@ -190,6 +205,7 @@ export function newLevel(
     states,
     stepsScope,
     connections,
+    ...(parent?.signal ? { signal: parent.signal } : {}),
   };
 }
 

@@ -97,16 +97,17 @@ async function runSubRunbook(
     loaded,
     values,
     new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env }),
-    { fullId, depth: level.depth },
+    { fullId, depth: level.depth, signal },
   );
   restoreLevel(ctx, child);
   try {
     const failedBefore = ctx.failure;
-    await runPhases(ctx, child, signal);
+    await runPhases(ctx, child);
     // The child's own finally: now when it succeeded, after the rollback when the run is failing.
+    // (After a timeout of the runbook step it still runs now, under the run's signal: finally means always.)
     if (model.finally.length) {
       const phase = phaseCtxOf(child, { id: 'finally' });
-      if (!ctx.stopping) await runSection(ctx, child, model.finally, phase, { untilStopped: false });
+      if (!ctx.stopping) await runSection(ctx, { ...child, signal: undefined }, model.finally, phase, { untilStopped: false });
       else ctx.deferredFinally.push({ level: child, steps: model.finally, phase });
     }
     const measures = evaluateMeasures(ctx, child);

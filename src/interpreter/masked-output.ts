@@ -4,13 +4,13 @@
  * holds back the shortest tail of each stream that could still be the start of a secret, and emits
  * it with the next chunk (or when the step's work ends), so every secret is whole in one event.
  */
-export type OutputStream = "stdout" | "stderr" | "info";
+export type OutputStream = 'stdout' | 'stderr' | 'info';
 
 /** The forms of each secret the masker replaces: raw, JSON-escaped, URL-encoded. */
 export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
   for (const s of secrets) {
-    if (s === "") continue;
+    if (s === '') continue;
     forms.add(s);
     forms.add(JSON.stringify(s).slice(1, -1));
     forms.add(encodeURIComponent(s));
@@ -19,11 +19,7 @@ export function secretForms(secrets: Iterable<string>): string[] {
 }
 
 export class MaskedOutput {
-  private pending: Record<OutputStream, string> = {
-    stdout: "",
-    stderr: "",
-    info: "",
-  };
+  private pending: Record<OutputStream, string> = { stdout: '', stderr: '', info: '' };
 
   constructor(
     private readonly forms: readonly string[],
@@ -40,9 +36,9 @@ export class MaskedOutput {
 
   /** Emit what is held back (the step's work has ended). */
   flush(): void {
-    for (const stream of ["stdout", "stderr", "info"] as const) {
+    for (const stream of ['stdout', 'stderr', 'info'] as const) {
       const text = this.pending[stream];
-      this.pending[stream] = "";
+      this.pending[stream] = '';
       if (text) this.emit(stream, text);
     }
   }

@@ -9,9 +9,9 @@ import { runSection } from './scheduler.js';
 import { phaseCtxOf, type Level, type RunContext } from './context.js';
 import { formatMs } from './execute-step.js';
 
-export async function runPhases(ctx: RunContext, level: Level, _signal?: AbortSignal): Promise<void> {
+export async function runPhases(ctx: RunContext, level: Level): Promise<void> {
   for (const ph of level.model.phases) {
-    if (ctx.stopping) break;
+    if (ctx.stoppingIn(level)) break;
     const phase = phaseCtxOf(level, ph);
     if (ctx.restoredPhases.has(phase.fullId)) continue;
     const allSteps = [...ph.steps, ...ph.finally];
@@ -39,13 +39,13 @@ export async function runPhases(ctx: RunContext, level: Level, _signal?: AbortSi
     const timer = ph.budget_ms !== undefined ? setTimeout(() => overBudget(ctx, level, phase.fullId, ph.budget_ms!), ph.budget_ms) : undefined;
     try {
       await runSection(ctx, level, ph.steps, phase);
-      if (!ctx.stopping) await runSection(ctx, level, ph.finally, phase);
+      if (!ctx.stopping) await runSection(ctx, { ...level, signal: undefined }, ph.finally, phase);
       else if (ph.finally.length) ctx.deferredFinally.push({ level, steps: ph.finally, phase });
     } finally {
       if (timer) clearTimeout(timer);
     }
     const duration = Date.now() - phase.startedAt;
-    const status: PhaseStatus = ctx.failure ? 'failed' : ctx.aborted ? 'cancelled' : 'succeeded';
+    const status: PhaseStatus = ctx.failure ? 'failed' : ctx.aborted || level.signal?.aborted ? 'cancelled' : 'succeeded';
     ctx.emitter.emit({
       type: 'phase.finished',
       phase: phase.fullId,

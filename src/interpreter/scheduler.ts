@@ -25,7 +25,7 @@ export async function runSection(ctx: RunContext, level: Level, steps: StepModel
     if (n === 0) ready.push(s);
   }
   const running = new Set<Promise<void>>();
-  const stopped = () => opts.untilStopped && ctx.stopping;
+  const stopped = () => opts.untilStopped && ctx.stoppingIn(level);
   const launch = (s: StepModel) => {
     const p: Promise<void> = executeStep(ctx, level, s, phase).then(() => {
       running.delete(p);

@@ -17,7 +17,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Why a step's signal fired: its own timeout, or the run being cancelled. */
 export class StepTimeout extends Error {
   constructor(readonly ms: number) {
-    super(`timed out after ${ms}ms`);
+    super(`timed out after ${formatMs(ms)}`);
     // Same name as AbortSignal.timeout()'s reason, which step types test for.
     this.name = 'TimeoutError';
   }
@@ -47,4 +47,11 @@ export function childSignal(parent: AbortSignal, timeoutMs?: number): { signal: 
       parent.removeEventListener('abort', onAbort);
     },
   };
+}
+
+/** A duration as people write it: 250ms, 1.5s, 2m30s. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
