@@ -3,6 +3,7 @@
  * (through each type's `preflight`). Nothing is changed; every check is reported, pass or fail.
  */
 import { containsUnknown } from '../dsl/expr/values.js';
+import { UNKNOWN } from '../dsl/expr/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { PreflightCheck, StepContext } from '../steps/types.js';
@@ -39,7 +40,14 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     for (const [b, label] of [[s, s.id], [s.rollback, `${s.id} (rollback)`]] as const) {
       const t = b && stepType(b.type);
       if (!b || !t?.preflight) continue;
-      const body = resolveValue(b.body, scope, { keepUnknown: false });
+      // self/item/index only exist while the run goes: a body that needs them is checked then.
+      let body: unknown;
+      try {
+        body = resolveValue(b.body, { ...scope, self: UNKNOWN, item: UNKNOWN, index: UNKNOWN }, { keepUnknown: false });
+      } catch (e) {
+        checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+        continue;
+      }
       if (body === undefined || containsUnknown(body)) {
         checks.push({ target: `step ${label}`, ok: true, detail: 'skipped: depends on values known only at run time' });
         continue;

@@ -26,23 +26,37 @@ function templateOf(text: string): TemplatePart[] {
 }
 
 export interface ResolveOptions {
-  /** Top-level body fields whose interpolated values are shell-quoted (shell `run`). */
+  /**
+   * Top-level body fields holding a shell script (shell `run`, docker `cmd` as a string): values
+   * interpolated into them are inserted as single shell-quoted words. A list in such a field is an
+   * argv (no shell), so its elements are left as they are.
+   */
   quoteFields?: readonly string[];
   /** Show unknown parts as their `${{ }}` source (plan) instead of giving UNKNOWN. */
   keepUnknown?: boolean;
 }
 
 /** Resolve every `${{ }}` inside a value (strings, lists, maps), keeping whole-expression types. */
-export function resolveValue(value: unknown, scope: Scope, opts: ResolveOptions = {}, field?: string): unknown {
+export function resolveValue(value: unknown, scope: Scope, opts: ResolveOptions = {}): unknown {
+  if (!opts.quoteFields?.length || !value || typeof value !== 'object' || Array.isArray(value)) {
+    return resolveInner(value, scope, opts.keepUnknown, false);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = resolveInner(v, scope, opts.keepUnknown, typeof v === 'string' && opts.quoteFields.includes(k));
+  }
+  return out;
+}
+
+function resolveInner(value: unknown, scope: Scope, keepUnknown: boolean | undefined, quote: boolean): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${{')) return value;
-    const quote = field !== undefined && opts.quoteFields?.includes(field) ? shellQuote : undefined;
-    return renderTemplate(templateOf(value), scope, { quote, keepUnknown: opts.keepUnknown });
+    return renderTemplate(templateOf(value), scope, { quote: quote ? shellQuote : undefined, keepUnknown });
   }
-  if (Array.isArray(value)) return value.map((v) => resolveValue(v, scope, opts, field));
+  if (Array.isArray(value)) return value.map((v) => resolveInner(v, scope, keepUnknown, false));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveValue(v, scope, opts, field ?? k);
+    for (const [k, v] of Object.entries(value)) out[k] = resolveInner(v, scope, keepUnknown, false);
     return out;
   }
   return value;
