@@ -45,6 +45,8 @@ export const dockerStep: StepType<DockerBody> = {
   schema: dockerBodySchema,
   sideEffects: true,
   connectionKind: 'docker',
+  // A string `cmd` runs through `sh -c`: values interpolated into it are single shell-quoted words.
+  shellQuoted: ['cmd'],
   render: renderDocker,
   preflight: preflightDocker,
   execute: executeDocker,
