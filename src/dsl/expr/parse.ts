@@ -1,4 +1,4 @@
-import { EOF, type ILexingError, type IRecognitionException } from 'chevrotain';
+import { EOF, type ILexingError, type IRecognitionException } from './chevrotain.js';
 import type { Expr } from './ast.js';
 import { astBuilder } from './build-ast.js';
 import { ExprError } from './errors.js';

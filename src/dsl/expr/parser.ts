@@ -1,4 +1,4 @@
-import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
 import * as T from './tokens.js';
 
 /** How a token reads in an error message: `')'`, `'foo'`, `end of input`. */
