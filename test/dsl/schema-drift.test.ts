@@ -76,3 +76,13 @@ describe('schema drift', () => {
     expect(open).toEqual([]);
   });
 });
+
+describe('precompiled validator', () => {
+  it('src/dsl/schema-check.generated.ts is generated from the schema file (run npm run gen)', async () => {
+    // @ts-expect-error plain ESM script without types
+    const { generateValidator } = await import('../../scripts/gen-validator.mjs');
+    const schemaFile = JSON.parse(readFileSync(new URL('../../schema/runbook.schema.json', import.meta.url), 'utf8'));
+    const committed = readFileSync(new URL('../../src/dsl/schema-check.generated.ts', import.meta.url), 'utf8');
+    expect(committed === generateValidator(schemaFile), 'src/dsl/schema-check.generated.ts is stale: run npm run gen').toBe(true);
+  });
+});
