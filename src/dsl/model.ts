@@ -31,6 +31,8 @@ export interface BodyModel {
   body: unknown;
   path: Path;
   timeout_ms: number;
+  /** Whether `timeout` is written on the body itself (not taken from defaults). */
+  timeout_explicit: boolean;
   retry: RetryPolicy;
   when?: Located;
   expect: Located[];
@@ -136,6 +138,7 @@ function bodyModel(
     body: (doc as Record<string, unknown>)[type],
     path: [...path, type],
     timeout_ms: ms(doc.timeout) ?? defaults.timeout_ms,
+    timeout_explicit: doc.timeout !== undefined,
     retry: retryOf(doc.retry, defaults.retry),
     when: doc.when === undefined ? undefined : { value: doc.when, path: [...path, 'when'] },
     expect,

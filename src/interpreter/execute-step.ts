@@ -31,7 +31,8 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
   const state = level.states.get(s.id)!;
   if (state.restored) return;
   const fullId = level.prefix + s.id;
-  const started = Date.now();
+  // Reset once the operator gates are passed: time spent at a prompt is not the step's duration.
+  let started = Date.now();
   const finish = (o: Partial<AttemptOutcome> & { status: StepStatus }) => {
     const duration = Date.now() - started;
     ctx.setState(level, s.id, {
@@ -117,6 +118,7 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     return failStep(ctx, s, fullId, finish, { status: 'failed', error: notApprovedMessage(ctx), attempts: 0 });
   }
   if (ctx.stoppingIn(level)) return;
+  started = Date.now();
 
   // for_each: the body runs per item; outputs and result become lists in item order.
   let items: unknown[] | undefined;
@@ -272,7 +274,7 @@ export async function attemptLoop(
     // Durability rule: every event is on disk before a side effect starts.
     if (sideEffects) ctx.emitter.flush();
     const usePoll = !opts.rollback && s.until && b === s;
-    const { signal, dispose } = childSignal(parent, usePoll ? undefined : timeoutOf(level, b));
+    const { signal, dispose } = childSignal(parent, usePoll ? undefined : timeoutOf(b));
     let result: unknown;
     try {
       const scope = ctx.scope(level, phase, extra);
@@ -354,11 +356,8 @@ function cancelReason(reason: unknown): string {
  * sub-procedure whose own steps carry their own timeouts. When it fires, the child's running steps
  * are cancelled and none of its steps start any more (its finally steps still run).
  */
-function timeoutOf(level: Level, b: BodyModel): number | undefined {
-  if (b.type !== 'runbook') return b.timeout_ms;
-  let raw: unknown = level.model.src.data;
-  for (const key of b.path.slice(0, -1)) raw = raw && typeof raw === 'object' ? (raw as Record<string | number, unknown>)[key] : undefined;
-  return raw && typeof raw === 'object' && 'timeout' in raw ? b.timeout_ms : undefined;
+function timeoutOf(b: BodyModel): number | undefined {
+  return b.type !== 'runbook' || b.timeout_explicit ? b.timeout_ms : undefined;
 }
 
 const asRecord = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v });
@@ -404,9 +403,10 @@ async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: Pha
   }
 }
 
+/** The body as `plan` shows it: what is known resolved, shell scripts with their values quoted. */
 function safeResolve(b: BodyModel, scope: Scope, keepUnknown: boolean): unknown {
   try {
-    return resolveValue(b.body, scope, { keepUnknown });
+    return resolveValue(b.body, scope, { keepUnknown, quoteFields: stepType(b.type)?.shellQuoted });
   } catch {
     return b.body;
   }

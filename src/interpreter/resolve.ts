@@ -84,8 +84,8 @@ export function evaluateValue(value: unknown, scope: Scope): unknown {
 export function locateError(e: unknown, src: SourceFile, loc: Pick<Located, 'path' | 'value'>): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof ExprError && typeof loc.value === 'string') {
-    const start = src.textOffset(loc.path, loc.value) ?? 0;
-    const p = src.at(start + e.offset);
+    const offset = src.valueOffset(loc.path, e.offset) ?? (src.textOffset(loc.path, loc.value) ?? 0) + e.offset;
+    const p = src.at(offset);
     return `${p.file}:${p.line}:${p.col}: ${msg}`;
   }
   const p = src.pos(loc.path);
