@@ -107,6 +107,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const verdict = await scenario.verdict(ctx, run);
     const ok = run.finished.status === (scenario.expectStatus ?? 'succeeded');
     say(`${ok ? '✓' : '✗'} ${scenario.name}: ${verdict} — demo ${ms(performance.now() - started)} in all`);
+    if (interrupted) return 130;
     return ok ? 0 : 1;
   } catch (err) {
     say(`✗ ${(err as Error).message}`);
