@@ -14,6 +14,7 @@ import { childSignal, formatMs, RunCancelled, sleep, StepTimeout } from './timer
 import { journalResult } from './state.js';
 import { renderBody } from './render.js';
 import { executeControl } from './control.js';
+import { checkResolvedBody } from './check-body.js';
 import { RUN_ID_ENV, STEP_ID_ENV } from './orphans.js';
 import { MaskedOutput } from './masked-output.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
@@ -427,6 +428,7 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
     ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `dry run, not executed: ${renderBody(b.type, body)}` });
     return UNKNOWN;
   }
+  checkResolvedBody(t, b.body, body);
   let lastProgress = 0;
   const out = new MaskedOutput(ctx.secretForms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
   try {
