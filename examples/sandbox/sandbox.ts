@@ -4,7 +4,7 @@
  * (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS credentials, PATH with the PostgreSQL binaries).
  * Used by `npm run demo` and the drills in test/drills/. `stop()` leaves no process or dir behind.
  */
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type PgServer } from './services/postgres.js';
@@ -51,7 +51,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const bucket = opts.bucket ?? 'trademaster-backups';
   const dir = await mkdtemp(join(tmpdir(), 'runbook-sandbox-'));
   const workDir = join(dir, 'work');
-  const stops: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const stops: (() => Promise<void>)[] = [
+    () => rm(dir, { recursive: true, force: true }),
+    // Servers a runbook started in the scratch space (pitr-restore) and did not stop.
+    async () => stopStrayServers(workDir),
+  ];
   const stop = async () => {
     // Reverse order of start; every stop runs even if one fails.
     for (const s of stops.splice(0).reverse()) await s().catch((err) => console.warn(`sandbox stop: ${(err as Error).message}`));
@@ -129,3 +133,41 @@ INSERT INTO flyway_schema_history VALUES
   (2, '2', 'add trade note', 'SQL', 'V2__add_trade_note.sql', 2, 'postgres', now(), 3, true);
 ALTER TABLE trades ADD COLUMN note text;
 `;
+
+/** SIGQUIT (immediate shutdown) every postmaster whose data dir lies up to 3 levels under `root`. */
+async function stopStrayServers(root: string): Promise<void> {
+  const pids: number[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isFile() && e.name === 'postmaster.pid') {
+        const pid = Number((await readFile(path, 'utf8').catch(() => '')).split('\n')[0]);
+        if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+      } else if (e.isDirectory() && depth < 3) await walk(path, depth + 1);
+    }
+  };
+  await walk(root, 0);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      continue;
+    }
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
