@@ -1,6 +1,8 @@
 /** Printing helpers shared by the commands: diagnostics with source excerpts, clean exits. */
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
+import { formatDiagnostic, isError, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
+import { allDiagnostics, loadRunbook, type LoadedRunbook } from '../dsl/validate.js';
+import type { RunbookModel } from '../dsl/model.js';
 
 /** Print every diagnostic as `file:line:col: message` with the source line and a caret. */
 export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s)): void {
@@ -17,6 +19,15 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
     return sources.get(file);
   };
   for (const d of sortDiagnostics(diags)) write(formatDiagnostic(d, sourceOf(d.file)) + '\n');
+}
+
+/** Load a runbook for plan/run: every diagnostic is printed; undefined when there is an error. */
+export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookModel }) | undefined {
+  const loaded = loadRunbook(file);
+  const diags = allDiagnostics(loaded);
+  printDiagnostics(diags);
+  if (diags.some(isError) || !loaded.model) return undefined;
+  return loaded as LoadedRunbook & { model: RunbookModel };
 }
 
 /** Exit once stdout/stderr have drained (piped output is asynchronous). */

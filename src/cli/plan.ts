@@ -1,9 +1,8 @@
 /** `runbook plan <file>`: the dry run; never executes anything (except read-only --preflight checks). */
-import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { stepDurations } from '../report/history.js';
-import { printDiagnostics, defaultStateDir } from './output.js';
+import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
 import { renderPlanText } from './plan-text.js';
 
 export interface PlanCliOptions {
@@ -14,12 +13,8 @@ export interface PlanCliOptions {
 }
 
 export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
-  const loaded = loadRunbook(file);
-  const diags = allDiagnostics(loaded);
-  if (diags.length || !loaded.model) {
-    printDiagnostics(diags);
-    return 2;
-  }
+  const loaded = loadOrReport(file);
+  if (!loaded) return 2;
   const sets = parseSets(opts.set ?? []);
   if (sets.errors.length) {
     for (const e of sets.errors) process.stderr.write(`${e}\n`);

@@ -4,8 +4,6 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
-import type { RunbookModel } from '../dsl/model.js';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
 import { readSecrets } from '../interpreter/secrets.js';
@@ -19,7 +17,7 @@ import { createPlainPrinter } from '../tui/plain.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations } from '../report/history.js';
-import { printDiagnostics, defaultStateDir } from './output.js';
+import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
 
 export interface RunCliOptions {
   set?: string[];
@@ -33,17 +31,8 @@ export interface RunCliOptions {
   skipInflight?: boolean;
 }
 
-type Loaded = ReturnType<typeof loadRunbook> & { model: RunbookModel };
-
-function load(file: string): Loaded | undefined {
-  const loaded = loadRunbook(file);
-  const diags = allDiagnostics(loaded);
-  if (diags.length || !loaded.model) {
-    printDiagnostics(diags);
-    return undefined;
-  }
-  return loaded as Loaded;
-}
+type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
+const load = loadOrReport;
 
 export async function runCommand(file: string, opts: RunCliOptions): Promise<number> {
   const loaded = load(file);

@@ -39,6 +39,9 @@ export function formatDiagnostic(d: Diagnostic, source?: string): string {
   return `${head}\n${gutter}${text.replace(/\t/g, ' ')}\n${caret}`;
 }
 
+/** Errors stop a runbook; warnings are printed and change nothing. */
+export const isError = (d: Diagnostic): boolean => d.severity !== 'warning';
+
 /** Sort diagnostics by file, then position, so output is stable. */
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort(

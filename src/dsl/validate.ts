@@ -4,12 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import type { Diagnostic } from './errors.js';
+import { isError, type Diagnostic } from './errors.js';
 import { loadSource, type SourceFile } from './load.js';
 import { buildModel, type RunbookModel } from './model.js';
 import { validateSchema } from './validate-schema.js';
 import { checkGraph } from './check-graph.js';
 import { checkExpressions } from './check-expressions.js';
+import { checkRaces } from './check-races.js';
 import { checkParamDefaults } from './params.js';
 import { hasExpressions } from './expr/index.js';
 import { closest } from './suggest.js';
@@ -47,7 +48,7 @@ export function loadRunbook(file: string, stack: string[] = [], cache = new Map<
 
   const model = buildModel(src);
   result.model = model;
-  result.diagnostics.push(...checkGraph(model), ...checkExpressions(model), ...checkParamDefaults(model));
+  result.diagnostics.push(...checkGraph(model), ...checkExpressions(model), ...checkParamDefaults(model), ...checkRaces(model));
   result.diagnostics.push(...checkSubRunbooks(model, [...stack, abs], cache, result));
   return result;
 }
@@ -73,8 +74,9 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
       // Named as the user would type it (relative to where they are), like the file they gave.
       const child = loadRunbook(relative(process.cwd(), abs) || abs, stack, cache);
       parent.children.set(abs, child);
-      if (child.diagnostics.length) {
-        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${child.diagnostics.length} error${child.diagnostics.length > 1 ? 's' : ''} in that file)`, ...at });
+      const childErrors = child.diagnostics.filter(isError).length;
+      if (childErrors) {
+        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${childErrors} error${childErrors > 1 ? 's' : ''} in that file)`, ...at });
         out.push(...child.diagnostics.filter((d) => !out.includes(d)));
         continue;
       }

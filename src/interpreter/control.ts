@@ -7,7 +7,7 @@ import type { BodyModel } from '../dsl/model.js';
 import { UNKNOWN, stringifyValue, type Scope } from '../dsl/expr/index.js';
 import { parseDuration } from '../dsl/duration.js';
 import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
-import { formatDiagnostic } from '../dsl/errors.js';
+import { formatDiagnostic, isError } from '../dsl/errors.js';
 import { resolveParams } from '../dsl/params.js';
 import { StepFailure } from '../steps/types.js';
 import { evaluateBare, locateError } from './resolve.js';
@@ -85,7 +85,7 @@ async function runSubRunbook(
 ): Promise<unknown> {
   const abs = resolve(level.model.baseDir, body.file);
   const loaded = level.loaded.children.get(abs) ?? loadRunbook(abs);
-  const diags = allDiagnostics(loaded);
+  const diags = allDiagnostics(loaded).filter(isError);
   if (!loaded.model || diags.length) {
     throw new StepFailure(`sub-runbook ${body.file} is invalid:\n${diags.map((d) => formatDiagnostic(d)).join('\n')}`, undefined, 'RUNBOOK_INVALID');
   }

@@ -88,6 +88,7 @@ describe.skipIf(!haveDist)('runbook validate (CLI)', () => {
       phases: 1,
       steps: 1,
       errors: [],
+      warnings: [],
     });
   });
 
@@ -103,7 +104,7 @@ describe.skipIf(!haveDist)('runbook validate (CLI)', () => {
       "✓ sub/restore-db.yaml: valid (runbook 'restore-db', 1 phase, 1 step)",
     ]);
     const json = JSON.parse(cli(['validate', '--json', 'minimal.yaml'], VALID).stdout);
-    expect(json).toEqual({ valid: true, files: [{ file: 'minimal.yaml', valid: true, runbook: 'minimal', phases: 1, steps: 1, errors: [] }] });
+    expect(json).toEqual({ valid: true, files: [{ file: 'minimal.yaml', valid: true, runbook: 'minimal', phases: 1, steps: 1, errors: [], warnings: [] }] });
   });
 
   it('a missing file is an error, exit 2', () => {
