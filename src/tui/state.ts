@@ -257,9 +257,23 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
     case 'run.finished':
       s.finished = { status: event.status, durationMs: event.duration_ms, rtoMs: event.rto_ms, rtoMet: event.rto_met, error: event.error, at: t };
       s.rollback = { ...state.rollback, active: false };
+      s.phases = s.phases.map((p) => (p.durationMs === undefined && p.status === 'pending' ? phaseFromSteps(p, s.steps) : p));
       return s;
   }
   return s;
+}
+
+/**
+ * A section without phase events of its own (the run's `finally` steps arrive under a `finally`
+ * phase): its status and time are those of its steps.
+ */
+function phaseFromSteps(p: PhaseView, steps: TuiState['steps']): PhaseView {
+  const ran = p.steps.map((id) => steps[id]).filter((st) => st && st.status !== 'pending' && st.startedAt !== undefined);
+  if (!ran.length) return p;
+  const start = Math.min(...ran.map((st) => st.startedAt!));
+  const end = Math.max(...ran.map((st) => st.startedAt! + (st.durationMs ?? 0)));
+  const failed = ran.some((st) => st.status === 'failed' || st.status === 'timed_out');
+  return { ...p, status: failed ? 'failed' : 'succeeded', startedAt: start, durationMs: end - start };
 }
 
 /**

@@ -93,6 +93,25 @@ describe('reduce', () => {
     ]);
   });
 
+  it("gives the run's finally section (no phase events of its own) the status and time of its steps", () => {
+    const at = (ms: number) => new Date(Date.parse('2024-05-01T12:00:00.000Z') + ms).toISOString();
+    const ev = (ms: number, e: EventInput): RunEvent => ({ ts: at(ms), run: 'r', ...e }) as RunEvent;
+    const s = reduceAll(createState(), [
+      ev(0, { type: 'run.started', runbook: 'x', file: 'x.yaml', params: {}, objectives: { on_exceeded: 'warn' }, dry_run: false, outline: [{ id: 'work', steps: [{ id: 'a', type: 'log', needs: [], has_rollback: false }] }], pid: 1, host: 'h', user: 'u' }),
+      ev(1, { type: 'phase.started', phase: 'work' }),
+      ev(2, { type: 'step.started', step: 'a', phase: 'work', attempt: 1, step_type: 'log' }),
+      ev(3, { type: 'step.finished', step: 'a', phase: 'work', status: 'succeeded', attempts: 1, duration_ms: 1, outputs: {} }),
+      ev(4, { type: 'phase.finished', phase: 'work', status: 'succeeded', duration_ms: 3, within_budget: null }),
+      ev(10, { type: 'step.started', step: 'cleanup', phase: 'finally', attempt: 1, step_type: 'shell' }),
+      ev(250, { type: 'step.finished', step: 'cleanup', phase: 'finally', status: 'succeeded', attempts: 1, duration_ms: 240, outputs: {} }),
+      ev(251, { type: 'run.finished', status: 'succeeded', duration_ms: 251, rto_met: null, measures: {} }),
+    ]);
+    expect(s.phases.map((p) => [p.id, p.status, p.durationMs])).toEqual([
+      ['work', 'succeeded', 3],
+      ['finally', 'succeeded', 240],
+    ]);
+  });
+
   it('lists rollbacks in reverse order of start: done, running, still to run', () => {
     let s: TuiState = reduceAll(createState(), eventsUntil(journal, (e) => e.type === 'rollback.started'));
     expect(s.rollback).toEqual({ active: true, startedAt: T0 + 18_030 });
