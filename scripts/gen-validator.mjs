@@ -2,14 +2,21 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 /**
- * A standalone (precompiled) validator of the runbook schema, as TypeScript source. `validate`
- * answers "valid?" for every file at no compile cost; only an invalid file pays for compiling the
- * full validator whose errors are translated into messages.
+ * Standalone (precompiled) validators of the runbook schema, as TypeScript source: `validate`
+ * answers "valid?" for every file at no compile cost (only an invalid file pays for compiling the
+ * full validator whose errors are translated into messages), and `body_<type>` checks a step body
+ * after its ${{ }} are resolved, without compiling anything while a run is under way.
  */
 export function generateValidator(schema) {
-  const ajv = new Ajv2020({ allErrors: false, strict: false, allowUnionTypes: true, code: { source: true, esm: true, lines: false } });
-  const validate = ajv.compile(structuredClone(schema));
-  let code = standaloneCode.default ? standaloneCode.default(ajv, validate) : standaloneCode(ajv, validate);
+  const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, code: { source: true, esm: true, lines: false } });
+  ajv.addSchema(structuredClone(schema));
+  // `validate` for whole documents; `body_<type>` for a step body once its ${{ }} are resolved.
+  const exports = { validate: schema.$id };
+  for (const branch of schema.$defs.step.oneOf) {
+    const key = branch.required[0];
+    exports[`body_${key}`] = `${schema.$id}#/$defs/step/properties/${key}`;
+  }
+  let code = standaloneCode.default ? standaloneCode.default(ajv, exports) : standaloneCode(ajv, exports);
   // The ESM output still require()s ajv's runtime helpers: turn them into imports.
   const imports = [];
   code = code.replace(/require\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)(\.default)?/g, (_, mod, dflt) => {

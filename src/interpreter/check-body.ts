@@ -5,25 +5,20 @@
  * instead of an obscure error deep in a client library. Bodies without expressions were fully
  * checked at validation and are not checked again.
  */
-import { createRequire } from 'node:module';
-import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { hasExpressions } from '../dsl/expr/index.js';
-import { runbookSchema } from '../dsl/schema.js';
+import { EXPRESSION_STRING_PATTERN } from '../dsl/schema-core.js';
+import * as precompiled from '../dsl/schema-check.generated.js';
 import type { StepType } from '../steps/types.js';
 import { StepFailure } from '../steps/types.js';
 
-const validators = new Map<string, ValidateFunction>();
-
-function validatorOf(t: StepType<any>): ValidateFunction {
-  let v = validators.get(t.name);
-  if (!v) {
-    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
-    v = ajv.compile({ ...t.schema, $defs: runbookSchema().$defs });
-    validators.set(t.name, v);
-  }
-  return v;
+interface BodyValidator {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; keyword: string; message?: string; params?: { pattern?: string } }[] | null;
 }
+
+// Precompiled at `npm run gen`: compiling here would stall the event loop in the middle of a run.
+const validatorOf = (t: StepType<any>): BodyValidator | undefined =>
+  (precompiled as unknown as Record<string, BodyValidator | undefined>)[`body_${t.name}`];
 
 function anyExpression(v: unknown): boolean {
   if (typeof v === 'string') return hasExpressions(v);
@@ -35,9 +30,10 @@ function anyExpression(v: unknown): boolean {
 export function checkResolvedBody(t: StepType<any>, raw: unknown, resolved: unknown): void {
   if (!anyExpression(raw)) return;
   const validate = validatorOf(t);
-  if (validate(resolved)) return;
+  if (!validate || validate(resolved)) return;
   const problems = (validate.errors ?? [])
-    .filter((e) => !['anyOf', 'oneOf', 'if'].includes(e.keyword))
+    // The "or a ${{ }} expression" branch validation allows means nothing once values are resolved.
+    .filter((e) => !['anyOf', 'oneOf', 'if'].includes(e.keyword) && e.params?.pattern !== EXPRESSION_STRING_PATTERN)
     .map((e) => `${e.instancePath ? `'${e.instancePath.slice(1).replace(/\//g, '.')}' ` : ''}${e.message ?? 'is invalid'}`);
   const unique = [...new Set(problems.length ? problems : (validate.errors ?? []).map((e) => `'${e.instancePath.slice(1)}' ${e.message}`))];
   throw new StepFailure(`${t.name} body after resolving \${{ }}: ${unique.slice(0, 3).join('; ')}`, undefined, 'BODY_INVALID');
