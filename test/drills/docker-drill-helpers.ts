@@ -68,6 +68,8 @@ export async function health(sandbox: DockerSandbox): Promise<{ status: number; 
 
 /** A readable failure message: the run's errors and the tail of its output. */
 export function explain(d: Drill): string {
-  const errors = [...d.steps.values()].filter((s) => s.error).map((s) => `${s.step}: ${s.status}: ${s.error}`);
+  const errors = [...d.steps.values()]
+    .filter((s) => s.error)
+    .map((s) => `${s.step}: ${s.status}: ${s.error}${s.result === undefined ? '' : `\n  result: ${JSON.stringify(s.result).slice(0, 1000)}`}`);
   return `exit ${d.code}, status ${d.finished.status}\n${errors.join('\n')}\nstderr: ${d.stderr.slice(-2000)}`;
 }
