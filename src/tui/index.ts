@@ -2,6 +2,8 @@
  * The live terminal UI. Loaded only through `await import('./tui/index.js')` when stdout is a TTY:
  * ink and react cost ~0.6 s to import, which `--no-tui`, `--json`, `validate` and `plan` never pay.
  */
+// First: Ink must load in live mode even when CI is set (see ink-live.ts).
+import { restoreCiEnv } from './ink-live.js';
 import { createElement } from 'react';
 import { render } from 'ink';
 import type { RunEvent } from '../interpreter/events.js';
@@ -9,6 +11,8 @@ import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { RunStore } from './store.js';
 import { createTuiDecider } from './decider.js';
 import { App } from './components/app.js';
+
+restoreCiEnv();
 
 export interface TuiOptions {
   stepMode: boolean;

@@ -4,13 +4,13 @@
  * restores the previous file, restarts the service and health comes back. Without a usable
  * previous configuration it stops before changing anything.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDockerSandbox, type DockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { BROKEN_CONFIG, GOOD_CONFIG } from '../../examples/sandbox/images/trading-images.js';
 import { openDockerClient } from '../../src/steps/docker-client.js';
 import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, explain, health, makeStateDir, reportOf, runbookPath, runDrill } from './docker-drill-helpers.js';
+import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'configuration-error';
@@ -40,42 +40,21 @@ async function configFiles(sandbox: DockerSandbox): Promise<string> {
 }
 
 describe.skipIf(docker.skip)('drill: configuration error → configuration rollback (Podman Docker API)', { timeout: 180_000 }, () => {
-  let state: Awaited<ReturnType<typeof makeStateDir>>;
-  let sandbox: DockerSandbox | undefined;
-  beforeAll(async () => {
-    state = await makeStateDir();
-  });
-  afterEach(async () => {
-    await sandbox?.stop();
-    sandbox = undefined;
-  });
-  afterAll(async () => {
-    await state?.remove();
-  });
+  const ctx = useDrillLifecycle();
 
   it('validates and plans', async () => {
-    const valid = await runCli(['validate', runbookPath(RUNBOOK)]);
-    expect(valid.code, valid.stdout + valid.stderr).toBe(0);
-    const plan = await runCli(['plan', runbookPath(RUNBOOK), '--json', '--state-dir', state.dir]);
-    expect(plan.code, plan.stderr).toBe(0);
-    const doc = JSON.parse(plan.stdout) as { phases: Array<{ id: string; budget_ms: number }> };
-    expect(doc.phases.map((p) => [p.id, p.budget_ms])).toEqual([
-      ['identify', 20_000],
-      ['rollback-config', 30_000],
-      ['restart', 60_000],
-      ['validate', 10_000],
-    ]);
+    await expectValidatesAndPlans(RUNBOOK, ctx.state.dir, [['identify', 20_000], ['rollback-config', 30_000], ['restart', 60_000], ['validate', 10_000]]);
   });
 
   it('restores the previous configuration, restarts, health UP again', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'configuration-error' });
-    expect((await health(sandbox!)).json).toEqual({ status: 'DOWN', version: '1.4.2' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'configuration-error' });
+    expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.4.2' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', state.dir], { env: sandbox!.env });
+    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir], { env: ctx.sandbox!.env });
     expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
     expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(0);
     expect(drill.finished).toMatchObject({ status: 'succeeded', rto_met: true });
     expect(drill.steps.get('error-logs')?.outputs).toEqual({ config_errors: true, errors: true });
@@ -86,24 +65,24 @@ describe.skipIf(docker.skip)('drill: configuration error → configuration rollb
     expect(drill.steps.get('verify-config')?.outputs).toEqual({ verdict: 'config OK: /config/application.conf' });
     expect(drill.rollbacks).toEqual([]);
 
-    expect(await health(sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.2' } });
-    expect(await containerStates(sandbox!)).toEqual({ 'trading-service-blue': ['trademaster/trading-service:1.4.2', 'running'] });
+    expect(await health(ctx.sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.2' } });
+    expect(await containerStates(ctx.sandbox!)).toEqual({ 'trading-service-blue': ['trademaster/trading-service:1.4.2', 'running'] });
     // The previous file is live again; the failed one is kept for the post-mortem.
-    expect(await configFiles(sandbox!)).toBe(
+    expect(await configFiles(ctx.sandbox!)).toBe(
       `== /config/application.conf\n${GOOD_CONFIG}== /config/application.conf.failed\n${BROKEN_CONFIG}== /config/application.conf.previous\n${GOOD_CONFIG}`,
     );
 
-    const report = await reportOf(drill.runId, state.dir);
+    const report = await reportOf(drill.runId, ctx.state.dir);
     expect(report).toMatch(/^\| RTO \| ✅ .*\(objective 2m\) \|$/m);
     console.info(`configuration-error drill: run ${drill.finished.duration_ms} ms, CLI wall ${drill.wallMs} ms`);
   });
 
   it('no readable previous configuration: stops before changing anything; exit 1', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'configuration-error' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'configuration-error' });
     const before = `== /config/application.conf\n${BROKEN_CONFIG}== /config/application.conf.previous\n${GOOD_CONFIG}`;
-    expect(await configFiles(sandbox!)).toBe(before);
+    expect(await configFiles(ctx.sandbox!)).toBe(before);
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir, ['previous_config=/config/application.conf.missing']);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['previous_config=/config/application.conf.missing']);
     expect(drill.code, explain(drill)).toBe(1);
     expect(drill.finished.status).toBe('failed');
     expect(drill.steps.get('check-previous')).toMatchObject({ status: 'failed' });
@@ -111,7 +90,7 @@ describe.skipIf(docker.skip)('drill: configuration error → configuration rollb
     expect(drill.steps.has('restore-config')).toBe(false);
     expect(drill.rollbacks).toEqual([]);
 
-    expect(await configFiles(sandbox!)).toBe(before);
-    expect((await health(sandbox!)).json).toEqual({ status: 'DOWN', version: '1.4.2' });
+    expect(await configFiles(ctx.sandbox!)).toBe(before);
+    expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.4.2' });
   });
 });

@@ -4,51 +4,31 @@
  * must put traffic back on blue and stop green — or, when the switch cannot be verified, undo
  * every step it took.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerSandbox, type DockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { startDockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, explain, health, makeStateDir, reportOf, runbookPath, runDrill } from './docker-drill-helpers.js';
+import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'deployment-failure';
 
 describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback (Podman Docker API)', { timeout: 180_000 }, () => {
-  let state: Awaited<ReturnType<typeof makeStateDir>>;
-  let sandbox: DockerSandbox | undefined;
-  beforeAll(async () => {
-    state = await makeStateDir();
-  });
-  afterEach(async () => {
-    await sandbox?.stop();
-    sandbox = undefined;
-  });
-  afterAll(async () => {
-    await state?.remove();
-  });
+  const ctx = useDrillLifecycle();
 
   it('validates and plans', async () => {
-    const valid = await runCli(['validate', runbookPath(RUNBOOK)]);
-    expect(valid.code, valid.stdout + valid.stderr).toBe(0);
-    const plan = await runCli(['plan', runbookPath(RUNBOOK), '--json', '--state-dir', state.dir]);
-    expect(plan.code, plan.stderr).toBe(0);
-    const doc = JSON.parse(plan.stdout) as { phases: Array<{ id: string; budget_ms: number }> };
-    expect(doc.phases.map((p) => [p.id, p.budget_ms])).toEqual([
-      ['detect', 30_000],
-      ['rollback', 120_000],
-      ['verify', 30_000],
-    ]);
+    await expectValidatesAndPlans(RUNBOOK, ctx.state.dir, [['detect', 30_000], ['rollback', 120_000], ['verify', 30_000]]);
   });
 
   it('rolls back: blue serves UP 1.4.2, green stopped, RTO met and reported', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure' });
-    expect((await health(sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure' });
+    expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', state.dir], { env: sandbox!.env });
+    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir], { env: ctx.sandbox!.env });
     expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
     expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(0);
     expect(drill.finished).toMatchObject({ status: 'succeeded', rto_met: true });
     expect(drill.finished.duration_ms).toBeLessThan(180_000);
@@ -58,23 +38,23 @@ describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback 
     expect(drill.steps.get('blue-health')?.outputs).toEqual({ version: '1.4.2' });
     expect(drill.steps.get('switch-traffic')?.outputs).toEqual({ previous: 'green' });
 
-    expect(await containerStates(sandbox!)).toEqual({
+    expect(await containerStates(ctx.sandbox!)).toEqual({
       'trading-service-blue': ['trademaster/trading-service:1.4.2', 'running'],
       'trading-service-green': ['trademaster/trading-service:1.5.0', 'exited'],
     });
-    expect(sandbox!.live()).toBe('blue');
-    expect(await health(sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.2' } });
+    expect(ctx.sandbox!.live()).toBe('blue');
+    expect(await health(ctx.sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.2' } });
 
-    const report = await reportOf(drill.runId, state.dir);
+    const report = await reportOf(drill.runId, ctx.state.dir);
     expect(report).toMatch(/^\| Status \| ✅ succeeded \|$/m);
     expect(report).toMatch(/^\| RTO \| ✅ .*\(objective 3m\) \|$/m);
     console.info(`deployment-failure drill: run ${drill.finished.duration_ms} ms, CLI wall ${drill.wallMs} ms`);
   });
 
   it('a stale load-balancer address for blue: the switch is undone, green restored, blue stopped; exit 1', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure', faults: ['lb-stale-blue'] });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure', faults: ['lb-stale-blue'] });
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(1);
     expect(drill.finished.status).toBe('rolled_back');
     expect(drill.steps.get('verify-traffic')).toMatchObject({ status: 'failed', attempts: 5 });
@@ -85,12 +65,12 @@ describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback 
       ['start-blue', 'succeeded'],
     ]);
 
-    expect(sandbox!.live()).toBe('green');
-    expect(await containerStates(sandbox!)).toEqual({
+    expect(ctx.sandbox!.live()).toBe('green');
+    expect(await containerStates(ctx.sandbox!)).toEqual({
       'trading-service-blue': ['trademaster/trading-service:1.4.2', 'exited'],
       'trading-service-green': ['trademaster/trading-service:1.5.0', 'running'],
     });
-    expect((await health(sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
+    expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
     console.info(`deployment-failure fault drill: run ${drill.finished.duration_ms} ms, CLI wall ${drill.wallMs} ms`);
   });
 });

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { DockerSandbox, SandboxContainer } from '../../examples/sandbox/docker-sandbox.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 import { REPO, runCli, type CliResult } from '../helpers/cli.js';
@@ -72,4 +72,30 @@ export function explain(d: Drill): string {
     .filter((s) => s.error)
     .map((s) => `${s.step}: ${s.status}: ${s.error}${s.result === undefined ? '' : `\n  result: ${JSON.stringify(s.result).slice(0, 1000)}`}`);
   return `exit ${d.code}, status ${d.finished.status}\n${errors.join('\n')}\nstderr: ${d.stderr.slice(-2000)}`;
+}
+
+/** What every docker drill file shares: a state dir for the file, and a sandbox stopped after each test. */
+export function useDrillLifecycle(): { state: { dir: string; remove(): Promise<void> }; sandbox: DockerSandbox | undefined } {
+  const ctx = {} as { state: { dir: string; remove(): Promise<void> }; sandbox: DockerSandbox | undefined };
+  beforeAll(async () => {
+    ctx.state = await makeStateDir();
+  });
+  afterEach(async () => {
+    await ctx.sandbox?.stop();
+    ctx.sandbox = undefined;
+  });
+  afterAll(async () => {
+    await ctx.state?.remove();
+  });
+  return ctx;
+}
+
+/** The runbook validates, and plans with exactly these phases and budgets. */
+export async function expectValidatesAndPlans(name: string, stateDir: string, phases: [string, number][], sets: string[] = []): Promise<void> {
+  const valid = await runCli(['validate', runbookPath(name)]);
+  expect(valid.code, valid.stdout + valid.stderr).toBe(0);
+  const plan = await runCli(['plan', runbookPath(name), '--json', ...sets, '--state-dir', stateDir]);
+  expect(plan.code, plan.stderr).toBe(0);
+  const doc = JSON.parse(plan.stdout) as { phases: Array<{ id: string; budget_ms: number }> };
+  expect(doc.phases.map((p) => [p.id, p.budget_ms])).toEqual(phases);
 }

@@ -3,81 +3,61 @@
  * Rollback) against the real Docker API (Podman): 1.4.2 runs; the runbook must bring the requested
  * version up in its place — and put 1.4.2 back when the requested version does not come up UP.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerSandbox, type DockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { startDockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, explain, health, makeStateDir, reportOf, runbookPath, runDrill } from './docker-drill-helpers.js';
+import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'version-rollback';
 
 describe.skipIf(docker.skip)('drill: version rollback (Podman Docker API)', { timeout: 180_000 }, () => {
-  let state: Awaited<ReturnType<typeof makeStateDir>>;
-  let sandbox: DockerSandbox | undefined;
-  beforeAll(async () => {
-    state = await makeStateDir();
-  });
-  afterEach(async () => {
-    await sandbox?.stop();
-    sandbox = undefined;
-  });
-  afterAll(async () => {
-    await state?.remove();
-  });
+  const ctx = useDrillLifecycle();
 
   it('validates and plans; the version is required', async () => {
-    const valid = await runCli(['validate', runbookPath(RUNBOOK)]);
-    expect(valid.code, valid.stdout + valid.stderr).toBe(0);
-    const plan = await runCli(['plan', runbookPath(RUNBOOK), '--json', '--set', 'version=1.4.1', '--state-dir', state.dir]);
-    expect(plan.code, plan.stderr).toBe(0);
-    const doc = JSON.parse(plan.stdout) as { phases: Array<{ id: string; budget_ms: number }> };
-    expect(doc.phases.map((p) => [p.id, p.budget_ms])).toEqual([
-      ['prepare', 30_000],
-      ['rollback', 180_000],
-      ['verify', 30_000],
-    ]);
-    const missing = await runCli(['plan', runbookPath(RUNBOOK), '--state-dir', state.dir]);
+    await expectValidatesAndPlans(RUNBOOK, ctx.state.dir, [['prepare', 30_000], ['rollback', 180_000], ['verify', 30_000]], ['--set', 'version=1.4.1']);
+    const missing = await runCli(['plan', runbookPath(RUNBOOK), '--state-dir', ctx.state.dir]);
     expect(missing.code).toBe(2);
     expect(missing.stderr + missing.stdout).toMatch(/missing required param 'version'/);
   });
 
   it('rolls 1.4.2 back to 1.4.1: a new container of the service serves UP 1.4.1, the old one is stopped', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', state.dir, '--set', 'version=1.4.1'], { env: sandbox!.env });
+    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir, '--set', 'version=1.4.1'], { env: ctx.sandbox!.env });
     expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
     expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir, ['version=1.4.1']);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['version=1.4.1']);
     expect(drill.code, explain(drill)).toBe(0);
     expect(drill.finished).toMatchObject({ status: 'succeeded', rto_met: true });
     const suffix = drill.runId.split('-').pop();
     const created = `trading-service-1.4.1-${suffix}`;
     expect(drill.steps.get('start-target')?.outputs).toEqual({ name: created });
-    expect(drill.steps.get('current-labels')?.outputs).toEqual({ slot: 'blue', port: String(sandbox!.ports.blue) });
+    expect(drill.steps.get('current-labels')?.outputs).toEqual({ slot: 'blue', port: String(ctx.sandbox!.ports.blue) });
 
-    expect(await containerStates(sandbox!)).toEqual({
+    expect(await containerStates(ctx.sandbox!)).toEqual({
       'trading-service-blue': ['trademaster/trading-service:1.4.2', 'exited'],
       [created]: ['trademaster/trading-service:1.4.1', 'running'],
     });
-    expect(await health(sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.1' } });
-    const labels = (await sandbox!.containersNow()).find((c) => c.name === created)!.labels;
+    expect(await health(ctx.sandbox!)).toEqual({ status: 200, json: { status: 'UP', version: '1.4.1' } });
+    const labels = (await ctx.sandbox!.containersNow()).find((c) => c.name === created)!.labels;
     expect(labels).toMatchObject({
       'com.docker.compose.project': 'trademaster',
       'com.docker.compose.service': 'trading-service',
       'trademaster.version': '1.4.1',
     });
 
-    const report = await reportOf(drill.runId, state.dir);
+    const report = await reportOf(drill.runId, ctx.state.dir);
     expect(report).toMatch(/^\| RTO \| ✅ .*\(objective 4m\) \|$/m);
     console.info(`version-rollback drill: run ${drill.finished.duration_ms} ms, CLI wall ${drill.wallMs} ms`);
   });
 
   it('the requested version answers DOWN: the new container is stopped, 1.4.2 started again; exit 1', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir, ['version=1.5.0']);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['version=1.5.0']);
     expect(drill.code, explain(drill)).toBe(1);
     expect(drill.finished.status).toBe('rolled_back');
     expect(drill.steps.get('target-health')).toMatchObject({ status: 'failed' });
@@ -88,30 +68,30 @@ describe.skipIf(docker.skip)('drill: version rollback (Podman Docker API)', { ti
     ]);
 
     const created = `trading-service-1.5.0-${drill.runId.split('-').pop()}`;
-    expect(await containerStates(sandbox!)).toEqual({
+    expect(await containerStates(ctx.sandbox!)).toEqual({
       'trading-service-blue': ['trademaster/trading-service:1.4.2', 'running'],
       [created]: ['trademaster/trading-service:1.5.0', 'exited'],
     });
     // The old container is back on its port: the service answers UP 1.4.2 again.
-    let answer = await health(sandbox!).catch((e: Error) => ({ status: 0, json: e.message }));
+    let answer = await health(ctx.sandbox!).catch((e: Error) => ({ status: 0, json: e.message }));
     for (let i = 0; i < 50 && answer.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      answer = await health(sandbox!).catch((e: Error) => ({ status: 0, json: e.message }));
+      answer = await health(ctx.sandbox!).catch((e: Error) => ({ status: 0, json: e.message }));
     }
     expect(answer).toEqual({ status: 200, json: { status: 'UP', version: '1.4.2' } });
     console.info(`version-rollback fault drill: run ${drill.finished.duration_ms} ms, CLI wall ${drill.wallMs} ms`);
   });
 
   it('the requested version has no image: stops before any change; exit 1', async () => {
-    sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
+    ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
 
-    const drill = await runDrill(RUNBOOK, sandbox!, state.dir, ['version=9.9.9']);
+    const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['version=9.9.9']);
     expect(drill.code, explain(drill)).toBe(1);
     expect(drill.finished.status).toBe('failed');
     expect(drill.steps.get('target-image')).toMatchObject({ status: 'failed', error: 'expect failed: result.count >= 1' });
     expect(drill.steps.has('stop-current')).toBe(false);
     expect(drill.rollbacks).toEqual([]);
-    expect(await containerStates(sandbox!)).toEqual({
+    expect(await containerStates(ctx.sandbox!)).toEqual({
       'trading-service-blue': ['trademaster/trading-service:1.4.2', 'running'],
     });
   });
