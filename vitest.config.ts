@@ -1,14 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests start real PostgreSQL clusters, S3 servers and a Podman service: generous timeouts, and
-// at most two files at once on these two-core machines.
+// Tests start real PostgreSQL clusters, S3 servers, Podman and the CLI as processes: generous
+// timeouts, and one test file at a time. On these two-core machines two files at once took the
+// same wall time (168 s vs 183 s) and starved Podman's container start-up and healthchecks into
+// timeouts; one at a time every file gets the machine.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    maxWorkers: 2,
+    fileParallelism: false,
     reporters: ['default'],
   },
 });

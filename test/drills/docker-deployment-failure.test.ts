@@ -57,7 +57,7 @@ describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback 
     const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(1);
     expect(drill.finished.status).toBe('rolled_back');
-    expect(drill.steps.get('verify-traffic')).toMatchObject({ status: 'failed', attempts: 5 });
+    expect(drill.steps.get('verify-traffic'), explain(drill)).toMatchObject({ status: 'failed', attempts: 5 });
     expect(drill.steps.has('stop-green')).toBe(false);
     // Reverse order of start; stop-green never started, so green's rollback does not run.
     expect(drill.rollbacks).toEqual([

@@ -274,7 +274,9 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
     const created = await client.request('POST', '/containers/create', {
       query: { name: 'tty' },
-      body: { Image: BUSYBOX_IMAGE, Tty: true, Cmd: ['sh', '-c', 'echo one; echo two >&2'], HostConfig: { NetworkMode: 'host' } },
+      // One write: two writes (stdout, then stderr) to the same pty can reach Podman's log reader
+      // with the terminal's \r\n translation interleaved ('one\rtwo\n\r\n'), seen under load.
+      body: { Image: BUSYBOX_IMAGE, Tty: true, Cmd: ['sh', '-c', "printf 'one\\ntwo\\n'"], HostConfig: { NetworkMode: 'host' } },
     });
     expect(created.status).toBe(201);
     await client.request('POST', '/containers/tty/start');
