@@ -8,12 +8,16 @@
  * sandbox is cleaned up.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RUNBOOKS_DIR, runRunbook } from './demo-cli.js';
 import { findScenario, ms, SCENARIOS, type DemoContext } from './demo-scenarios.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
+import { CONTAINER_SCENARIOS, findContainerScenario } from './demo-containers.js';
+import { startDockerSandbox, type DockerSandbox } from './docker-sandbox.js';
+import { findDockerUnavailableReason } from './services/docker.js';
 
 const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR]
   default scenario: database-corruption`;
@@ -36,15 +40,20 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml)`);
+    const reason = await findDockerUnavailableReason();
+    for (const s of CONTAINER_SCENARIOS) {
+      console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml; Podman's Docker API${reason ? `: skipped here, ${reason}` : ''})`);
+    }
     return 0;
   }
   if (positionals.length > 1) {
     console.error(USAGE);
     return 2;
   }
-  const scenario = findScenario(positionals[0] ?? 'database-corruption');
+  const name = positionals[0] ?? 'database-corruption';
+  const scenario = findScenario(name) ?? findContainerScenario(name);
   if (!scenario) {
-    console.error(`unknown scenario '${positionals[0]}'; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    console.error(`unknown scenario '${name}'; one of: ${[...SCENARIOS, ...CONTAINER_SCENARIOS].map((s) => s.name).join(', ')}`);
     return 2;
   }
   // With --json stdout carries only the CLI's NDJSON; our own lines go to stderr.
@@ -69,13 +78,38 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
 
   say(`▶ ${scenario.title}`);
   let sb: Sandbox | undefined;
+  let docker: DockerSandbox | undefined;
+  let scratch: string | undefined;
   try {
-    sb = await startSandbox(scenario.sandbox);
-    const stateDir = values['state-dir'] ?? join(sb.dir, 'state');
-    say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port}, S3 ${sb.s3.endpoint} (bucket ${sb.bucket}), trading service ${sb.app.url}`);
-    const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
-    if (interrupted) return 130;
-    const params = await scenario.setup(ctx);
+    let stateDir: string;
+    let env: Record<string, string>;
+    let params: Record<string, string | number | boolean>;
+    let verdictOf: (run: Awaited<ReturnType<typeof runRunbook>>) => Promise<string>;
+    if ('docker' in scenario) {
+      const reason = await findDockerUnavailableReason();
+      if (reason) {
+        say(`⤼ skipped: ${scenario.name} needs Podman's Docker-compatible API, which cannot start here: ${reason}`);
+        return 0;
+      }
+      docker = await startDockerSandbox({ scenario: scenario.docker });
+      if (!docker) throw new Error("Podman's Docker API did not start");
+      scratch = mkdtempSync(join(tmpdir(), 'runbook-demo-'));
+      stateDir = values['state-dir'] ?? join(scratch, 'state');
+      say(`  Docker API ${docker.api.host}: ${docker.project}/${docker.service}, blue on :${docker.ports.blue}, green on :${docker.ports.green}, traffic on ${docker.live()} through ${docker.env.APP_URL}`);
+      env = { ...docker.env };
+      params = scenario.params;
+      const d = docker;
+      verdictOf = (run) => scenario.verdict(d, run);
+    } else {
+      sb = await startSandbox(scenario.sandbox);
+      stateDir = values['state-dir'] ?? join(sb.dir, 'state');
+      say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port}, S3 ${sb.s3.endpoint} (bucket ${sb.bucket}), trading service ${sb.app.url}`);
+      const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
+      if (interrupted) return 130;
+      params = await scenario.setup(ctx);
+      env = sb.env;
+      verdictOf = (run) => scenario.verdict(ctx, run);
+    }
     if (interrupted) return 130;
 
     const extra = ['--yes'];
@@ -84,7 +118,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     say(`▶ runbook run ${join('runbooks', `${scenario.runbook}.yaml`)} ${Object.entries(params).map(([k, v]) => `--set ${k}=${v}`).join(' ')} ${extra.join(' ')}\n`);
     const run = await runRunbook(join(RUNBOOKS_DIR, `${scenario.runbook}.yaml`), {
       stateDir,
-      env: sb.env,
+      env,
       params,
       extra,
       stdio: 'inherit',
@@ -98,13 +132,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (!values['state-dir']) {
       // The default state dir goes away with the sandbox: show the report's summary before it does.
       if (run.reportPath && existsSync(run.reportPath)) say(summarizeReport(readFileSync(run.reportPath, 'utf8')));
-      say(`(the state dir is inside the sandbox and is removed now; pass --state-dir DIR to keep the reports)`);
+      say(`(the state dir is a temporary one and is removed now; pass --state-dir DIR to keep the reports)`);
     }
     if (!run.finished) {
       say(`✗ the run did not finish (exit ${run.code ?? run.signal})`);
       return run.code ?? 130;
     }
-    const verdict = await scenario.verdict(ctx, run);
+    const verdict = await verdictOf(run);
     const ok = run.finished.status === (scenario.expectStatus ?? 'succeeded');
     say(`${ok ? '✓' : '✗'} ${scenario.name}: ${verdict} — demo ${ms(performance.now() - started)} in all`);
     if (interrupted) return 130;
@@ -113,7 +147,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     say(`✗ ${(err as Error).message}`);
     return 1;
   } finally {
+    await docker?.stop();
     await sb?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
