@@ -65,6 +65,12 @@ function isReady(c: ContainerInspect): boolean {
   return c.State?.Status === 'running' && (!hasHealthcheck(c) || c.State?.Health?.Status === 'healthy');
 }
 
+/** Exited or dead, and no restart policy will bring it back: it cannot become healthy by waiting. */
+function isGone(c: ContainerInspect): boolean {
+  const restarts = ['always', 'unless-stopped', 'on-failure'].includes(c.HostConfig?.RestartPolicy?.Name ?? '');
+  return (c.State?.Status === 'exited' || c.State?.Status === 'dead') && !restarts;
+}
+
 function describeState(s: ContainerSummary): string {
   return `${s.name} ${s.state}${s.health === null ? '' : ` (${s.health})`}`;
 }
@@ -72,6 +78,7 @@ function describeState(s: ContainerSummary): string {
 /**
  * Poll every 500 ms until every container of the target is ready. There is no deadline of its own:
  * the step's timeout (or `until.within`) aborts the signal, and the failure names the last state seen.
+ * A container that exited or died with no restart policy fails the step at once.
  */
 export async function waitHealthy(client: DockerClient, body: DockerBody, ctx: StepContext): Promise<Record<string, unknown>> {
   let targets = await resolveTargets(client, body, ctx.signal);
@@ -80,6 +87,12 @@ export async function waitHealthy(client: DockerClient, body: DockerBody, ctx: S
   try {
     for (;;) {
       if (targets.length > 0 && targets.every(isReady)) return { containers: last };
+      // Waiting out the timeout for a container that has stopped for good only delays the rollback.
+      const gone = targets.filter(isGone);
+      if (gone.length) {
+        const why = gone.map((c) => `${summarize(c).name} ${c.State?.Status} (exit code ${c.State?.ExitCode ?? '?'})`).join(', ');
+        throw new StepFailure(`docker: ${describeTarget(client, body)} will not become healthy: ${why}`, { containers: last }, 'CONTAINER_EXITED');
+      }
       const message = last.map(describeState).join(', ') || 'no containers';
       if (message !== lastMessage) {
         ctx.progress({ message });

@@ -24,6 +24,7 @@ export interface ContainerInspect {
   Id: string;
   Name: string;
   Config?: { Image?: string; Tty?: boolean; Healthcheck?: { Test?: string[] } | null; Labels?: Record<string, string> | null };
+  HostConfig?: { RestartPolicy?: { Name?: string } | null };
   State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string } | null };
 }
 

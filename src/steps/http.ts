@@ -18,10 +18,17 @@ async function executeHttp(b: HttpBody, ctx: StepContext): Promise<Record<string
   return (await loadExecute()).executeHttp(b, ctx);
 }
 
+/** What is sent, so `plan` and `--step` show it (a rollback's `PUT /upstream {"live":"blue"}` matters). */
+function renderPayload(b: HttpBody): string {
+  const text = b.json !== undefined ? JSON.stringify(b.json) : b.form !== undefined ? new URLSearchParams(b.form as Record<string, string>).toString() : b.body;
+  if (text === undefined) return '';
+  return ` ${text.length > 120 ? `${text.slice(0, 119)}…` : text}`;
+}
+
 function renderHttp(b: HttpBody): string {
   const where = b.connection ? `${b.connection}:${b.url}` : b.url;
   const expect = b.expect_status === undefined ? '' : ` (expect ${[b.expect_status].flat().join(', ')})`;
-  return `${(b.method ?? 'GET').toUpperCase()} ${where}${expect}`;
+  return `${(b.method ?? 'GET').toUpperCase()} ${where}${renderPayload(b)}${expect}`;
 }
 
 export const httpStep: StepType<HttpBody> = {

@@ -337,12 +337,28 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
   }, 20_000);
 
   it('wait_healthy: an abort ends it promptly, naming the state', async () => {
-    await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'dead', cmd: ['true'], remove: false });
+    // Created, never started: it could still be started by someone, so the step keeps waiting.
+    const client = (await harness().ctx.connection('plain', 'docker')) as DockerClient;
+    const created = await client.request('POST', '/containers/create', {
+      query: { name: 'idle' },
+      body: { Image: BUSYBOX_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'host' } },
+    });
+    expect(created.status).toBe(201);
     const started = Date.now();
-    const err = await failureOf(exec({ action: 'wait_healthy', container: 'dead' }, harness(AbortSignal.timeout(800))));
+    const err = await failureOf(exec({ action: 'wait_healthy', container: 'idle' }, harness(AbortSignal.timeout(800))));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(err.code).toBe('STEP_TIMEOUT');
-    expect(err.message).toMatch(/^docker: container 'dead' not healthy when timed out \(.*\): dead exited$/);
+    expect(err.message).toMatch(/^docker: container 'idle' not healthy when timed out \(.*\): idle (created|configured)$/);
+    expect(err.result).toMatchObject({ containers: [{ name: 'idle' }] });
+  });
+
+  it('wait_healthy: a container that exited (no restart policy) fails at once instead of waiting out the timeout', async () => {
+    await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'dead', cmd: ['sh', '-c', 'exit 3'], remove: false, expect_exit: [3] });
+    const started = Date.now();
+    const err = await failureOf(exec({ action: 'wait_healthy', container: 'dead' }, harness(AbortSignal.timeout(30_000))));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err.code).toBe('CONTAINER_EXITED');
+    expect(err.message).toBe("docker: container 'dead' will not become healthy: dead exited (exit code 3)");
     expect(err.result).toMatchObject({ containers: [{ name: 'dead', state: 'exited' }] });
   });
 
