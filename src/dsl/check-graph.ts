@@ -12,7 +12,7 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
   const src = model.src;
 
   // Duplicate ids: the model keeps the first; report every later one.
-  const firstAt = new Map<string, string>();
+  const firstAt = new Map<string, StepModel>();
   const phaseIds = new Map<string, number>();
   model.phases.forEach((p, i) => {
     if (phaseIds.has(p.id)) {
@@ -24,13 +24,14 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
     sections.push({ steps: p.steps, phaseIndex: i }, { steps: p.finally, phaseIndex: i });
   });
   sections.push({ steps: model.finally, phaseIndex: model.phases.length });
+  // Positions are looked up only for an actual duplicate: a YAML lookup per step is most of this check.
+  const idAt = (st: StepModel) => src.pos([...st.path.slice(0, -1), 'id']);
   for (const { steps } of sections) {
     for (const s of steps) {
-      const prev = firstAt.get(s.id);
-      const here = src.pos([...s.path.slice(0, -1), 'id']);
-      if (prev !== undefined) {
-        out.push({ code: 'DUPLICATE_ID', message: `duplicate step id '${s.id}' (first at ${prev})`, ...here });
-      } else firstAt.set(s.id, `line ${here.line}`);
+      const first = firstAt.get(s.id);
+      if (first !== undefined) {
+        out.push({ code: 'DUPLICATE_ID', message: `duplicate step id '${s.id}' (first at line ${idAt(first).line})`, ...idAt(s) });
+      } else firstAt.set(s.id, s);
     }
   }
 
@@ -42,18 +43,18 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
     for (const s of steps) {
       const stepPath = s.path.slice(0, -1);
       s.needs.forEach((n, i) => {
-        const at = s.needsExplicit ? src.pos([...stepPath, 'needs', i]) : src.pos(stepPath);
+        const at = () => (s.needsExplicit ? src.pos([...stepPath, 'needs', i]) : src.pos(stepPath));
         // An implied `needs` on a step of the same id is the duplicate id, reported above.
         if (n === s.id && !s.needsExplicit) return;
         if (n === s.id) {
-          out.push({ code: 'CYCLE', message: `step '${s.id}' needs itself`, ...at });
+          out.push({ code: 'CYCLE', message: `step '${s.id}' needs itself`, ...at() });
         } else if (!phaseOf.has(n)) {
           const hint = closest(n, [...phaseOf.keys()]);
-          out.push({ code: 'UNKNOWN_NEEDS', message: `step '${s.id}' needs unknown step '${n}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at });
+          out.push({ code: 'UNKNOWN_NEEDS', message: `step '${s.id}' needs unknown step '${n}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
         } else if (!local.has(n) && phaseOf.get(n)! > phaseIndex) {
-          out.push({ code: 'NEEDS_LATER', message: `step '${s.id}' needs '${n}', which runs in a later phase`, ...at });
+          out.push({ code: 'NEEDS_LATER', message: `step '${s.id}' needs '${n}', which runs in a later phase`, ...at() });
         } else if (!local.has(n) && s.section === 'steps' && phaseOf.get(n) === phaseIndex && model.steps.get(n)?.section === 'finally') {
-          out.push({ code: 'NEEDS_LATER', message: `step '${s.id}' needs '${n}', a finally step that runs after it`, ...at });
+          out.push({ code: 'NEEDS_LATER', message: `step '${s.id}' needs '${n}', a finally step that runs after it`, ...at() });
         }
       });
     }
@@ -68,12 +69,12 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
       const name = (b.body as { connection?: unknown } | undefined)?.connection;
       if (!t?.connectionKind || typeof name !== 'string') continue;
       const c = model.connections[name];
-      const at = src.pos([...b.path, 'connection']);
+      const at = () => src.pos([...b.path, 'connection']);
       if (!c) {
         const hint = closest(name, Object.keys(model.connections));
-        out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': unknown connection '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at });
+        out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': unknown connection '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
       } else if (c.kind !== t.connectionKind) {
-        out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${t.connectionKind}`, ...at });
+        out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${t.connectionKind}`, ...at() });
       }
     }
   }

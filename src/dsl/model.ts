@@ -167,7 +167,12 @@ export function buildModel(src: SourceFile): RunbookModel {
       id: s.id,
       phase,
       section,
-      where: where(path),
+      // Computed on first use (runs report it; validating a valid file never does): a YAML lookup a step.
+      get where() {
+        const w = where(path);
+        Object.defineProperty(this, 'where', { value: w, enumerable: true });
+        return w;
+      },
       needs: s.needs ?? (prev ? [prev] : []),
       needsExplicit: s.needs !== undefined,
       until: s.until && {
