@@ -7,7 +7,7 @@ import { UNKNOWN, stringifyValue } from '../dsl/expr/index.js';
 import { evaluateBare, evaluateValue, locateError } from './resolve.js';
 import { runSection } from './scheduler.js';
 import { phaseCtxOf, type Level, type RunContext } from './context.js';
-import { formatMs } from './execute-step.js';
+import { formatMs } from './timers.js';
 
 export async function runPhases(ctx: RunContext, level: Level): Promise<void> {
   for (const ph of level.model.phases) {

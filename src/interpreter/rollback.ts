@@ -5,7 +5,7 @@
  */
 import { UNKNOWN } from '../dsl/expr/index.js';
 import { evaluateBare, locateError } from './resolve.js';
-import { attemptLoop } from './execute-step.js';
+import { attemptLoop } from './attempt.js';
 import { scopeView } from './state.js';
 import type { RunContext, StartedEntry } from './context.js';
 

@@ -18,7 +18,7 @@ import { runPhases, evaluateMeasures } from './phases.js';
 import { runSection } from './scheduler.js';
 import { runRollback } from './rollback.js';
 import { newRunId } from './run-id.js';
-import { formatMs } from './execute-step.js';
+import { formatMs } from './timers.js';
 import { restoreLevel, stepModelOf } from './restore.js';
 import { findOrphans, killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell.js';
