@@ -203,3 +203,13 @@ export function dryRun(id = 'r-dry', t0 = '2024-05-05T10:00:00.000Z'): Journal {
   }
   return j.at(t, { type: 'run.finished', status: 'succeeded', duration_ms: t, rto_ms: 300_000, rto_met: true, measures: {} });
 }
+
+/** The five fixture runs most report tests read: succeeded, failed, with an approval, torn, dry. */
+export function writeFixtureRuns(dir: string): void {
+  succeededRun().write(dir);
+  failedRun().write(dir);
+  approvalRun().write(dir);
+  const torn = tornRun();
+  torn.journal.write(dir, torn.tail);
+  dryRun().write(dir);
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/report/index.js';
 import { readRunEvents } from '../../src/report/read.js';
-import { approvalRun, dryRun, failedRun, succeededRun, tempStateDir, tornRun } from './journals.js';
+import { tempStateDir, writeFixtureRuns } from './journals.js';
 
 let state: ReturnType<typeof tempStateDir>;
 const md = (id: string, now?: Date) => renderReport(readRunEvents(state.dir, id), 'md', { now });
@@ -17,12 +17,7 @@ function section(text: string, heading: string): string[] {
 
 beforeAll(() => {
   state = tempStateDir();
-  succeededRun().write(state.dir);
-  failedRun().write(state.dir);
-  approvalRun().write(state.dir);
-  const torn = tornRun();
-  torn.journal.write(state.dir, torn.tail);
-  dryRun().write(state.dir);
+  writeFixtureRuns(state.dir);
 });
 afterAll(() => state.cleanup());
 

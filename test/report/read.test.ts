@@ -3,18 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunbookError } from '../../src/dsl/errors.js';
 import { listRuns, readRunEvents, resolveRunId } from '../../src/report/read.js';
-import { approvalRun, dryRun, failedRun, succeededRun, tempStateDir, tornRun } from './journals.js';
+import { succeededRun, tempStateDir, writeFixtureRuns } from './journals.js';
 
 let state: ReturnType<typeof tempStateDir>;
 
 beforeAll(() => {
   state = tempStateDir();
-  succeededRun().write(state.dir);
-  failedRun().write(state.dir);
-  approvalRun().write(state.dir);
-  const torn = tornRun();
-  torn.journal.write(state.dir, torn.tail);
-  dryRun().write(state.dir);
+  writeFixtureRuns(state.dir);
 });
 afterAll(() => state.cleanup());
 
