@@ -13,6 +13,8 @@ import { StepFailure, type StepContext } from './types.js';
 
 // Clean-up after an abort must not use the aborted signal, but must not hang either.
 const CLEANUP_MS = 10_000;
+/** How long a followed log may outlive its container's exit before it is read whole instead. */
+export const FOLLOW_GRACE_MS = 2_000;
 
 export async function runAction(client: DockerClient, body: DockerBody, ctx: StepContext): Promise<Record<string, unknown>> {
   const id = await createContainer(client, body, ctx.signal);
@@ -25,15 +27,44 @@ export async function runAction(client: DockerClient, body: DockerBody, ctx: Ste
       summary = await readSummary(client, id, ctx.signal);
       return { id, containers: [summary] };
     }
+    // Output streams live from a followed log, while /wait tells when the container has exited.
     const demux = createDemuxer(false, (stream, text) => ctx.output(stream, text));
-    // A followed log ends when the container exits, and holds everything it wrote even if it exited first.
-    await client.stream('GET', `/containers/${id}/logs`, (chunk) => demux.push(chunk), {
-      query: { follow: 1, stdout: 1, stderr: 1 },
-      signal: ctx.signal,
-    });
-    const { stdout, stderr } = demux.end();
+    const stopFollowing = new AbortController();
+    let followEnded = false;
+    const follow = client
+      .stream('GET', `/containers/${id}/logs`, (chunk) => demux.push(chunk), {
+        query: { follow: 1, stdout: 1, stderr: 1 },
+        signal: AbortSignal.any([ctx.signal, stopFollowing.signal]),
+      })
+      .then(
+        () => void (followEnded = true),
+        (err) => {
+          if (!stopFollowing.signal.aborted) throw err;
+        },
+      );
+    // Handled here too: when /wait fails first, the follow's own failure must not go unhandled.
+    follow.catch(() => undefined);
     const waited = await client.request('POST', `/containers/${id}/wait`, { signal: ctx.signal });
     if (waited.status !== 200) throw new DockerApiError(waited.status, waited.text, `wait for ${body.image}`);
+    // A followed log normally ends with the container. Podman can miss that end when the container
+    // exits just as the follow starts (seen under load: run hung forever), so after a grace period
+    // the follow is dropped and the log, complete by now, is read once without following.
+    await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, FOLLOW_GRACE_MS).unref())]);
+    let output = followEnded ? demux.end() : undefined;
+    if (!output) {
+      stopFollowing.abort();
+      await follow;
+      const streamed = demux.end();
+      const whole = createDemuxer(false, () => {});
+      await client.stream('GET', `/containers/${id}/logs`, (chunk) => whole.push(chunk), { query: { stdout: 1, stderr: 1 }, signal: ctx.signal });
+      output = whole.end();
+      // Live output gets what the follow had not delivered yet, so it ends complete either way.
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const rest = output[stream].startsWith(streamed[stream]) ? output[stream].slice(streamed[stream].length) : output[stream];
+        if (rest) ctx.output(stream, rest);
+      }
+    }
+    const { stdout, stderr } = output;
     const exitCode = (waited.json as { StatusCode: number }).StatusCode;
     summary = await readSummary(client, id, ctx.signal);
     const result = { id, exit_code: exitCode, stdout, stderr, containers: [summary] };
