@@ -3,6 +3,7 @@
  * Each resolves its target, acts on every container of it, then reports their state afterwards.
  */
 import { parseDuration } from '../dsl/duration.js';
+import { sleep } from '../interpreter/timers.js';
 import { DockerApiError, type DockerClient } from './docker-client.js';
 import type { DockerBody } from './docker-schema.js';
 import {
@@ -120,22 +121,6 @@ export async function waitHealthy(client: DockerClient, body: DockerBody, ctx: S
 async function lookAgain(client: DockerClient, body: DockerBody, before: ContainerInspect[], signal: AbortSignal) {
   if (body.service === undefined) return inspectAll(client, before.map((c) => c.Id), signal);
   return inspectAll(client, await listContainerIds(client, { label: serviceLabels(client, body.service) }, true, signal), signal);
-}
-
-/** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const isTimeout = (signal: AbortSignal) => (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';

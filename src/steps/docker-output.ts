@@ -5,7 +5,8 @@
 import { DockerApiError, type DockerClient } from './docker-client.js';
 import { createDemuxer } from './docker-frames.js';
 import type { DockerBody } from './docker-schema.js';
-import { currentState, sleep } from './docker-lifecycle.js';
+import { currentState } from './docker-lifecycle.js';
+import { sleep } from '../interpreter/timers.js';
 import { resolveTargets, summarize, type ContainerInspect } from './docker-targets.js';
 import { StepFailure, type StepContext } from './types.js';
 

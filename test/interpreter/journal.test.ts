@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunbookError } from '../../src/dsl/errors.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 import { JournalWriter, journalPath, readJournal } from '../../src/interpreter/journal.js';
+import { buildModules } from '../helpers/transpile.js';
 
 const root = mkdtempSync(join(tmpdir(), 'journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -147,14 +147,3 @@ describe('journal', () => {
   });
 });
 
-/** Transpile our TS modules (which import only Node built-ins and each other) so a child `node` can run them. */
-function buildModules(outDir: string, files: string[]): void {
-  for (const file of files) {
-    const source = readFileSync(join(import.meta.dirname, '../../src', file), 'utf8');
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    const out = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
-}

@@ -2,9 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLock, GARBAGE_STALE_MS, LockHeldError, lockPath, readLock, type LockInfo } from '../../src/interpreter/lock.js';
+import { buildModules } from '../helpers/transpile.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lock-'));
 const children: ChildProcess[] = [];
@@ -193,14 +193,3 @@ function startRacer(modules: string, stateDir: string, renameDelayMs: number) {
   };
 }
 
-/** Transpile our TS modules (which import only Node built-ins and each other) so a child `node` can run them. */
-function buildModules(outDir: string, files: string[]): void {
-  for (const file of files) {
-    const source = readFileSync(join(import.meta.dirname, '../../src', file), 'utf8');
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    const out = join(outDir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
-}
