@@ -1,29 +1,45 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Node, YAMLError } from 'yaml';
 import type { Diagnostic } from './errors.js';
+import { fastLoad } from './load-fast.js';
+
+let yamlLib: typeof Yaml | undefined;
+/** The `yaml` package, loaded on first need: a valid runbook read by the fast path never needs it. */
+function yaml(): typeof Yaml {
+  return (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
 
 export type Path = ReadonlyArray<string | number>;
 
 /**
- * A runbook file as read: its text, the YAML document with source ranges, and the plain data.
- * Every later stage asks `pos(path)` to point its errors at a line and column.
+ * A runbook file as read: its text, the plain data, and the YAML document with source ranges.
+ * Every later stage asks `pos(path)` to point its errors at a line and column. The data comes from
+ * the fast path when it vouches for the file (see load-fast.ts); the `yaml` document is then parsed
+ * only when a position is first asked for, which a valid runbook never does.
  */
 export class SourceFile {
-  readonly lineCounter = new LineCounter();
-  readonly doc: Document.Parsed;
   readonly data: unknown;
   readonly diagnostics: Diagnostic[] = [];
+  #doc?: Document.Parsed;
+  #lineCounter?: LineCounter;
 
   constructor(
     readonly file: string,
     readonly source: string,
   ) {
-    this.doc = parseDocument(source, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true });
+    const fast = fastLoad(source);
+    if (fast) {
+      this.data = fast.data;
+      return;
+    }
+    const doc = this.doc;
     // One YAML error per line: a broken line (a tab, a bad indent) makes the parser report the
     // same line again in several ways, which only buries the first, real message.
     const linesWithError = new Set<number>();
-    for (const e of [...this.doc.errors, ...this.doc.warnings]) {
-      const isError = this.doc.errors.includes(e as never);
+    for (const e of [...doc.errors, ...doc.warnings]) {
+      const isError = doc.errors.includes(e as never);
       const d = this.describeYamlError(e);
       if (isError) {
         if (linesWithError.has(d.line!)) continue;
@@ -31,7 +47,22 @@ export class SourceFile {
       }
       this.diagnostics.push({ ...d, severity: isError ? 'error' : 'warning' });
     }
-    this.data = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 1000 });
+    this.data = doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 1000 });
+  }
+
+  /** The `yaml` document with source ranges, parsed on first use. */
+  get doc(): Document.Parsed {
+    if (!this.#doc) {
+      const { LineCounter, parseDocument } = yaml();
+      this.#lineCounter = new LineCounter();
+      this.#doc = parseDocument(this.source, { lineCounter: this.#lineCounter, prettyErrors: false, uniqueKeys: true });
+    }
+    return this.#doc;
+  }
+
+  /** Whether the `yaml` document has been parsed (a valid runbook on the fast path never needs it). */
+  get parsedDocument(): boolean {
+    return this.#doc !== undefined;
   }
 
   /** A YAML parse error in words an operator reads, at the place to fix. */
@@ -70,7 +101,7 @@ export class SourceFile {
   /** Start of the quoted scalar that runs up to `end` (the parser reports an unclosed quote at its end). */
   private unclosedQuoteOffset(end: number): number | undefined {
     let found: number | undefined;
-    visit(this.doc, {
+    yaml().visit(this.doc, {
       Scalar: (_k, n) => {
         if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range && n.range[0] < end && n.range[1] >= end - 1) found = n.range[0];
       },
@@ -81,7 +112,8 @@ export class SourceFile {
   /** Offset of the first key `key` in the map that holds the duplicate key at `dup`. */
   private firstKeyOffset(key: string, dup: number): number | undefined {
     let found: number | undefined;
-    visit(this.doc, {
+    const { isPair, isScalar } = yaml();
+    yaml().visit(this.doc, {
       Map: (_k, m) => {
         const keys = m.items.flatMap((i) => (isPair(i) && isScalar(i.key) && i.key.range ? [i.key] : []));
         if (!keys.some((k) => k.range![0] === dup)) return;
@@ -93,14 +125,16 @@ export class SourceFile {
 
   /** file/line/col/offset of a character offset. */
   at(offset: number): Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'> {
-    const { line, col } = this.lineCounter.linePos(Math.max(0, Math.min(offset, this.source.length)));
+    // The line counter is filled while the document is parsed.
+    if (!this.#lineCounter) void this.doc;
+    const { line, col } = this.#lineCounter!.linePos(Math.max(0, Math.min(offset, this.source.length)));
     return { file: this.file, line, col, offset };
   }
 
   /** The YAML node at a data path (undefined when the path does not exist). */
   node(path: Path): Node | undefined {
     const n = this.doc.getIn(path as (string | number)[], true);
-    return isNode(n) ? n : undefined;
+    return yaml().isNode(n) ? n : undefined;
   }
 
   /**
@@ -125,6 +159,7 @@ export class SourceFile {
   keyOffset(path: Path): number | undefined {
     if (!path.length) return undefined;
     const parent = path.length === 1 ? this.doc.contents : this.node(path.slice(0, -1));
+    const { isMap, isPair, isScalar } = yaml();
     if (!isMap(parent)) return undefined;
     const last = path[path.length - 1];
     for (const item of parent.items) {
@@ -144,7 +179,7 @@ export class SourceFile {
     const slice = this.source.slice(start, end);
     const found = slice.indexOf(needle);
     if (found >= 0) return start + found;
-    return isScalar(n) ? start + indexInValue : start;
+    return yaml().isScalar(n) ? start + indexInValue : start;
   }
 
   /**
@@ -154,7 +189,7 @@ export class SourceFile {
    */
   valueOffset(path: Path, index: number): number | undefined {
     const n = this.node(path);
-    if (!isScalar(n) || !n.range || typeof n.value !== 'string') return n?.range?.[0];
+    if (!yaml().isScalar(n) || !n.range || typeof n.value !== 'string') return n?.range?.[0];
     const [start, end] = n.range;
     const value = n.value;
     const doubleQuoted = n.type === 'QUOTE_DOUBLE';
@@ -182,12 +217,13 @@ export class SourceFile {
   /** The child keys present under a map path (in source order). */
   keysAt(path: Path): string[] {
     const n = path.length ? this.node(path) : this.doc.contents;
+    const { isMap, isPair, isScalar } = yaml();
     if (isMap(n)) return n.items.flatMap((i) => (isPair(i) && isScalar(i.key) ? [String(i.key.value)] : []));
     return [];
   }
 
   isSeqAt(path: Path): boolean {
-    return isSeq(this.node(path));
+    return yaml().isSeq(this.node(path));
   }
 }
 

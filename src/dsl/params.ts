@@ -108,10 +108,10 @@ export function resolveParams(
     }
   }
   for (const p of model.params) {
-    const at = model.src.pos(['params', p.name]);
+    const at = () => model.src.pos(['params', p.name]);
     if (p.name in given) {
       const r = coerceParam(p, given[p.name], source);
-      if (r.error) diagnostics.push({ code: 'PARAM_TYPE', message: `${how(p.name)}: ${r.error}`, ...at });
+      if (r.error) diagnostics.push({ code: 'PARAM_TYPE', message: `${how(p.name)}: ${r.error}`, ...at() });
       else values[p.name] = r.value;
     } else if (p.default !== undefined) {
       const r = coerceParam(p, p.default, 'default');
@@ -120,7 +120,7 @@ export function resolveParams(
       diagnostics.push({
         code: 'PARAM_REQUIRED',
         message: `missing required param '${p.name}'${source === 'cli' ? ` (pass --set ${p.name}=…)` : ''}${p.description ? `: ${p.description}` : ''}`,
-        ...at,
+        ...at(),
       });
     } else values[p.name] = null;
   }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { isError, type Diagnostic } from './errors.js';
-import { loadSource, type SourceFile } from './load.js';
+import { loadSource, SourceFile } from './load.js';
 import { buildModel, type RunbookModel } from './model.js';
 import { validateSchema } from './validate-schema.js';
 import { checkGraph } from './check-graph.js';
@@ -31,7 +31,7 @@ export function loadRunbook(file: string, stack: string[] = [], cache = new Map<
   const result: LoadedRunbook = { file, diagnostics: [], children: new Map() };
   cache.set(abs, result);
   const src = loadSource(file);
-  if (!('doc' in src)) {
+  if (!(src instanceof SourceFile)) {
     result.diagnostics.push(src);
     return result;
   }
@@ -60,15 +60,15 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
       if (!b || b.type !== 'runbook') continue;
       const body = b.body as { file: string; params?: Record<string, unknown> };
       if (hasExpressions(body.file)) continue;
-      const at = model.src.pos([...b.path, 'file']);
+      const at = () => model.src.pos([...b.path, 'file']);
       const abs = resolve(model.baseDir, body.file);
       if (!existsSync(abs)) {
-        out.push({ code: 'RUNBOOK_FILE', message: `step '${s.id}': sub-runbook file '${body.file}' not found (looked at ${relative(process.cwd(), abs) || abs})`, ...at });
+        out.push({ code: 'RUNBOOK_FILE', message: `step '${s.id}': sub-runbook file '${body.file}' not found (looked at ${relative(process.cwd(), abs) || abs})`, ...at() });
         continue;
       }
       if (stack.includes(abs)) {
         const chain = [...stack.slice(stack.indexOf(abs)), abs].map((f) => relative(process.cwd(), f) || f);
-        out.push({ code: 'RUNBOOK_RECURSION', message: `step '${s.id}': runbooks call each other in a loop: ${chain.join(' → ')}`, ...at });
+        out.push({ code: 'RUNBOOK_RECURSION', message: `step '${s.id}': runbooks call each other in a loop: ${chain.join(' → ')}`, ...at() });
         continue;
       }
       // Named as the user would type it (relative to where they are), like the file they gave.
@@ -76,7 +76,7 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
       parent.children.set(abs, child);
       const childErrors = child.diagnostics.filter(isError).length;
       if (childErrors) {
-        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${childErrors} error${childErrors > 1 ? 's' : ''} in that file)`, ...at });
+        out.push({ code: 'RUNBOOK_INVALID', message: `step '${s.id}': sub-runbook '${body.file}' is invalid (${childErrors} error${childErrors > 1 ? 's' : ''} in that file)`, ...at() });
         out.push(...child.diagnostics.filter((d) => !out.includes(d)));
         continue;
       }
@@ -90,7 +90,7 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
       }
       for (const p of sub.params) {
         if (p.required && p.default === undefined && !(p.name in given)) {
-          out.push({ code: 'PARAM_REQUIRED', message: `step '${s.id}': runbook '${sub.id}' needs param '${p.name}'`, ...at });
+          out.push({ code: 'PARAM_REQUIRED', message: `step '${s.id}': runbook '${sub.id}' needs param '${p.name}'`, ...at() });
         }
       }
     }

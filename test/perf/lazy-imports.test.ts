@@ -158,8 +158,18 @@ describe.skipIf(missing !== undefined)('what the CLI loads (built dist/src/cli.j
     expect(r.stdout).toContain("valid (runbook 'every-type', 1 phase, 9 steps)");
     expect(r.status).toBe(0);
     // The recorder works: what validate does need shows up.
-    expect(r.packages).toEqual(expect.arrayContaining(['commander', 'yaml', 'ajv']));
+    expect(r.packages).toEqual(expect.arrayContaining(['commander', 'js-yaml', 'ajv']));
     expect(r.packages.filter((p) => FORBIDDEN.test(p))).toEqual([]);
+    // A valid file is read by the fast path alone: the `yaml` package is for positions.
+    expect(r.packages).not.toContain('yaml');
+  });
+
+  it('validate of a broken runbook loads the yaml package to point at the error', () => {
+    writeFileSync(join(dir, 'typo.yaml'), 'runbook: typo\nphases:\n  - id: p\n    steps:\n      - id: a\n        tiemout: 5s\n        log: hi\n');
+    const r = runCli(['validate', 'typo.yaml']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("typo.yaml:6:9: step 'a': unknown key 'tiemout'");
+    expect(r.packages).toEqual(expect.arrayContaining(['js-yaml', 'yaml']));
   });
 
   it('plan of the same loads no TUI and no client library', () => {

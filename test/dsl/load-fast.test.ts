@@ -1,0 +1,170 @@
+// The fast path (js-yaml) against the reference (the `yaml` package): wherever the fast path gives
+// data, it is exactly the data `yaml` gives, and it never accepts what `yaml` refuses. Checked on every
+// YAML file in the repository, on hand-picked corners of the YAML spec, and on generated documents of
+// every scalar and collection style. Also: validating a valid runbook never parses the `yaml` document.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect, isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { Document, isCollection, isNode, parseDocument, visit, type Scalar } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { fastLoad } from '../../src/dsl/load-fast.js';
+import { loadRunbook, allDiagnostics } from '../../src/dsl/validate.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name.startsWith('.')) return [];
+    if (statSync(path).isDirectory()) return yamlFiles(path);
+    return /\.ya?ml$/.test(name) ? [path] : [];
+  });
+}
+
+/** What the reference makes of `text`: its data, or that it refuses it. */
+function reference(text: string): { ok: true; data: unknown } | { ok: false } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  return doc.errors.length ? { ok: false } : { ok: true, data: doc.toJS({ maxAliasCount: 1000 }) };
+}
+
+/** The fast path agrees with the reference, or declines; returns whether it took the file. */
+function agrees(text: string): boolean {
+  const fast = fastLoad(text);
+  if (!fast) return false;
+  const ref = reference(text);
+  expect(ref.ok, `the fast path accepted what yaml refuses:\n${text}`).toBe(true);
+  const data = (ref as { data: unknown }).data;
+  // Same values, types and prototypes (isDeepStrictEqual, unlike toStrictEqual, is not fooled by a
+  // key named 'constructor'), and the same key order.
+  if (!isDeepStrictEqual(fast.data, data) || JSON.stringify(fast.data) !== JSON.stringify(data)) {
+    expect.fail(`the parsers disagree on:\n${text}\njs-yaml: ${inspect(fast.data, { depth: 9 })}\nyaml:    ${inspect(data, { depth: 9 })}`);
+  }
+  return true;
+}
+
+const repoFiles = ['runbooks', 'examples', 'test', 'schema', '.ci'].flatMap((d) => yamlFiles(join(ROOT, d))).map((f) => relative(ROOT, f)).sort();
+
+describe('fast YAML path', () => {
+  it('agrees with yaml on every YAML file in the repository, and takes every shipped runbook', () => {
+    expect(repoFiles.length).toBeGreaterThan(100);
+    const taken = repoFiles.filter((f) => agrees(readFileSync(join(ROOT, f), 'utf8')));
+    // The broken files of the golden folder are declined (yaml reports them in its own words);
+    // every runbook the project ships is read by the fast path.
+    expect(repoFiles.filter((f) => f.startsWith('runbooks/') && !taken.includes(f))).toEqual([]);
+    expect(taken.length).toBeGreaterThan(repoFiles.length / 2);
+  });
+
+  const corners: Record<string, string> = {
+    'YAML 1.1 booleans stay strings': 'a: yes\nb: No\nc: on\nd: OFF\ne: y\nf: True\ng: FALSE\n',
+    'core numbers': 'a: 0o17\nb: 0x1F\nc: +12\nd: -0\ne: 1e3\nf: 1.\ng: .5\nh: -.inf\ni: .NaN\nj: 1_000\nk: 017\nl: 0b11\nm: 1:30\nn: 12e\n',
+    'nulls': 'a: ~\nb: null\nc: Null\nd: NULL\ne:\nf: nul\ng: "~"\n',
+    'timestamps stay strings': 'a: 2024-01-01\nb: 2024-01-01T10:00:00Z\n',
+    'merge key is a plain key': 'a: {<<: {b: 1}, c: 2}\n',
+    'literal block scalars': 'keep: |+\n  a\n\n\nstrip: |-\n  a\n  b\nclip: |\n    indented\n     more\n    back\nind: |2\n    two more\nlast: |\n  x\n\n',
+    'folded block scalars': 'f: >\n  one\n  two\n\n  three\n    more indented\n  back\ng: >-\n  x\n  y\n',
+    'multi-line plain and quoted': 'p: one\n  two\n\n  three\nd: "a\\tb \\u00e9\\x41\n  next \\\n  joined"\ns: \'it\'\'s\n  folded\'\n',
+    'comments everywhere': '# head\na: 1 # trailing\n# between\nb: # before value\n  - x # item\n  # inside\n  - y\nc: "q" #q\n',
+    'flow across lines': 'a: [1,\n  two, {k: v,\n  n: [x]},\n  ]\nb: {a: 1, b: , c}\n',
+    'compact nested': 'a:\n- - x\n  - y\n- k: v\n  j: w\n-\n  - z\n',
+    'explicit keys': '? a\n: 1\n? |\n  block key\n: 2\n',
+    'document markers': '---\na: 1\n...\n',
+    'byte order mark': '\ufeffa: 1\n',
+    'empty values': 'a:\nb: []\nc: {}\nd: ""\ne: \'\'\n',
+    'strings that look special': 'a: "123"\nb: \'true\'\nc: "null"\nd: a:b\ne: -x\nf: x#y\ng: "#"\nh: \'${{ x }}\'\ni: ${{ steps.a.outputs.b }}\n',
+    'keys of other types': '1: a\ntrue: b\n1.5: d\n0x1F: e\n.inf: f\n1e3: g\n"null": h\n',
+    'unicode and escapes': 'a: "\\U0001F600 \\N \\_ \\L"\nb: ünïcødé\nc: "\\0\\a\\e"\n',
+    'long lines folded by indentation': 'script: >\n  SELECT 1\n  FROM t\n\n    WHERE x\n  AND y\n',
+    'windows line ends': 'a: 1\r\nb: |\r\n  x\r\n  y\r\nc: "p\r\n  q"\r\n',
+  };
+  it.each(Object.entries(corners))('agrees with yaml: %s', (_name, text) => {
+    expect(agrees(text)).toBe(true);
+  });
+
+  const declined: Record<string, string> = {
+    'a directive': '%YAML 1.1\n---\na: yes\n',
+    'a tag': 'a: !!str 1\n',
+    'a local tag': 'a: !env HOME\n',
+    'an alias': 'a: &x {b: 1}\nc: *x\n',
+    'an alias bomb': 'a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n',
+    'two documents': 'a: 1\n---\nb: 2\n',
+    'an empty file': '',
+    'a comment only': '# nothing\n',
+    'a duplicate key': 'a: 1\na: 2\n',
+    'a tab indent': 'a:\n\tb: 1\n',
+    'an unclosed quote': 'a: "open\nb: 1\n',
+    'a bad indent': 'a:\n  b: 1\n c: 2\n',
+    'a null key': 'null: a\n',
+    'an empty key': ': a\n',
+    'a tilde key in a flow map': '{~: a}\n',
+    'a collection key': '? [a, b]\n: c\n',
+    'a block scalar ending the map too early': 'clip: |\n    indented\n  less: no\n',
+  };
+  it.each(Object.entries(declined))('leaves to yaml: %s', (_name, text) => {
+    expect(fastLoad(text)).toBeUndefined();
+  });
+
+  it('agrees with yaml on generated documents of every style', () => {
+    let runs = 0;
+    let taken = 0;
+    const scalar = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.string({ unit: fc.constantFrom('a', ' ', '\n', '#', ':', '-', '"', "'", '\\', '{', '}', '[', ']', ',', '$', '!', '&', '*', '|', '>', '%', '@', '`', '\t', 'é'), maxLength: 20 }),
+      fc.integer(),
+      fc.double({ noNaN: true }).filter((n) => !Object.is(n, -0)),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const key = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_-]{0,12}$/), fc.string({ minLength: 1, maxLength: 12 }));
+    const value = fc.letrec<{ v: unknown }>((tie) => ({
+      v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })),
+    })).v;
+    const options = fc.record({
+      collectionStyle: fc.constantFrom('any', 'block', 'flow') as fc.Arbitrary<'any' | 'block' | 'flow'>,
+      defaultStringType: fc.constantFrom('PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED') as fc.Arbitrary<Scalar.Type>,
+      defaultKeyType: fc.constantFrom(null, 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE') as fc.Arbitrary<Scalar.Type | null>,
+      lineWidth: fc.integer({ min: 20, max: 80 }),
+      indent: fc.integer({ min: 2, max: 4 }),
+      indentSeq: fc.boolean(),
+      comments: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { minKeys: 1, maxKeys: 6 }), options, (data, { comments, ...opts }) => {
+        runs++;
+        const doc = new Document(data);
+        if (comments) {
+          let n = 0;
+          visit(doc, (_k, node) => {
+            if (isNode(node) && n++ % 3 === 0) {
+              if (isCollection(node)) node.commentBefore = ` note ${n}`;
+              else node.comment = ` c${n}: #x`;
+            }
+          });
+        }
+        // Declining is always safe (yaml then decides); accepting must agree.
+        if (agrees(doc.toString(opts))) taken++;
+      }),
+      { numRuns: 1500 },
+    );
+    // Only the odd document yaml writes but neither parser reads back is declined.
+    expect(taken / runs).toBeGreaterThan(0.95);
+  });
+
+  it('never parses the yaml document to validate a valid runbook', () => {
+    for (const f of repoFiles.filter((f) => f.startsWith('runbooks/'))) {
+      const loaded = loadRunbook(join(ROOT, f));
+      expect(allDiagnostics(loaded)).toEqual([]);
+      expect(loaded.src!.parsedDocument, f).toBe(false);
+    }
+  });
+
+  it('still points diagnostics at the right place after the fast path', () => {
+    const loaded = loadRunbook(join(ROOT, 'test/dsl/fixtures/fast-path-error.yaml'));
+    const [d] = allDiagnostics(loaded);
+    expect(loaded.src!.parsedDocument).toBe(true);
+    expect(d).toMatchObject({ code: 'UNKNOWN_KEY', line: 7, col: 9 });
+    expect(d.message).toContain("unknown key 'tiemout'");
+  });
+});
