@@ -3,17 +3,24 @@
  * cold start (50–70 ms against 250–300 ms for a 1,000-step file, most of `runbook validate`'s time).
  *
  * The `yaml` package stays the reference: it gives the positions (parsed only when a diagnostic
- * needs one) and decides every file this path declines. The path declines anything whose meaning
+ * needs one; where maps and lists start comes from here) and decides every file this path declines. The path declines anything whose meaning
  * could differ between the two parsers or that only `yaml` reports in its own words: a file js-yaml
  * refuses, directives (`%YAML 1.1` changes the schema), tags, aliases (and so alias bombs), keys
  * that are not plain strings, and anything but exactly one document. Both parsers pass the YAML test suite and both resolve plain
  * scalars with the YAML 1.2 core schema; test/dsl/load-fast.test.ts checks that they agree on every
  * YAML file in the repository and on generated documents of every scalar and collection style.
  */
-import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, parseEvents, type Event } from 'js-yaml';
+import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
+
+/** What the fast path read: the data, and where each map and list starts (built on first use). */
+export interface FastFile {
+  data: unknown;
+  /** Offset of the map or list at `path`, as the `yaml` package's `range[0]`; undefined if none there. */
+  collectionStart(path: ReadonlyArray<string | number>): number | undefined;
+}
 
 /** The file's data when the fast path can vouch for it, else undefined (the `yaml` package decides). */
-export function fastLoad(source: string): { data: unknown } | undefined {
+export function fastLoad(source: string): FastFile | undefined {
   let events: Event[];
   try {
     events = parseEvents(source, {});
@@ -21,11 +28,52 @@ export function fastLoad(source: string): { data: unknown } | undefined {
     return undefined;
   }
   if (!plainSingleDocument(events, source)) return undefined;
+  let data: unknown;
   try {
-    return { data: constructFromEvents(events, { source, schema: CORE_SCHEMA, maxAliases: 0 })[0] };
+    data = constructFromEvents(events, { source, schema: CORE_SCHEMA, maxAliases: 0 })[0];
   } catch {
     return undefined;
   }
+  let starts: Map<string, number> | undefined;
+  return {
+    data,
+    collectionStart: (path) => (starts ??= collectionStarts(events, source)).get(pathKey(path)),
+  };
+}
+
+const pathKey = (path: ReadonlyArray<string | number>) => path.map((p) => `\0${p}`).join('');
+
+/**
+ * Start offset of every map and list by path: what a step's `file:line:col` needs, without parsing
+ * the file again. Anchored collections are left out (where `yaml` starts those is its own business).
+ */
+function collectionStarts(events: Event[], source: string): Map<string, number> {
+  const starts = new Map<string, number>();
+  const open: Array<{ map: boolean; nodes: number; path: string; key?: string }> = [];
+  for (const e of events) {
+    if (e.type === EVENT_ID.DOCUMENT) continue;
+    if (e.type === EVENT_ID.POP) {
+      open.pop();
+      continue;
+    }
+    const parent = open[open.length - 1];
+    let path = '';
+    if (parent?.map) {
+      // Keys are plain scalars here (plainSingleDocument declines the rest).
+      if (parent.nodes++ % 2 === 0) {
+        parent.key = e.type === EVENT_ID.SCALAR ? getScalarValue(source, e) : undefined;
+        continue;
+      }
+      path = `${parent.path}\0${parent.key}`;
+    } else if (parent) {
+      path = `${parent.path}\0${parent.nodes++}`;
+    }
+    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
+      if (e.anchorStart < 0) starts.set(path, e.start);
+      open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, path });
+    }
+  }
+  return starts;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
-import type { Document, LineCounter, Node, YAMLError } from 'yaml';
+import type { Document, Node, YAMLError } from 'yaml';
 import type { Diagnostic } from './errors.js';
-import { fastLoad } from './load-fast.js';
+import { fastLoad, type FastFile } from './load-fast.js';
 
 let yamlLib: typeof Yaml | undefined;
 /** The `yaml` package, loaded on first need: a valid runbook read by the fast path never needs it. */
@@ -23,7 +23,8 @@ export class SourceFile {
   readonly data: unknown;
   readonly diagnostics: Diagnostic[] = [];
   #doc?: Document.Parsed;
-  #lineCounter?: LineCounter;
+  #fast?: FastFile;
+  #lineStarts?: number[];
 
   constructor(
     readonly file: string,
@@ -32,6 +33,7 @@ export class SourceFile {
     const fast = fastLoad(source);
     if (fast) {
       this.data = fast.data;
+      this.#fast = fast;
       return;
     }
     const doc = this.doc;
@@ -47,15 +49,21 @@ export class SourceFile {
       }
       this.diagnostics.push({ ...d, severity: isError ? 'error' : 'warning' });
     }
-    this.data = doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 1000 });
+    if (doc.errors.length) return;
+    try {
+      this.data = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      // yaml refuses aliases that expand without bound (a "billion laughs" file).
+      const alias = /(?:^|[\s[{,])\*[^\s,\]}]/m.exec(source);
+      const at = alias ? alias.index + alias[0].indexOf('*') : 0;
+      this.diagnostics.push({ code: 'YAML', message: `aliases expand too far (${(e as Error).message.toLowerCase()}): use fewer nested aliases`, ...this.at(at), severity: 'error' });
+    }
   }
 
   /** The `yaml` document with source ranges, parsed on first use. */
   get doc(): Document.Parsed {
     if (!this.#doc) {
-      const { LineCounter, parseDocument } = yaml();
-      this.#lineCounter = new LineCounter();
-      this.#doc = parseDocument(this.source, { lineCounter: this.#lineCounter, prettyErrors: false, uniqueKeys: true });
+      this.#doc = yaml().parseDocument(this.source, { prettyErrors: false, uniqueKeys: true });
     }
     return this.#doc;
   }
@@ -125,10 +133,25 @@ export class SourceFile {
 
   /** file/line/col/offset of a character offset. */
   at(offset: number): Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'> {
-    // The line counter is filled while the document is parsed.
-    if (!this.#lineCounter) void this.doc;
-    const { line, col } = this.#lineCounter!.linePos(Math.max(0, Math.min(offset, this.source.length)));
+    const { line, col } = this.linePos(Math.max(0, Math.min(offset, this.source.length)));
     return { file: this.file, line, col, offset };
+  }
+
+  /** 1-based line and column of an offset (as the `yaml` package's LineCounter counts them). */
+  private linePos(offset: number): { line: number; col: number } {
+    if (!this.#lineStarts) {
+      this.#lineStarts = [0];
+      for (let i = this.source.indexOf('\n'); i >= 0; i = this.source.indexOf('\n', i + 1)) this.#lineStarts.push(i + 1);
+    }
+    const starts = this.#lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - starts[lo] + 1 };
   }
 
   /** The YAML node at a data path (undefined when the path does not exist). */
@@ -142,6 +165,9 @@ export class SourceFile {
    * existing ancestor, so an error about a missing field points at the object that lacks it.
    */
   pos(path: Path, opts: { key?: boolean } = {}): Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'> {
+    // A map or list (a step, a phase) is found without parsing the file again.
+    const start = opts.key ? undefined : this.#fast?.collectionStart(path);
+    if (start !== undefined) return this.at(start);
     for (let len = path.length; len >= 0; len--) {
       const sub = path.slice(0, len);
       if (opts.key && len === path.length && len > 0) {

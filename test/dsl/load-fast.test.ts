@@ -7,10 +7,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { Document, isCollection, isNode, parseDocument, visit, type Scalar } from 'yaml';
+import { Document, isCollection, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Scalar } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { fastLoad } from '../../src/dsl/load-fast.js';
 import { loadRunbook, allDiagnostics } from '../../src/dsl/validate.js';
+import { SourceFile } from '../../src/dsl/load.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -25,9 +26,17 @@ function yamlFiles(dir: string): string[] {
 }
 
 /** What the reference makes of `text`: its data, or that it refuses it. */
-function reference(text: string): { ok: true; data: unknown } | { ok: false } {
+function reference(text: string): { ok: true; data: unknown; doc: Document.Parsed } | { ok: false } {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  return doc.errors.length ? { ok: false } : { ok: true, data: doc.toJS({ maxAliasCount: 1000 }) };
+  return doc.errors.length ? { ok: false } : { ok: true, data: doc.toJS({ maxAliasCount: 1000 }), doc };
+}
+
+/** Every map and list of a yaml document with its path and start offset. */
+function collections(node: unknown, path: Array<string | number> = [], out: Array<[Array<string | number>, number]> = []) {
+  if (isMap(node) || isSeq(node)) out.push([path, node.range![0]]);
+  if (isMap(node)) for (const pair of node.items) collections(pair.value, [...path, String(isScalar(pair.key) ? pair.key.value : pair.key)], out);
+  if (isSeq(node)) node.items.forEach((item, i) => collections(item, [...path, i], out));
+  return out;
 }
 
 /** The fast path agrees with the reference, or declines; returns whether it took the file. */
@@ -36,11 +45,16 @@ function agrees(text: string): boolean {
   if (!fast) return false;
   const ref = reference(text);
   expect(ref.ok, `the fast path accepted what yaml refuses:\n${text}`).toBe(true);
-  const data = (ref as { data: unknown }).data;
+  const { data, doc } = ref as { data: unknown; doc: Document.Parsed };
   // Same values, types and prototypes (isDeepStrictEqual, unlike toStrictEqual, is not fooled by a
   // key named 'constructor'), and the same key order.
   if (!isDeepStrictEqual(fast.data, data) || JSON.stringify(fast.data) !== JSON.stringify(data)) {
     expect.fail(`the parsers disagree on:\n${text}\njs-yaml: ${inspect(fast.data, { depth: 9 })}\nyaml:    ${inspect(data, { depth: 9 })}`);
+  }
+  // Where a map or list starts: what the fast path knows is what yaml says (or it does not know).
+  for (const [path, start] of collections(doc.contents)) {
+    const fastStart = fast.collectionStart(path);
+    if (fastStart !== undefined && fastStart !== start) expect.fail(`${JSON.stringify(path)} starts at ${start} for yaml, ${fastStart} for js-yaml, in:\n${text}`);
   }
   return true;
 }
@@ -152,10 +166,33 @@ describe('fast YAML path', () => {
     expect(taken / runs).toBeGreaterThan(0.95);
   });
 
+  it('knows where every step of a shipped runbook starts, as yaml does', () => {
+    for (const f of repoFiles.filter((f) => f.startsWith('runbooks/'))) {
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      const fast = fastLoad(text)!;
+      const all = collections(parseDocument(text).contents);
+      const steps = all.filter(([path]) => path.length === 4 && path[0] === 'phases' && path[2] === 'steps');
+      expect(steps.length, f).toBeGreaterThan(0);
+      for (const [path, start] of all) expect(fast.collectionStart(path), `${f} ${path.join('.')}`).toBe(start);
+    }
+  });
+
+  it('counts lines and columns as yaml does', () => {
+    for (const text of ['a: 1\nb: 2\n', 'a: 1\r\nb:\r\n  - x\r\n', '\n\nx: "multi\n  line"\n', 'no newline', '']) {
+      const lc = new LineCounter();
+      parseDocument(text, { lineCounter: lc });
+      const src = new SourceFile('t.yaml', text);
+      for (let offset = 0; offset <= text.length; offset++) expect(src.at(offset), `${JSON.stringify(text)} @${offset}`).toMatchObject(lc.linePos(offset));
+    }
+  });
+
   it('never parses the yaml document to validate a valid runbook', () => {
     for (const f of repoFiles.filter((f) => f.startsWith('runbooks/'))) {
       const loaded = loadRunbook(join(ROOT, f));
       expect(allDiagnostics(loaded)).toEqual([]);
+      expect(loaded.src!.parsedDocument, f).toBe(false);
+      // Nor to say where its steps are, which plan and run print.
+      for (const s of loaded.model!.steps.values()) expect(s.where).toMatch(/:\d+:\d+$/);
       expect(loaded.src!.parsedDocument, f).toBe(false);
     }
   });
