@@ -1,27 +1,20 @@
 // Golden valid runbooks: every runbook in test/runbooks/valid/, runbooks/ and examples/ (recursively)
 // validates with zero diagnostics. runbooks/ and examples/ may be empty; any invalid file there fails.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allDiagnostics, loadRunbook } from '../../src/dsl/validate.js';
+import { yamlFiles } from '../helpers/files.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FOLDERS = ['test/runbooks/valid', 'runbooks', 'examples'];
 // Compose files may sit next to the runbooks of a sandbox; they are not runbooks.
 const NOT_RUNBOOK = /^(docker-)?compose(\.[\w-]+)?\.ya?ml$/;
 
-function yamlFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (name === 'node_modules' || name.startsWith('.')) return [];
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) && !NOT_RUNBOOK.test(name) ? [path] : [];
-  });
-}
-
-const files = FOLDERS.flatMap((f) => yamlFiles(join(ROOT, f))).map((f) => relative(ROOT, f)).sort();
+const files = FOLDERS.flatMap((f) => yamlFiles(join(ROOT, f)))
+  .filter((f) => !NOT_RUNBOOK.test(basename(f)))
+  .map((f) => relative(ROOT, f))
+  .sort();
 
 describe('golden valid runbooks', () => {
   it('has at least 12 of its own', () => {

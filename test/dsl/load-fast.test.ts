@@ -2,7 +2,7 @@
 // data, it is exactly the data `yaml` gives, and it never accepts what `yaml` refuses. Checked on every
 // YAML file in the repository, on hand-picked corners of the YAML spec, and on generated documents of
 // every scalar and collection style. Also: validating a valid runbook never parses the `yaml` document.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect, isDeepStrictEqual } from 'node:util';
@@ -12,18 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { fastLoad } from '../../src/dsl/load-fast.js';
 import { loadRunbook, allDiagnostics } from '../../src/dsl/validate.js';
 import { SourceFile } from '../../src/dsl/load.js';
+import { yamlFiles } from '../helpers/files.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function yamlFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (name === 'node_modules' || name.startsWith('.')) return [];
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) ? [path] : [];
-  });
-}
 
 /** What the reference makes of `text`: its data, or that it refuses it. */
 function reference(text: string): { ok: true; data: unknown; doc: Document.Parsed } | { ok: false } {
