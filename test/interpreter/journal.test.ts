@@ -104,15 +104,16 @@ describe('journal', () => {
     expect(readJournal(file)).toEqual({ events: events.slice(0, 2), tornTail: false });
   });
 
-  it('keeps 50,000 appends cheap (well under the 0.2 ms per control step budget)', () => {
+  it('reads back 50,000 appends to one file, in order', () => {
     const file = freshFile();
     const writer = JournalWriter.open(file);
-    const started = performance.now();
-    for (let i = 0; i < 50_000; i++) writer.append({ ...events[1], attempt: i });
+    const started = events[1] as Extract<RunEvent, { type: 'step.started' }>;
+    for (let i = 0; i < 50_000; i++) writer.append({ ...started, attempt: i });
     writer.close();
-    const perEvent = (performance.now() - started) / 50_000;
-    expect(perEvent).toBeLessThan(0.02);
-    expect(readJournal(file).events).toHaveLength(50_000);
+    // The cost per append is measured in bench/interpreter.mjs, not asserted here.
+    const back = readJournal(file).events as Array<{ attempt: number }>;
+    expect(back).toHaveLength(50_000);
+    expect(back.every((e, i) => e.attempt === i)).toBe(true);
   });
 
   it('keeps every flushed event when the writing process is killed', async () => {

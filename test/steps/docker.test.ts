@@ -8,23 +8,17 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker.js';
 import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker-client.js';
-import { StepFailure, type StepContext } from '../../src/steps/types.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
+import { failureOf, stepHarness } from '../helpers/step-context.js';
 
 const docker = await useDocker();
 
 // A container that runs until told to stop, and stops at once on SIGTERM (busybox sleep as PID 1 would not).
 const LONG_RUNNING = 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done';
 
-interface Harness {
-  ctx: StepContext;
-  output: Array<[string, string]>;
-  progress: string[];
-}
-
 // Shared across tests as the interpreter shares them across a run's steps: the API version is
 // negotiated once per client (Podman's GET /version spawns conmon and runc to read their versions).
-const clients = new Map<string, DockerClient>();
+const clients = new Map<string, Promise<unknown>>();
 
 // A plain TCP port in front of the socket, to drive the `tcp://` path against the same real API.
 let forwarder: Server | undefined;
@@ -40,29 +34,20 @@ function connections(): Record<string, DockerConnectionConfig> {
   };
 }
 
-function harness(signal: AbortSignal = new AbortController().signal): Harness {
-  const output: Array<[string, string]> = [];
-  const progress: string[] = [];
-  const ctx: StepContext = {
+function harness(signal?: AbortSignal) {
+  return stepHarness({
     signal,
-    runId: 'test-run',
     stepId: 'docker-step',
-    baseDir: process.cwd(),
     env: { ...process.env },
-    output: (stream, text) => output.push([stream, text]),
-    progress: (p) => progress.push(p.message ?? ''),
-    async connection<T>(name: string, kind: string): Promise<T> {
-      expect(kind).toBe('docker');
-      let client = clients.get(name);
-      if (!client) {
+    connections: {
+      kind: 'docker',
+      cache: clients,
+      open: (name) => {
         const env = name === 'default' ? { DOCKER_HOST: docker.api.host } : {};
-        client = await dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env });
-        clients.set(name, client);
-      }
-      return client as T;
+        return dockerConnection.open(connections()[name], { runId: 'test-run', baseDir: process.cwd(), env });
+      },
     },
-  };
-  return { ctx, output, progress };
+  });
 }
 
 const exec = (body: Omit<DockerBody, 'connection'> & { connection?: string }, h = harness()) =>
@@ -106,14 +91,6 @@ async function imageId(name: string): Promise<string> {
   return ((await client.request('GET', `/images/${name}/json`)).json as { Id: string }).Id;
 }
 
-const failureOf = async (p: Promise<unknown>): Promise<StepFailure> => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
-};
 
 // Each call is a real round trip to Podman (tens of ms, much more on a busy 2-core machine).
 describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_000 }, () => {
@@ -134,7 +111,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     });
   }, 30_000);
   afterAll(async () => {
-    await Promise.all([...clients.values()].map((c) => c.close()));
+    await Promise.all([...clients.values()].map(async (c) => ((await c.catch(() => undefined)) as DockerClient | undefined)?.close()));
     await new Promise((resolve) => forwarder?.close(resolve));
   });
 
@@ -186,7 +163,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     const h = harness();
     const result = await exec({ action: 'run', image: BUSYBOX_IMAGE, name: 'echoer', cmd: ['echo', 'hello', 'world'] }, h);
     expect(result).toMatchObject({ exit_code: 0, stdout: 'hello world\n', stderr: '', containers: [{ name: 'echoer', state: 'exited' }] });
-    expect(h.output).toEqual([['stdout', 'hello world\n']]);
+    expect(h.output.map((c) => [c.stream, c.text])).toEqual([['stdout', 'hello world\n']]);
     expect(await inspectRaw('echoer')).toBeUndefined();
   });
 
@@ -259,8 +236,8 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     const h = harness();
     const result = await exec({ action: 'logs', container: 'chatty', tail: 3 }, h);
     expect(result.logs).toBe('line4\nline5\noops\n');
-    expect(h.output.filter(([s]) => s === 'stderr').map(([, t]) => t).join('')).toBe('oops\n');
-    expect(h.output.filter(([s]) => s === 'stdout').map(([, t]) => t).join('')).toBe('line4\nline5\n');
+    expect(h.text('stderr')).toBe('oops\n');
+    expect(h.text('stdout')).toBe('line4\nline5\n');
     const all = await exec({ action: 'logs', container: 'chatty', tail: 'all' });
     expect(all.logs).toBe('line1\nline2\nline3\nline4\nline5\noops\n');
   });
@@ -292,7 +269,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
       h,
     );
     expect(result).toMatchObject({ exit_code: 3, stdout: 'out 42\n', stderr: 'err\n', execs: [{ container: 'web-1', exit_code: 3 }] });
-    expect(h.output).toContainEqual(['stdout', 'out 42\n']);
+    expect(h.output).toContainEqual(expect.objectContaining({ stream: 'stdout', text: 'out 42\n' }));
     const err = await failureOf(exec({ action: 'exec', container: 'web-1', cmd: ['sh', '-c', 'echo nope >&2; exit 2'] }));
     expect(err.message).toBe('docker exec in web-1: exit code 2 (expected 0): nope');
   });
@@ -333,7 +310,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     await exec({ action: 'exec', container: 'checked', cmd: 'touch /tmp/ready' });
     const result = await waiting;
     expect(result.containers).toMatchObject([{ name: 'checked', state: 'running', health: 'healthy' }]);
-    expect(h.progress.some((m) => /^checked running \((starting|unhealthy)\)$/.test(m))).toBe(true);
+    expect(h.progress.some((p) => /^checked running \((starting|unhealthy)\)$/.test(p.message ?? ''))).toBe(true);
   }, 20_000);
 
   it('wait_healthy: an abort ends it promptly, naming the state', async () => {
@@ -372,7 +349,7 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(err.code).toBe('STEP_CANCELLED');
     expect(err.message).toMatch(/^docker run runbook-busybox:latest: cancelled \(operator abort\); container [0-9a-f]{12} killed and removed$/);
-    expect(h.output).toContainEqual(['stdout', 'going\n']);
+    expect(h.output).toContainEqual(expect.objectContaining({ stream: 'stdout', text: 'going\n' }));
     expect(await inspectRaw('sleeper')).toBeUndefined();
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpConnection, HttpConnectionConfig } from '../../src/steps/http-connection.js';
 import { httpConnection, httpStep, type HttpBody } from '../../src/steps/http.js';
-import { StepFailure, type StepContext } from '../../src/steps/types.js';
+import { failureOf, stepHarness } from '../helpers/step-context.js';
 
 let dir: string;
 let server: Server;
@@ -64,39 +64,21 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 function harness(connections: Record<string, HttpConnectionConfig> = {}) {
-  const controller = new AbortController();
-  const cache = new Map<string, Promise<HttpConnection>>();
-  const ctx: StepContext = {
-    signal: controller.signal,
-    runId: 'test-run',
-    stepId: 'http-step',
+  return stepHarness({
     baseDir: dir,
-    env: process.env,
-    output: () => {},
-    progress: () => {},
-    connection: <T>(name: string, kind: string) => {
-      expect(kind).toBe('http');
-      if (!cache.has(name)) {
+    stepId: 'http-step',
+    connections: {
+      kind: 'http',
+      open: (name) => {
         const conn = Promise.resolve(httpConnection.open(connections[name], { runId: 'test-run', baseDir: dir, env: process.env }));
         opened.push(conn);
-        cache.set(name, conn);
-      }
-      return cache.get(name) as Promise<T>;
+        return conn;
+      },
     },
-  };
-  return { ctx, controller };
+  });
 }
 
 const exec = (body: HttpBody, h = harness()) => httpStep.execute(body, h.ctx);
-
-async function failure(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
-}
 
 async function listen(s: Server): Promise<number> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -156,7 +138,7 @@ describe('http step against a local server', () => {
     expect(form.json).toMatchObject({ body: 'user=ops&note=a+b%26c', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const raw = await exec({ method: 'put', url: `${base}/echo`, body: 'line1\nline2', headers: { 'Content-Type': 'text/csv' } });
     expect(raw.json).toMatchObject({ method: 'PUT', body: 'line1\nline2', headers: { 'content-type': 'text/csv' } });
-    const both = await failure(exec({ method: 'POST', url: `${base}/echo`, json: {}, body: 'x' }));
+    const both = await failureOf(exec({ method: 'POST', url: `${base}/echo`, json: {}, body: 'x' }));
     expect(both.message).toBe('http: give one of json, body, form (got json, body)');
   });
 
@@ -180,7 +162,7 @@ describe('http step against a local server', () => {
     // An absolute url ignores the base_url but keeps the connection's headers.
     const abs = await exec({ connection: 'app', url: `${base}/echo` }, h);
     expect(abs.json).toMatchObject({ path: '/echo', headers: { authorization: 'Bearer t0k' } });
-    const rel = await failure(exec({ url: '/v1/health' }));
+    const rel = await failureOf(exec({ url: '/v1/health' }));
     expect(rel.message).toContain("url '/v1/health' is relative");
   });
 
@@ -190,20 +172,20 @@ describe('http step against a local server', () => {
   });
 
   it('fails on an unexpected status, naming method, url and status, with the result kept', async () => {
-    const err = await failure(exec({ method: 'DELETE', url: `${base}/status/500` }));
+    const err = await failureOf(exec({ method: 'DELETE', url: `${base}/status/500` }));
     expect(err.code).toBe('HTTP_STATUS');
     expect(err.message).toBe(
       `http DELETE ${base}/status/500: status 500, expected 2xx: upstream failed: database unreachable ${'x'.repeat(162)}…`,
     );
     expect(err.result).toMatchObject({ status: 500, headers: { 'x-test': 'yes' } });
     expect(err.result!.body).toContain('upstream failed:\n  database');
-    const listed = await failure(exec({ url: `${base}/status/200`, expect_status: [201, 202] }));
+    const listed = await failureOf(exec({ url: `${base}/status/200`, expect_status: [201, 202] }));
     expect(listed.message).toMatch(/: status 200, expected 201 or 202: /);
   });
 
   it('follows up to 5 redirects, or none when told', async () => {
     expect(await exec({ url: `${base}/redirect/5` })).toMatchObject({ status: 200, body: 'arrived by GET', url: `${base}/redirect/5` });
-    const tooMany = await failure(exec({ url: `${base}/redirect/6` }));
+    const tooMany = await failureOf(exec({ url: `${base}/redirect/6` }));
     expect(tooMany.message).toBe(`http GET ${base}/redirect/6: status 302, expected 2xx`);
     const noFollow = await exec({ url: `${base}/redirect/1`, follow_redirects: false, expect_status: 302 });
     expect(noFollow.headers).toMatchObject({ location: '/redirect/0' });
@@ -234,7 +216,7 @@ describe('http step against a local server', () => {
 
   it('reports a refused connection', async () => {
     const port = await closedPort();
-    const err = await failure(exec({ url: `http://127.0.0.1:${port}/health` }));
+    const err = await failureOf(exec({ url: `http://127.0.0.1:${port}/health` }));
     expect(err.message).toMatch(new RegExp(`^http GET http://127\\.0\\.0\\.1:${port}/health: ECONNREFUSED`));
     expect(err.result).toBeUndefined();
   });
@@ -287,13 +269,13 @@ describe.skipIf(!hasOpenssl)('http step over TLS with a self-signed certificate'
   });
 
   it('refuses the certificate by default, accepts it with insecure_tls or its CA in ca_file', async () => {
-    const refused = await failure(exec({ url: `${tlsBase}/json` }));
+    const refused = await failureOf(exec({ url: `${tlsBase}/json` }));
     expect(refused.message).toMatch(/^http GET https:\/\/127\.0\.0\.1:\d+\/json: DEPTH_ZERO_SELF_SIGNED_CERT/);
     expect((await exec({ url: `${tlsBase}/json`, insecure_tls: true })).status).toBe(200);
     expect((await exec({ url: `${tlsBase}/json`, ca_file: 'cert.pem' })).json).toEqual({ ok: true, items: [1, 2] });
     const h = harness({ secure: { base_url: tlsBase, ca_file: 'cert.pem' } });
     expect((await exec({ connection: 'secure', url: '/json' }, h)).status).toBe(200);
-    const missing = await failure(exec({ url: `${tlsBase}/json`, ca_file: 'nope.pem' }));
+    const missing = await failureOf(exec({ url: `${tlsBase}/json`, ca_file: 'nope.pem' }));
     expect(missing.message).toMatch(/cannot read ca_file: ENOENT/);
   });
 });

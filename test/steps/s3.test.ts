@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3ClientConfig, type S3ConnectionConfig } from '../../src/steps/s3-connection.js';
 import { listSettings, s3Connection, s3Step, transferSettings, type S3Body } from '../../src/steps/s3.js';
-import { StepFailure, type StepContext } from '../../src/steps/types.js';
 import { useS3 } from '../helpers/s3.js';
+import { failureOf, stepHarness } from '../helpers/step-context.js';
 
 const s3 = await useS3({ buckets: ['backups', 'archive'] });
 const MiB = 1024 * 1024;
@@ -17,12 +17,6 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
 
 let dir: string;
 const opened: Promise<{ client: S3Client }>[] = [];
-
-interface Harness {
-  ctx: StepContext;
-  controller: AbortController;
-  progress: { bytes?: number; total?: number; rate?: number; message?: string }[];
-}
 
 function connectionConfig(over: Partial<S3ConnectionConfig> = {}): S3ConnectionConfig {
   return {
@@ -36,42 +30,22 @@ function connectionConfig(over: Partial<S3ConnectionConfig> = {}): S3ConnectionC
   };
 }
 
-/** A StepContext as the interpreter gives it: one signal, lazily opened and cached connections, collectors. */
-function harness(connections: Record<string, S3ConnectionConfig> = { store: connectionConfig() }): Harness {
-  const controller = new AbortController();
-  const cache = new Map<string, Promise<unknown>>();
-  const progress: Harness['progress'] = [];
-  const ctx: StepContext = {
-    signal: controller.signal,
-    runId: 'test-run',
-    stepId: 's3-step',
+function harness(connections: Record<string, S3ConnectionConfig> = { store: connectionConfig() }) {
+  return stepHarness({
     baseDir: dir,
-    env: process.env,
-    output: () => {},
-    progress: (p) => progress.push(p),
-    connection: <T>(name: string, kind: string) => {
-      expect(kind).toBe('s3');
-      if (!cache.has(name)) {
+    stepId: 's3-step',
+    connections: {
+      kind: 's3',
+      open: (name) => {
         const conn = Promise.resolve(s3Connection.open(connections[name], { runId: 'test-run', baseDir: dir, env: process.env }));
         opened.push(conn);
-        cache.set(name, conn);
-      }
-      return cache.get(name) as Promise<T>;
+        return conn;
+      },
     },
-  };
-  return { ctx, controller, progress };
+  });
 }
 
 const exec = (body: Partial<S3Body>, h = harness()) => s3Step.execute({ connection: 'store', ...body } as S3Body, h.ctx);
-
-async function failure(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
-}
 
 let raw: S3Client;
 
@@ -142,7 +116,7 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
     await raw.send(
       new PutObjectCommand({ Bucket: 'backups', Key: 'tamper/dump.sql', Body: 'evil', Metadata: { sha256: sha256('original') } }),
     );
-    const err = await failure(exec({ action: 'get', key: 'tamper/dump.sql', file: 'tampered/dump.sql' }));
+    const err = await failureOf(exec({ action: 'get', key: 'tamper/dump.sql', file: 'tampered/dump.sql' }));
     expect(err.code).toBe('CHECKSUM_MISMATCH');
     expect(err.message).toContain('sha256 mismatch');
     expect(err.result).toMatchObject({ sha256: sha256('original'), sha256_actual: sha256('evil'), bytes: 4 });
@@ -182,7 +156,7 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
       objects: [{ key: 'daily/b.dump' }],
     });
 
-    const none = await failure(exec({ action: 'latest', prefix: 'monthly/' }));
+    const none = await failureOf(exec({ action: 'latest', prefix: 'monthly/' }));
     expect(none.message).toBe('s3 latest s3://backups/monthly/: no object under this prefix');
     expect(none.result).toMatchObject({ objects: [], count: 0 });
   });
@@ -196,7 +170,7 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
     expect(copy).toMatchObject({ key: 'copy/dst.txt', from: 'copy/src.txt', to: 'copy/dst.txt', size: 7, sha256: sha256('copy me') });
 
     expect(await exec({ action: 'delete', key: 'copy/src.txt' })).toEqual({ bucket: 'backups', key: 'copy/src.txt', deleted: true });
-    const gone = await failure(exec({ action: 'head', key: 'copy/src.txt' }));
+    const gone = await failureOf(exec({ action: 'head', key: 'copy/src.txt' }));
     expect(gone.message).toBe('s3 head s3://backups/copy/src.txt: not found (404)');
     const dst = await raw.send(new GetObjectCommand({ Bucket: 'backups', Key: 'copy/dst.txt' }));
     expect(await dst.Body!.transformToString()).toBe('copy me');
@@ -210,15 +184,15 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
   });
 
   it('refuses put with both file and content', async () => {
-    const err = await failure(exec({ action: 'put', key: 'both', file: 'f', content: 'c' }));
+    const err = await failureOf(exec({ action: 'put', key: 'both', file: 'f', content: 'c' }));
     expect(err.message).toBe('s3 put s3://backups/both: give `file` or `content`, not both');
   });
 
   it('fails clearly on a missing key and writes nothing', async () => {
-    const err = await failure(exec({ action: 'get', key: 'nope/missing.dump', file: 'missing/out.dump' }));
+    const err = await failureOf(exec({ action: 'get', key: 'nope/missing.dump', file: 'missing/out.dump' }));
     expect(err.message).toMatch(/^s3 get s3:\/\/backups\/nope\/missing\.dump: NoSuchKey: /);
     await expect(readdir(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
-    const put = await failure(exec({ action: 'put', key: 'k', file: 'no-such-file' }));
+    const put = await failureOf(exec({ action: 'put', key: 'k', file: 'no-such-file' }));
     expect(put.message).toBe(`s3 put s3://backups/k: cannot read ${join(dir, 'no-such-file')}: ENOENT`);
   });
 
@@ -266,7 +240,7 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
   // s3rver checks the access key id but not v4 signatures, so a wrong secret cannot be caught here.
   it('reports wrong credentials', async () => {
     const h = harness({ store: connectionConfig({ access_key_id: 'NOT-A-KEY' }) });
-    const err = await failure(exec({ action: 'put', key: 'creds.txt', content: 'x' }, h));
+    const err = await failureOf(exec({ action: 'put', key: 'creds.txt', content: 'x' }, h));
     expect(err.message).toBe(
       's3 put s3://backups/creds.txt: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)',
     );
@@ -275,7 +249,7 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
   it('reports a refused connection', async () => {
     const port = await closedPort();
     const h = harness({ store: connectionConfig({ endpoint: `http://127.0.0.1:${port}` }) });
-    const err = await failure(exec({ action: 'head', key: 'k' }, h));
+    const err = await failureOf(exec({ action: 'head', key: 'k' }, h));
     expect(err.message).toMatch(/^s3 head s3:\/\/backups\/k: ECONNREFUSED/);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KILL_GRACE_MS, killAllShellGroups, listShellGroups, renderShell, shellStep } from '../../src/steps/shell.js';
-import { StepFailure, type StepContext } from '../../src/steps/types.js';
+import { failureOf, stepHarness, type OutputChunk } from '../helpers/step-context.js';
 
 const baseDir = mkdtempSync(join(tmpdir(), 'shell-step-'));
 mkdirSync(join(baseDir, 'sub'));
@@ -20,34 +20,9 @@ afterAll(() => {
   rmSync(baseDir, { recursive: true, force: true });
 });
 
-interface Chunk {
-  stream: string;
-  text: string;
-  at: number;
-}
-
 function makeContext(controller = new AbortController()) {
-  const chunks: Chunk[] = [];
-  const ctx: StepContext = {
-    signal: controller.signal,
-    runId: 'r1',
-    stepId: 's1',
-    baseDir,
-    env: { PATH: process.env.PATH, FROM_CTX: 'ctx-value' },
-    output: (stream, text) => chunks.push({ stream, text, at: performance.now() }),
-    progress: () => {},
-    connection: () => Promise.reject(new Error('no connections in shell tests')),
-  };
-  return { ctx, chunks, controller, text: (s: string) => chunks.filter((c) => c.stream === s).map((c) => c.text).join('') };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<StepFailure> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StepFailure);
-  return error as StepFailure;
+  const h = stepHarness({ signal: controller.signal, runId: 'r1', stepId: 's1', baseDir, env: { PATH: process.env.PATH, FROM_CTX: 'ctx-value' } });
+  return { ...h, chunks: h.output, controller };
 }
 
 /** Processes of a group that are still alive (zombies left to a non-reaping PID 1 do not count). */
@@ -68,7 +43,7 @@ function liveMembers(pgid: number): number[] {
   return pids;
 }
 
-async function waitForOutput(chunks: Chunk[], pattern: RegExp): Promise<RegExpMatchArray> {
+async function waitForOutput(chunks: OutputChunk[], pattern: RegExp): Promise<RegExpMatchArray> {
   for (let i = 0; i < 200; i++) {
     const m = chunks.map((c) => c.text).join('').match(pattern);
     if (m) return m;

@@ -7,52 +7,35 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgres } from '../../examples/sandbox/services/postgres.js';
 import { MAX_ROWS, postgresConnection, renderSql, sqlStep, type PostgresConnectionConfig, type SqlBody } from '../../src/steps/sql.js';
-import { StepFailure, type StepContext } from '../../src/steps/types.js';
+import { failureOf, stepHarness } from '../helpers/step-context.js';
 import { postgresUnavailableReason, usePostgresForSuite, type PgServer } from '../helpers/postgres.js';
 
 const skipReason = postgresUnavailableReason();
 
-/** A hand-made StepContext: real pools opened through postgresConnection, output collected. */
+/** A step's context whose connections are real pools opened through postgresConnection. */
 function makeContext(connections: Record<string, PostgresConnectionConfig>, signal?: AbortSignal) {
-  const controller = new AbortController();
   const runId = `t${Math.random().toString(36).slice(2, 10)}`;
-  const output: { stream: string; text: string }[] = [];
-  const pools = new Map<string, pg.Pool>();
-  const ctx: StepContext = {
-    signal: signal ?? controller.signal,
+  const pools = new Map<string, Promise<unknown>>();
+  const h = stepHarness({
     runId,
-    stepId: 'step',
-    baseDir: process.cwd(),
-    env: process.env,
-    output: (stream, text) => output.push({ stream, text }),
-    progress: () => {},
-    async connection<T>(name: string, kind: string): Promise<T> {
-      if (kind !== 'postgres') throw new Error(`unexpected connection kind ${kind}`);
-      if (!pools.has(name)) {
+    signal,
+    connections: {
+      kind: 'postgres',
+      cache: pools,
+      open: (name) => {
         const config = connections[name];
         if (!config) throw new Error(`no connection ${name}`);
-        pools.set(name, await postgresConnection.open(config, { runId, baseDir: ctx.baseDir, env: ctx.env }));
-      }
-      return pools.get(name) as T;
+        return postgresConnection.open(config, { runId, baseDir: process.cwd(), env: process.env });
+      },
     },
-  };
-  return {
-    ctx,
-    controller,
-    output,
-    runId,
-    close: () => Promise.all([...pools.values()].map((p) => postgresConnection.close!(p))),
-  };
-}
-
-/** The failure of a step, asserted to be a StepFailure. */
-async function failureOf(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
+  });
+  // A pool that failed to open has nothing to close.
+  const close = () =>
+    Promise.all([...pools.values()].map(async (p) => {
+      const pool = (await p.catch(() => undefined)) as pg.Pool | undefined;
+      if (pool) await postgresConnection.close!(pool);
+    }));
+  return { ...h, runId, close };
 }
 
 function closedPort(): Promise<number> {
@@ -109,7 +92,7 @@ describe.skipIf(skipReason !== undefined)('sql step against a real PostgreSQL', 
     const sum = await sqlStep.execute({ connection: 'db', query: 'SELECT $1::int + $2::int AS sum', params: [2, 3] }, ctx);
     expect(sum).toMatchObject({ rows: [{ sum: 5 }], row_count: 1, command: 'SELECT' });
     expect(await admin(pgServer.get(), 'SELECT id, body FROM notes')).toEqual([{ id: 1, body: evil }]);
-    expect(output).toContainEqual({ stream: 'info', text: expect.stringMatching(/^INSERT 1 \(\d+ ms\)$/) });
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^INSERT 1 \(\d+ ms\)$/) }));
   });
 
   it('runs a script creating and filling a table, then a query checks the rows', async () => {
@@ -174,7 +157,7 @@ describe.skipIf(skipReason !== undefined)('sql step against a real PostgreSQL', 
     );
     expect(typed.rows).toEqual([{ d: '2024-02-29', ts: '2024-01-02 03:04:05', amount: '12.50' }]);
     await sqlStep.execute({ connection: 'db', script: "DO $$ BEGIN RAISE NOTICE 'replica lag %', 42; END $$" }, ctx);
-    expect(output).toContainEqual({ stream: 'info', text: 'NOTICE: replica lag 42' });
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: 'NOTICE: replica lag 42' }));
   });
 
   it('a timeout cancels the statement on the server', async () => {
@@ -217,6 +200,7 @@ describe.skipIf(skipReason !== undefined)('sql step against a real PostgreSQL', 
     const failure = await failureOf(sqlStep.execute({ connection: 'db', query: 'SELECT pg_sleep(60)' }, c.ctx));
     expect(failure.message).toMatch(/^cancelled \(timeout\): statement cancelled on the server \(protocol cancel request to backend \d+\)$/);
     expect(c.output).toContainEqual({
+      at: expect.any(Number),
       stream: 'info',
       text: expect.stringMatching(/^pg_cancel_backend impossible \(too many connections for role "limited"\): sent a protocol cancel request/),
     });
