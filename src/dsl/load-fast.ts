@@ -2,13 +2,14 @@
  * The fast way to a runbook's data: js-yaml, about five times quicker than the `yaml` package on a
  * cold start (50–70 ms against 250–300 ms for a 1,000-step file, most of `runbook validate`'s time).
  *
- * The `yaml` package stays the reference: it gives the positions (parsed only when a diagnostic
- * needs one; where maps and lists start comes from here) and decides every file this path declines. The path declines anything whose meaning
- * could differ between the two parsers or that only `yaml` reports in its own words: a file js-yaml
- * refuses, directives (`%YAML 1.1` changes the schema), tags, aliases (and so alias bombs), keys
- * that are not plain strings, and anything but exactly one document. Both parsers pass the YAML test suite and both resolve plain
- * scalars with the YAML 1.2 core schema; test/dsl/load-fast.test.ts checks that they agree on every
- * YAML file in the repository and on generated documents of every scalar and collection style.
+ * The `yaml` package stays the reference. It gives the positions of scalars and keys (parsed only
+ * when a diagnostic needs one; where maps and lists start comes from here), and it decides every
+ * file this path declines: anything whose data could differ between the two parsers or that only
+ * `yaml` reports in its own words. That is a file js-yaml refuses, directives (`%YAML 1.1` changes
+ * the schema), tags, aliases (and so alias bombs), keys that are null or collections, and anything
+ * but exactly one document. Both parsers pass the YAML test suite and resolve plain scalars with the
+ * YAML 1.2 core schema; test/dsl/load-fast.test.ts checks that they agree on every YAML file in the
+ * repository and on generated documents of every scalar and collection style.
  */
 import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
 
@@ -34,10 +35,18 @@ export function fastLoad(source: string): FastFile | undefined {
   } catch {
     return undefined;
   }
+  // The events are kept until the first position is asked for, then only the index of starts.
+  let pending: Event[] | undefined = events;
   let starts: Map<string, number> | undefined;
   return {
     data,
-    collectionStart: (path) => (starts ??= collectionStarts(events, source)).get(pathKey(path)),
+    collectionStart(path) {
+      if (!starts) {
+        starts = collectionStarts(pending!, source);
+        pending = undefined;
+      }
+      return starts.get(pathKey(path));
+    },
   };
 }
 
@@ -59,7 +68,7 @@ function collectionStarts(events: Event[], source: string): Map<string, number> 
     const parent = open[open.length - 1];
     let path = '';
     if (parent?.map) {
-      // Keys are plain scalars here (plainSingleDocument declines the rest).
+      // Keys are scalars here (plainSingleDocument declines collection keys).
       if (parent.nodes++ % 2 === 0) {
         parent.key = e.type === EVENT_ID.SCALAR ? getScalarValue(source, e) : undefined;
         continue;
@@ -77,8 +86,8 @@ function collectionStarts(events: Event[], source: string): Map<string, number> 
 }
 
 /**
- * One document, no directive, no tag, no alias, and map keys that are plain strings: YAML whose data
- * both parsers build the same way. (A key the core schema reads as null is `''` to `yaml` and
+ * One document, no directive, no tag, no alias, and no key that is null or a collection: YAML whose
+ * data both parsers build the same way. (A key the core schema reads as null is `''` to `yaml` and
  * `'null'` to js-yaml; a collection as a key has no agreed string form.)
  */
 function plainSingleDocument(events: Event[], source: string): boolean {

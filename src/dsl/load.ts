@@ -56,7 +56,8 @@ export class SourceFile {
       // yaml refuses aliases that expand without bound (a "billion laughs" file).
       const alias = /(?:^|[\s[{,])\*[^\s,\]}]/m.exec(source);
       const at = alias ? alias.index + alias[0].indexOf('*') : 0;
-      this.diagnostics.push({ code: 'YAML', message: `aliases expand too far (${(e as Error).message.toLowerCase()}): use fewer nested aliases`, ...this.at(at), severity: 'error' });
+      const message = `aliases expand too far (${(e as Error).message.toLowerCase()}): use fewer nested aliases`;
+      this.diagnostics.push({ code: 'YAML', message, ...this.at(at), severity: 'error' });
     }
   }
 
