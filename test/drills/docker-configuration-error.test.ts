@@ -8,9 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { startDockerSandbox, type DockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { BROKEN_CONFIG, GOOD_CONFIG } from '../../examples/sandbox/images/trading-images.js';
 import { openDockerClient } from '../../src/steps/docker-client.js';
-import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
+import { containerStates, expectPreflight, expectValidatesAndPlans, explain, health, reportOf, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'configuration-error';
@@ -50,9 +49,7 @@ describe.skipIf(docker.skip)('drill: configuration error → configuration rollb
     ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'configuration-error' });
     expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.4.2' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir], { env: ctx.sandbox!.env });
-    expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
-    expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+    await expectPreflight(RUNBOOK, ctx.sandbox!, ctx.state.dir);
 
     const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(0);

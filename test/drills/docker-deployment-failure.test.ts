@@ -6,9 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startDockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
-import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
+import { containerStates, expectPreflight, expectValidatesAndPlans, explain, health, reportOf, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'deployment-failure';
@@ -24,9 +23,7 @@ describe.skipIf(docker.skip)('drill: deployment failure → blue-green rollback 
     ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'deployment-failure' });
     expect((await health(ctx.sandbox!)).json).toEqual({ status: 'DOWN', version: '1.5.0' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir], { env: ctx.sandbox!.env });
-    expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
-    expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+    await expectPreflight(RUNBOOK, ctx.sandbox!, ctx.state.dir);
 
     const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir);
     expect(drill.code, explain(drill)).toBe(0);

@@ -43,6 +43,13 @@ export async function runDrill(runbook: string, sandbox: DockerSandbox, stateDir
   return { ...r, runId: started.run, finished, steps, rollbacks };
 }
 
+/** `runbook plan --preflight` against the sandbox passes, and reached the engine through its API. */
+export async function expectPreflight(runbook: string, sandbox: DockerSandbox, stateDir: string, sets: string[] = []): Promise<void> {
+  const r = await runCli(['plan', runbookPath(runbook), '--preflight', '--state-dir', stateDir, ...sets.flatMap((s) => ['--set', s])], { env: sandbox.env });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+}
+
 /** The markdown report of a run. */
 export async function reportOf(runId: string, stateDir: string): Promise<string> {
   const r = await runCli(['report', runId, '--state-dir', stateDir]);

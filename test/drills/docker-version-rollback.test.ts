@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { startDockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { useDocker } from '../helpers/docker.js';
-import { containerStates, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
+import { containerStates, expectPreflight, expectValidatesAndPlans, explain, health, reportOf, runbookPath, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 
 const docker = await useDocker();
 const RUNBOOK = 'version-rollback';
@@ -25,9 +25,7 @@ describe.skipIf(docker.skip)('drill: version rollback (Podman Docker API)', { ti
   it('rolls 1.4.2 back to 1.4.1: a new container of the service serves UP 1.4.1, the old one is stopped', async () => {
     ctx.sandbox = await startDockerSandbox({ api: docker.api, scenario: 'healthy' });
 
-    const preflight = await runCli(['plan', runbookPath(RUNBOOK), '--preflight', '--state-dir', ctx.state.dir, '--set', 'version=1.4.1'], { env: ctx.sandbox!.env });
-    expect(preflight.code, preflight.stdout + preflight.stderr).toBe(0);
-    expect(preflight.stdout).toMatch(/✓ connection engine \(docker\) .*Podman Engine/);
+    await expectPreflight(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['version=1.4.1']);
 
     const drill = await runDrill(RUNBOOK, ctx.sandbox!, ctx.state.dir, ['version=1.4.1']);
     expect(drill.code, explain(drill)).toBe(0);
