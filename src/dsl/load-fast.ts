@@ -6,12 +6,12 @@
  * when a diagnostic needs one; where maps and lists start comes from here), and it decides every
  * file this path declines: anything whose data could differ between the two parsers or that only
  * `yaml` reports in its own words. That is a file js-yaml refuses, directives (`%YAML 1.1` changes
- * the schema), tags, aliases (and so alias bombs), keys that are null or collections, and anything
+ * the schema), tags, anchors and aliases (and so alias bombs), keys that are null, collections or very long, and anything
  * but exactly one document. Both parsers pass the YAML test suite and resolve plain scalars with the
  * YAML 1.2 core schema; test/dsl/load-fast.test.ts checks that they agree on every YAML file in the
  * repository and on generated documents of every scalar and collection style.
  */
-import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
+import { COLLECTION_STYLE, CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
 
 /** What the fast path read: the data, and where each map and list starts (built on first use). */
 export interface FastFile {
@@ -22,6 +22,7 @@ export interface FastFile {
 
 /** The file's data when the fast path can vouch for it, else undefined (the `yaml` package decides). */
 export function fastLoad(source: string): FastFile | undefined {
+  if (!plainText(source)) return undefined;
   let events: Event[];
   try {
     events = parseEvents(source, {});
@@ -54,7 +55,7 @@ const pathKey = (path: ReadonlyArray<string | number>) => path.map((p) => `\0${p
 
 /**
  * Start offset of every map and list by path: what a step's `file:line:col` needs, without parsing
- * the file again. Anchored collections are left out (where `yaml` starts those is its own business).
+ * the file again.
  */
 function collectionStarts(events: Event[], source: string): Map<string, number> {
   const starts = new Map<string, number>();
@@ -78,7 +79,7 @@ function collectionStarts(events: Event[], source: string): Map<string, number> 
       path = `${parent.path}\0${parent.nodes++}`;
     }
     if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
-      if (e.anchorStart < 0) starts.set(path, e.start);
+      starts.set(path, e.start);
       open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, path });
     }
   }
@@ -86,14 +87,32 @@ function collectionStarts(events: Event[], source: string): Map<string, number> 
 }
 
 /**
- * One document, no directive, no tag, no alias, and no key that is null or a collection: YAML whose
- * data both parsers build the same way. (A key the core schema reads as null is `''` to `yaml` and
- * `'null'` to js-yaml; a collection as a key has no agreed string form.)
+ * Text where the two parsers' rules on what is valid YAML agree: no tab anywhere (yaml refuses tabs
+ * as indentation in places js-yaml lets pass) and no document marker but a `---` opening the file.
+ */
+function plainText(source: string): boolean {
+  if (source.includes('\t')) return false;
+  // Anything that looks like a marker, even indented or inside a value (js-yaml takes an indented
+  // `---` for one); a declined file just takes the slower path.
+  const marker = /(?:^|\s)(?:---|\.\.\.)(?=\s|$)/g;
+  for (let m = marker.exec(source); m; m = marker.exec(source)) if (m.index !== 0 || m[0] !== '---') return false;
+  return true;
+}
+
+/**
+ * One document whose root is a map, with no directive, tag, anchor or alias, and keys that are
+ * plain to both parsers: YAML whose data both build the same way. A key the core schema reads as
+ * null is `''` to `yaml` and `'null'` to js-yaml; a collection as a key has no agreed string form;
+ * yaml refuses an implicit key over 1,024 characters. Every key of a block map must also start in
+ * the map's column: js-yaml reads text glued after a flow collection (`- [a]b: c`) as a key of an
+ * outer map, where yaml sees an error.
  */
 function plainSingleDocument(events: Event[], source: string): boolean {
   let documents = 0;
-  // Per open collection: whether it is a map, and how many nodes it has had (keys are the even ones).
-  const open: Array<{ map: boolean; nodes: number }> = [];
+  let rootIsMap = false;
+  // Per open collection: whether it is a map, how many nodes it has had (keys are the even ones),
+  // and for a block map the column its keys start in.
+  const open: Array<{ map: boolean; nodes: number; keyColumn?: number }> = [];
   for (const e of events) {
     if (e.type === EVENT_ID.DOCUMENT) {
       if (++documents > 1 || e.directives.length) return false;
@@ -103,18 +122,32 @@ function plainSingleDocument(events: Event[], source: string): boolean {
       open.pop();
       continue;
     }
-    if (e.type === EVENT_ID.ALIAS || e.tagStart >= 0) return false;
+    // Anchors go with aliases: alone they mean nothing, and yaml refuses some places js-yaml takes.
+    if (e.type === EVENT_ID.ALIAS || e.tagStart >= 0 || e.anchorStart >= 0) return false;
     const parent = open[open.length - 1];
+    if (!parent) rootIsMap = e.type === EVENT_ID.MAPPING;
     const isKey = parent?.map === true && parent.nodes++ % 2 === 0;
-    if (e.type === EVENT_ID.SCALAR) {
-      if (isKey && e.style === SCALAR_STYLE.PLAIN && NULL.test(source.slice(e.valueStart, e.valueEnd))) return false;
-    } else {
+    if (e.type !== EVENT_ID.SCALAR) {
       if (isKey) return false;
-      open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0 });
+      const block = e.type === EVENT_ID.MAPPING && e.style === COLLECTION_STYLE.BLOCK;
+      open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, keyColumn: block ? column(source, e.start) : undefined });
+      continue;
+    }
+    if (!isKey) continue;
+    if (e.style === SCALAR_STYLE.PLAIN && NULL.test(source.slice(e.valueStart, e.valueEnd))) return false;
+    if (e.valueEnd - e.valueStart > LONG_KEY) return false;
+    if (parent.keyColumn !== undefined) {
+      const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      if (e.style !== SCALAR_STYLE.PLAIN && !quoted) return false;
+      if (column(source, e.valueStart - (quoted ? 1 : 0)) !== parent.keyColumn) return false;
     }
   }
-  return documents === 1;
+  return documents === 1 && rootIsMap;
 }
+
+const column = (source: string, offset: number) => offset - (source.lastIndexOf('\n', offset - 1) + 1);
+
+const LONG_KEY = 1000;
 
 /** The YAML 1.2 core schema's null. */
 const NULL = /^(?:~|[Nn]ull|NULL)?$/;

@@ -74,8 +74,6 @@ describe('fast YAML path', () => {
     'comments everywhere': '# head\na: 1 # trailing\n# between\nb: # before value\n  - x # item\n  # inside\n  - y\nc: "q" #q\n',
     'flow across lines': 'a: [1,\n  two, {k: v,\n  n: [x]},\n  ]\nb: {a: 1, b: , c}\n',
     'compact nested': 'a:\n- - x\n  - y\n- k: v\n  j: w\n-\n  - z\n',
-    'explicit keys': '? a\n: 1\n? |\n  block key\n: 2\n',
-    'document markers': '---\na: 1\n...\n',
     'byte order mark': '\ufeffa: 1\n',
     'empty values': 'a:\nb: []\nc: {}\nd: ""\ne: \'\'\n',
     'strings that look special': 'a: "123"\nb: \'true\'\nc: "null"\nd: a:b\ne: -x\nf: x#y\ng: "#"\nh: \'${{ x }}\'\ni: ${{ steps.a.outputs.b }}\n',
@@ -100,6 +98,8 @@ describe('fast YAML path', () => {
     'a duplicate key': 'a: 1\na: 2\n',
     'a tab indent': 'a:\n\tb: 1\n',
     'an unclosed quote': 'a: "open\nb: 1\n',
+    'explicit keys (yaml reads them the same, but not worth the risk)': '? a\n: 1\n? |\n  block key\n: 2\n',
+    'a document end marker': '---\na: 1\n...\n',
     'a bad indent': 'a:\n  b: 1\n c: 2\n',
     'a null key': 'null: a\n',
     'an empty key': ': a\n',
@@ -153,8 +153,24 @@ describe('fast YAML path', () => {
       }),
       { numRuns: 1500 },
     );
-    // Only the odd document yaml writes but neither parser reads back is declined.
-    expect(taken / runs).toBeGreaterThan(0.95);
+    // Declined: tabs, `---`/`...` and long keys inside the generated strings, explicit keys, and the
+    // odd document yaml writes but neither parser reads back. Most still take the fast path.
+    expect(taken / runs).toBeGreaterThan(0.7);
+  });
+
+  it('never accepts what yaml refuses, on random soups of YAML syntax', () => {
+    // Found this way: js-yaml takes tabs yaml refuses, an indented `---` as a marker, anchors and
+    // text glued after a flow collection (`- [a]b: c`); load-fast.ts declines each of them now.
+    const pieces = ['a', 'key', ': ', ':', '- ', '-', '\n', '\n  ', '\n    ', ' ', '[', ']', '{', '}', ', ', '"', "'", ' #', '| ', '|\n', '>\n',
+      '? ', '&x ', '*x', '!t ', '1', '0x1', 'null', '~', '\t', '...', '---', '\\', '"a\\nb"', "'it''s'", 'true', 'k'.repeat(1030),
+      'k2: v\n', ' : ', '\n- ', '\n  k: ', '{a: 1}', '[a, b]', '>-\n  ', '\r\n', '\ufeff', '@', '`'];
+    const prefixes = ['k:\n', 'k: ', 'k:\n  j:\n    ', 'k:\n- ', 'a: 1\nk:\n  '];
+    fc.assert(
+      fc.property(fc.constantFrom(...prefixes), fc.array(fc.constantFrom(...pieces), { maxLength: 25 }), (prefix, parts) => {
+        agrees(prefix + parts.join(''));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('knows where every step of a shipped runbook starts, as yaml does', () => {
