@@ -164,7 +164,7 @@ describe('fast YAML path', () => {
     const pieces = ['a', 'key', ': ', ':', '- ', '-', '\n', '\n  ', '\n    ', ' ', '[', ']', '{', '}', ', ', '"', "'", ' #', '| ', '|\n', '>\n',
       '? ', '&x ', '*x', '!t ', '1', '0x1', 'null', '~', '\t', '...', '---', '\\', '"a\\nb"', "'it''s'", 'true', 'k'.repeat(1030),
       'k2: v\n', ' : ', '\n- ', '\n  k: ', '{a: 1}', '[a, b]', '>-\n  ', '\r\n', '\ufeff', '@', '`'];
-    const prefixes = ['k:\n', 'k: ', 'k:\n  j:\n    ', 'k:\n- ', 'a: 1\nk:\n  '];
+    const prefixes = ['', '---\n', '--- ', 'k:\n', 'k: ', 'k:\n  j:\n    ', 'k:\n- ', 'a: 1\nk:\n  '];
     fc.assert(
       fc.property(fc.constantFrom(...prefixes), fc.array(fc.constantFrom(...pieces), { maxLength: 25 }), (prefix, parts) => {
         agrees(prefix + parts.join(''));
