@@ -5,49 +5,22 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inspect, isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { Document, isCollection, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Scalar } from 'yaml';
+import { Document, isCollection, isNode, LineCounter, parseDocument, visit, type Scalar } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { fastLoad } from '../../src/dsl/load-fast.js';
 import { loadRunbook, allDiagnostics } from '../../src/dsl/validate.js';
 import { SourceFile } from '../../src/dsl/load.js';
 import { yamlFiles } from '../helpers/files.js';
+import { collections, compareWithYaml } from '../../scripts/yaml-agreement.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** What the reference makes of `text`: its data, or that it refuses it. */
-function reference(text: string): { ok: true; data: unknown; doc: Document.Parsed } | { ok: false } {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  return doc.errors.length ? { ok: false } : { ok: true, data: doc.toJS({ maxAliasCount: 1000 }), doc };
-}
-
-/** Every map and list of a yaml document with its path and start offset. */
-function collections(node: unknown, path: Array<string | number> = [], out: Array<[Array<string | number>, number]> = []) {
-  if (isMap(node) || isSeq(node)) out.push([path, node.range![0]]);
-  if (isMap(node)) for (const pair of node.items) collections(pair.value, [...path, String(isScalar(pair.key) ? pair.key.value : pair.key)], out);
-  if (isSeq(node)) node.items.forEach((item, i) => collections(item, [...path, i], out));
-  return out;
-}
-
-/** The fast path agrees with the reference, or declines; returns whether it took the file. */
+/** The fast path agrees with the reference, or declines; returns whether it took the text. */
 function agrees(text: string): boolean {
-  const fast = fastLoad(text);
-  if (!fast) return false;
-  const ref = reference(text);
-  expect(ref.ok, `the fast path accepted what yaml refuses:\n${text}`).toBe(true);
-  const { data, doc } = ref as { data: unknown; doc: Document.Parsed };
-  // Same values, types and prototypes (isDeepStrictEqual, unlike toStrictEqual, is not fooled by a
-  // key named 'constructor'), and the same key order.
-  if (!isDeepStrictEqual(fast.data, data) || JSON.stringify(fast.data) !== JSON.stringify(data)) {
-    expect.fail(`the parsers disagree on:\n${text}\njs-yaml: ${inspect(fast.data, { depth: 9 })}\nyaml:    ${inspect(data, { depth: 9 })}`);
-  }
-  // Where a map or list starts: what the fast path knows is what yaml says (or it does not know).
-  for (const [path, start] of collections(doc.contents)) {
-    const fastStart = fast.collectionStart(path);
-    if (fastStart !== undefined && fastStart !== start) expect.fail(`${JSON.stringify(path)} starts at ${start} for yaml, ${fastStart} for js-yaml, in:\n${text}`);
-  }
-  return true;
+  const { taken, problem } = compareWithYaml(text, fastLoad);
+  if (problem) expect.fail(`${problem}\nin:\n${text}`);
+  return taken;
 }
 
 const repoFiles = ['runbooks', 'examples', 'test', 'schema', '.ci'].flatMap((d) => yamlFiles(join(ROOT, d))).map((f) => relative(ROOT, f)).sort();
