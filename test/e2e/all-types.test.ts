@@ -11,6 +11,7 @@ import { ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { usePostgresForSuite } from '../helpers/postgres.js';
 import { useS3 } from '../helpers/s3.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
+import { stepHarness } from '../helpers/step-context.js';
 import { dockerConnection, dockerStep } from '../../src/steps/docker.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 
@@ -39,16 +40,8 @@ describe.skipIf(!built || s3.skip || docker.skip)('all five step types, end to e
     const env = { ...process.env, DOCKER_HOST: docker.api.host };
     const client = await dockerConnection.open({ host: docker.api.host, project: 'e2e' }, { runId: 'e2e-setup', baseDir: process.cwd(), env });
     try {
-      return await dockerStep.execute({ connection: 'engine', ...body } as never, {
-        signal: AbortSignal.timeout(30_000),
-        runId: 'e2e-setup',
-        stepId: 'setup',
-        baseDir: process.cwd(),
-        env,
-        connection: async () => client as never,
-        output: () => {},
-        progress: () => {},
-      });
+      const h = stepHarness({ signal: AbortSignal.timeout(30_000), runId: 'e2e-setup', stepId: 'setup', env, connections: { kind: 'docker', open: () => client } });
+      return await dockerStep.execute({ connection: 'engine', ...body } as never, h.ctx);
     } finally {
       await dockerConnection.close?.(client);
     }
