@@ -31,7 +31,7 @@ if (process.argv[2] === '--serve') {
 }
 
 async function main(sizeMiB) {
-  const { s3Step, s3Connection } = await load('src/steps/s3.js');
+  const { s3Step, s3Connection } = await load('src/steps/s3/index.js');
   const dir = await mkdtemp(join(tmpdir(), 'runbook-s3-bench-'));
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: 'inherit' });
   try {

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 
 const RUNS = 200;
 const WARMUP = 10;
-const modulePath = resolve(process.argv[2] ?? 'dist/src/steps/shell.js');
+const modulePath = resolve(process.argv[2] ?? 'dist/src/steps/shell/index.js');
 const { shellStep } = await import(pathToFileURL(modulePath).href);
 
 const ctx = {

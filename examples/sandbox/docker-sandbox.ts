@@ -14,7 +14,7 @@
  */
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { openDockerClient, type DockerClient } from '../../src/steps/docker-client.js';
+import { openDockerClient, type DockerClient } from '../../src/steps/docker/client.js';
 import { startDockerApi, type DockerApi } from './services/docker.js';
 import { BROKEN_CONFIG, ensureTradingImages, RELEASES, tradingImage } from './images/trading-images.js';
 

@@ -21,7 +21,7 @@ import { newRunId } from './run-id.js';
 import { formatMs } from './timers.js';
 import { restoreLevel, stepModelOf } from './restore.js';
 import { findOrphans, killOrphans } from './orphans.js';
-import { killAllShellGroups } from '../steps/shell.js';
+import { killAllShellGroups } from '../steps/shell/index.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
 

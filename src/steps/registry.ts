@@ -1,13 +1,13 @@
 /**
- * The built-in step types and connection kinds. Adding a type: write `src/steps/<type>.ts`
+ * The built-in step types and connection kinds. Adding a type: write `src/steps/<type>/index.ts` (a folder per type)
  * implementing `StepType` (and its `ConnectionKind` if it talks to something), then list it here.
  */
 import type { ConnectionKind, StepType } from './types.js';
-import { shellStep } from './shell.js';
-import { postgresConnection, sqlStep } from './sql.js';
-import { httpConnection, httpStep } from './http.js';
-import { s3Connection, s3Step } from './s3.js';
-import { dockerConnection, dockerStep } from './docker.js';
+import { shellStep } from './shell/index.js';
+import { postgresConnection, sqlStep } from './sql/index.js';
+import { httpConnection, httpStep } from './http/index.js';
+import { s3Connection, s3Step } from './s3/index.js';
+import { dockerConnection, dockerStep } from './docker/index.js';
 
 export const stepTypes: StepType<any>[] = [shellStep, sqlStep, httpStep, s3Step, dockerStep];
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { startDockerSandbox, type DockerSandbox } from '../../examples/sandbox/docker-sandbox.js';
 import { BROKEN_CONFIG, GOOD_CONFIG } from '../../examples/sandbox/images/trading-images.js';
-import { openDockerClient } from '../../src/steps/docker-client.js';
+import { openDockerClient } from '../../src/steps/docker/client.js';
 import { useDocker } from '../helpers/docker.js';
 import { containerStates, expectPreflight, expectValidatesAndPlans, explain, health, reportOf, runDrill, useDrillLifecycle } from './docker-drill-helpers.js';
 

@@ -12,7 +12,7 @@ import { usePostgresForSuite } from '../helpers/postgres.js';
 import { useS3 } from '../helpers/s3.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
 import { stepHarness } from '../helpers/step-context.js';
-import { dockerConnection, dockerStep } from '../../src/steps/docker.js';
+import { dockerConnection, dockerStep } from '../../src/steps/docker/index.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 
 const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname;

@@ -2,8 +2,8 @@
 // text are left as they are.
 import { describe, expect, it } from 'vitest';
 import { resolveValue } from '../../src/interpreter/resolve.js';
-import { dockerStep } from '../../src/steps/docker.js';
-import { shellStep } from '../../src/steps/shell.js';
+import { dockerStep } from '../../src/steps/docker/index.js';
+import { shellStep } from '../../src/steps/shell/index.js';
 
 const evil = "x'; touch /tmp/pwned #";
 const scope = { params: { v: evil, n: 3 } };

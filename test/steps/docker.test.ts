@@ -6,8 +6,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker.js';
-import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker-client.js';
+import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker/index.js';
+import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker/client.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 

@@ -6,8 +6,8 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpConnection, HttpConnectionConfig } from '../../src/steps/http-connection.js';
-import { httpConnection, httpStep, type HttpBody } from '../../src/steps/http.js';
+import type { HttpConnection, HttpConnectionConfig } from '../../src/steps/http/connection.js';
+import { httpConnection, httpStep, type HttpBody } from '../../src/steps/http/index.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 
 let dir: string;

@@ -6,8 +6,8 @@ import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeS3ClientConfig, type S3ConnectionConfig } from '../../src/steps/s3-connection.js';
-import { listSettings, s3Connection, s3Step, transferSettings, type S3Body } from '../../src/steps/s3.js';
+import { makeS3ClientConfig, type S3ConnectionConfig } from '../../src/steps/s3/connection.js';
+import { listSettings, s3Connection, s3Step, transferSettings, type S3Body } from '../../src/steps/s3/index.js';
 import { useS3 } from '../helpers/s3.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 

@@ -6,7 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgres } from '../../examples/sandbox/services/postgres.js';
-import { MAX_ROWS, postgresConnection, renderSql, sqlStep, type PostgresConnectionConfig, type SqlBody } from '../../src/steps/sql.js';
+import { MAX_ROWS, postgresConnection, renderSql, sqlStep, type PostgresConnectionConfig, type SqlBody } from '../../src/steps/sql/index.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 import { postgresUnavailableReason, usePostgresForSuite, type PgServer } from '../helpers/postgres.js';
 

@@ -13,7 +13,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { openDockerClient, type DockerClient } from '../../../src/steps/docker-client.js';
+import { openDockerClient, type DockerClient } from '../../../src/steps/docker/client.js';
 
 const run = promisify(execFile);
 
