@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { putDatedBackups, RETENTION_FIXTURE } from './demo-retention.js';
 import { REPO_ROOT, runRunbook, type RunbookRun } from './demo-cli.js';
-import type { Sandbox, SandboxOptions } from './sandbox.js';
+import { DR_BUCKET, type Sandbox, type SandboxOptions } from './sandbox.js';
 import { seedFingerprint } from './trading-service.js';
 
 export type Params = Record<string, string | number | boolean>;
@@ -108,15 +108,16 @@ const databaseCorruption: Scenario = {
 
 const corruptBackup: Scenario = {
   name: 'corrupt-backup',
-  title: 'Scenario 1 with a damaged backup: sha256 mismatch, the run rolls back (maintenance off)',
+  title: 'Scenario 1 with both copies of the backup damaged: sha256 mismatch, the run rolls back (maintenance off)',
   runbook: 'database-corruption',
   sandbox: { trades: 500 },
   expectStatus: 'rolled_back',
   async setup(ctx) {
     const key = await takeBackup(ctx);
     await corruptObject(ctx.sb, key);
+    await corruptObject(ctx.sb, key, 'dr');
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
-    ctx.say(`damaged ${key} in the bucket (one byte flipped), dropped trades`);
+    ctx.say(`damaged ${key} in both regions (one byte flipped), dropped trades`);
     return restoreParams(ctx.sb);
   },
   async verdict(ctx, run) {
@@ -125,10 +126,13 @@ const corruptBackup: Scenario = {
   },
 };
 
-/** Flip a byte in the middle of the stored object (s3rver keeps it as a plain file), keeping its metadata. */
-export async function corruptObject(sb: Sandbox, key: string): Promise<void> {
+/**
+ * Flip a byte in the middle of the stored object (s3rver keeps it as a plain file), keeping its
+ * metadata; in the primary region, or in the second one (`dr`).
+ */
+export async function corruptObject(sb: Sandbox, key: string, region: 'primary' | 'dr' = 'primary'): Promise<void> {
   const { open } = await import('node:fs/promises');
-  const file = join(sb.s3.dir, sb.bucket, `${key}._S3rver_object`);
+  const file = region === 'dr' ? join(sb.s3dr.dir, DR_BUCKET, `${key}._S3rver_object`) : join(sb.s3.dir, sb.bucket, `${key}._S3rver_object`);
   const fh = await open(file, 'r+');
   try {
     const { size } = await fh.stat();

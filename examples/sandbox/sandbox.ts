@@ -4,7 +4,9 @@
  * (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS credentials, PATH with the PostgreSQL binaries).
  * Used by `npm run demo` and the drills in test/drills/. `stop()` leaves no process or dir behind.
  */
+import { execFile } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type PgServer } from './services/postgres.js';
@@ -26,6 +28,10 @@ export interface SandboxOptions {
   flyway?: boolean;
 }
 
+/** The second region's bucket and region name, as the runbooks' `dr_bucket` / `dr_region` defaults. */
+export const DR_BUCKET = 'trademaster-backups-dr';
+export const DR_REGION = 'eu-central-1';
+
 export interface Sandbox {
   /** The temp dir holding everything (scratch space for runbooks under `work/`). */
   dir: string;
@@ -35,9 +41,17 @@ export interface Sandbox {
   walArchive?: string;
   bucket: string;
   pg: PgServer;
+  /** Region A (the primary backup region). */
   s3: S3Server;
+  /** Region B: the cross-region copies (bucket DR_BUCKET), a second S3 server of its own. */
+  s3dr: S3Server;
+  /** The age key pair backups are encrypted with: the recipient (public) and the identity (secret). */
+  age: { recipient: string; identity: string };
   app: TradingService;
-  /** Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, APP_URL, AWS_*, PATH. */
+  /**
+   * Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, S3_DR_ENDPOINT,
+   * BACKUP_AGE_RECIPIENT, BACKUP_AGE_IDENTITY, APP_URL, AWS_*, PATH.
+   */
   env: Record<string, string>;
   /** The database URL with its password (for the sandbox's own clients). */
   databaseUrl: string;
@@ -84,12 +98,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (opts.flyway) await pg.psql(FLYWAY_SQL);
     const s3 = await startS3({ buckets: [bucket] });
     stops.push(() => s3.stop());
+    const s3dr = await startS3({ buckets: [DR_BUCKET] });
+    stops.push(() => s3dr.stop());
+    const age = await ageKeyPair();
     const app = await startTradingService({ databaseUrl: pg.url, breaker: opts.breaker });
     stops.push(() => app.close());
     const env: Record<string, string> = {
       DATABASE_URL: `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}`,
       PGPASSWORD: pg.password,
       S3_ENDPOINT: s3.endpoint,
+      S3_DR_ENDPOINT: s3dr.endpoint,
+      BACKUP_AGE_RECIPIENT: age.recipient,
+      BACKUP_AGE_IDENTITY: age.identity,
       APP_URL: app.url,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
@@ -103,6 +123,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       bucket,
       pg,
       s3,
+      s3dr,
+      age,
       app,
       env,
       databaseUrl: pg.url,
@@ -113,6 +135,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await stop();
     throw err;
   }
+}
+
+/**
+ * A fresh age X25519 key pair (`age-keygen`, Debian's `age`): the backups are encrypted to the
+ * recipient; only a restore holds the identity.
+ */
+async function ageKeyPair(): Promise<{ recipient: string; identity: string }> {
+  let out: string;
+  try {
+    out = (await promisify(execFile)('age-keygen', [], { encoding: 'utf8' })).stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'ENOENT' ? 'age-keygen not found: install age (apt-get install age) — backups are encrypted with it' : `age-keygen: ${e.message}`);
+  }
+  const identity = /^AGE-SECRET-KEY-1[0-9A-Z]+$/m.exec(out)?.[0];
+  const recipient = /^# public key: (age1[0-9a-z]+)$/m.exec(out)?.[1];
+  if (!identity || !recipient) throw new Error('age-keygen printed no key pair');
+  return { recipient, identity };
 }
 
 /** Flyway's history table as Flyway 9 creates it, with two applied versions; V2 added trades.note. */
