@@ -100,7 +100,7 @@ const databaseCorruption: Scenario = {
   },
   async verdict(ctx, run) {
     const got = await countTrades(ctx.sb);
-    const want = seedFingerprint(SEED_TRADES);
+    const want = seedFingerprint(ctx.sb.trades);
     const same = got !== undefined && got.trades === want.trades && got.sumQty === want.sumQty && got.sumPriceCents === want.sumPriceCents;
     return `${got?.trades ?? 0}/${want.trades} trades restored${same ? ' (checksums match)' : ' (MISMATCH)'} · ${rto(run, '5m')} · RPO ${ms(run.finished?.measures?.rpo)}`;
   },

@@ -19,8 +19,9 @@ import { CONTAINER_SCENARIOS, findContainerScenario } from './demo-containers.js
 import { startDockerSandbox, type DockerSandbox } from './docker-sandbox.js';
 import { findDockerUnavailableReason } from './services/docker.js';
 
-const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR]
-  default scenario: database-corruption`;
+const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR] [--rows N]
+  default scenario: database-corruption
+  --rows N   trades seeded into the sandbox's database (default: the scenario's, 5,000 for scenario 1)`;
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,6 +32,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       'no-tui': { type: 'boolean' },
       json: { type: 'boolean' },
       'state-dir': { type: 'string' },
+      rows: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -54,6 +56,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const scenario = findScenario(name) ?? findContainerScenario(name);
   if (!scenario) {
     console.error(`unknown scenario '${name}'; one of: ${[...SCENARIOS, ...CONTAINER_SCENARIOS].map((s) => s.name).join(', ')}`);
+    return 2;
+  }
+  const rows = values.rows === undefined ? undefined : Number(values.rows);
+  if (rows !== undefined && !(Number.isInteger(rows) && rows >= 0)) {
+    console.error(`--rows: expected a whole number of trades, got '${values.rows}'`);
     return 2;
   }
   // With --json stdout carries only the CLI's NDJSON; our own lines go to stderr.
@@ -101,9 +108,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const d = docker;
       verdictOf = (run) => scenario.verdict(d, run);
     } else {
-      sb = await startSandbox(scenario.sandbox);
+      sb = await startSandbox(rows === undefined ? scenario.sandbox : { ...scenario.sandbox, trades: rows });
       stateDir = values['state-dir'] ?? join(sb.dir, 'state');
-      say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port}, S3 ${sb.s3.endpoint} (bucket ${sb.bucket}), trading service ${sb.app.url}`);
+      say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port} (${sb.trades.toLocaleString('en')} trades), S3 ${sb.s3.endpoint} (bucket ${sb.bucket}) and ${sb.s3dr.endpoint} (second region), trading service ${sb.app.url}`);
       const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
       if (interrupted) return 130;
       params = await scenario.setup(ctx);

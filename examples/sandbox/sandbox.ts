@@ -37,6 +37,8 @@ export interface Sandbox {
   dir: string;
   /** Scratch dir the runbooks may use (`work_dir` param). */
   workDir: string;
+  /** Trades seeded at start (seedFingerprint(trades) is what a full restore gives back). */
+  trades: number;
   /** WAL archive dir when `pitr` is on. */
   walArchive?: string;
   bucket: string;
@@ -94,7 +96,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (walArchive) await chown(walArchive, pg.runAs.uid, pg.runAs.gid);
       await chown(dir, pg.runAs.uid, pg.runAs.gid);
     }
-    await pg.psql(SANDBOX_SCHEMA_SQL + seedSql(opts.trades ?? 1000));
+    const trades = opts.trades ?? 1000;
+    await pg.psql(SANDBOX_SCHEMA_SQL + seedSql(trades));
     if (opts.flyway) await pg.psql(FLYWAY_SQL);
     const s3 = await startS3({ buckets: [bucket] });
     stops.push(() => s3.stop());
@@ -119,6 +122,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return {
       dir,
       workDir,
+      trades,
       walArchive,
       bucket,
       pg,
