@@ -26,6 +26,13 @@ export interface SandboxOptions {
   fsync?: boolean;
   /** Create a flyway_schema_history with versions 1 and 2 (2 added trades.note), for schema-rollback. */
   flyway?: boolean;
+  /**
+   * Stream WAL continuously into `<dir>/wal-stream` with `pg_receivewal` (a replication slot, every
+   * record flushed as it arrives), besides the archive (implies `pitr`). `sync`: the primary waits for
+   * the stream before it acknowledges a commit (`synchronous_standby_names`), so an acknowledged
+   * commit is never lost with the primary; `async`: it does not wait.
+   */
+  walStream?: 'sync' | 'async';
 }
 
 /** The second region's bucket and region name, as the runbooks' `dr_bucket` / `dr_region` defaults. */
@@ -41,6 +48,8 @@ export interface Sandbox {
   trades: number;
   /** WAL archive dir when `pitr` is on. */
   walArchive?: string;
+  /** Where pg_receivewal streams WAL (`walStream`). */
+  walStreamDir?: string;
   bucket: string;
   pg: PgServer;
   /** Region A (the primary backup region). */
@@ -80,7 +89,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await mkdir(workDir);
     const settings: Record<string, string> = {};
     let walArchive: string | undefined;
-    if (opts.pitr) {
+    if (opts.pitr || opts.walStream) {
       walArchive = join(dir, 'wal-archive');
       await mkdir(walArchive);
       settings.wal_level = 'replica';
@@ -95,6 +104,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       // The server (as the postgres user) writes the archive; runbooks (as us) write work/.
       if (walArchive) await chown(walArchive, pg.runAs.uid, pg.runAs.gid);
       await chown(dir, pg.runAs.uid, pg.runAs.gid);
+    }
+    let walStreamDir: string | undefined;
+    if (opts.walStream) {
+      walStreamDir = join(dir, 'wal-stream');
+      const receiver = await startWalReceiver(pg, walStreamDir, opts.walStream);
+      stops.push(() => receiver.stop());
     }
     const trades = opts.trades ?? 1000;
     await pg.psql(SANDBOX_SCHEMA_SQL + seedSql(trades));
@@ -124,6 +139,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       workDir,
       trades,
       walArchive,
+      walStreamDir,
       bucket,
       pg,
       s3,
@@ -139,6 +155,54 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await stop();
     throw err;
   }
+}
+
+/**
+ * `pg_receivewal` into `dir` through a physical replication slot (so the primary keeps WAL it has not
+ * sent), `--synchronous` (flushed and acknowledged record by record), as the server's OS user so the
+ * recovered server can read what it wrote. With `sync` the primary then waits for it on every commit.
+ */
+async function startWalReceiver(pg: PgServer, dir: string, mode: 'sync' | 'async'): Promise<{ stop(): Promise<void> }> {
+  await mkdir(dir);
+  if (pg.runAs) await chown(dir, pg.runAs.uid, pg.runAs.gid);
+  await pg.psql(`SELECT pg_create_physical_replication_slot('runbook_stream')`);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    join(pg.binDir, 'pg_receivewal'),
+    ['-D', dir, '--slot=runbook_stream', '--synchronous', '--no-password', '-d', `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}?application_name=pg_receivewal`],
+    { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ['ignore', 'ignore', 'pipe'], ...(pg.runAs ? { uid: pg.runAs.uid, gid: pg.runAs.gid } : {}) },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await gone;
+    clearTimeout(timer);
+  };
+  try {
+    // Streaming (and, for sync, counted as the synchronous standby) before the seed commits.
+    for (let i = 0; ; i++) {
+      const state = await pg.psql(`SELECT state FROM pg_stat_replication WHERE application_name = 'pg_receivewal'`);
+      if (state === 'streaming') break;
+      if (child.exitCode !== null || i > 200) throw new Error(`pg_receivewal did not start streaming: ${stderr.trim()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (mode === 'sync') {
+      await pg.psql(`ALTER SYSTEM SET synchronous_standby_names = 'pg_receivewal'`);
+      await pg.psql(`SELECT pg_reload_conf()`);
+      for (let i = 0; (await pg.psql(`SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg_receivewal'`)) !== 'sync'; i++) {
+        if (i > 200) throw new Error('pg_receivewal did not become the synchronous standby');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
 }
 
 /**

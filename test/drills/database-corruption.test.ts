@@ -75,3 +75,18 @@ describe.skipIf(skip)('drill: a damaged backup is refused and the containment ro
     expect(md).toContain('maintenance-on');
   });
 });
+
+describe.skipIf(skip)('drill: database corruption at scale (1,000,000 trades)', () => {
+  const ROWS = 1_000_000;
+  const box = useSandbox({ trades: ROWS });
+
+  it('restores every one of a million rows, checksums equal, within the RTO', async () => {
+    const ctx = box.ctx();
+    await takeBackup(ctx);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.finished).toMatchObject({ status: 'succeeded', rto_met: true, measures: { rows_restored: ROWS } });
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(ROWS));
+  }, 240_000);
+});
