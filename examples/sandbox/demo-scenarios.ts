@@ -8,6 +8,7 @@ import { putDatedBackups, RETENTION_FIXTURE } from './demo-retention.js';
 import { REPO_ROOT, runRunbook, type RunbookRun } from './demo-cli.js';
 import { DR_BUCKET, type Sandbox, type SandboxOptions } from './sandbox.js';
 import { seedFingerprint } from './trading-service.js';
+import { losePrimaryUnderLoad } from './demo-primary-loss.js';
 
 export type Params = Record<string, string | number | boolean>;
 
@@ -295,6 +296,27 @@ const fullBackup: Scenario = {
   },
 };
 
+const primaryLoss: Scenario = {
+  name: 'primary-loss',
+  title: 'The primary is destroyed under a writer; a new server from the base backup and streamed WAL (true RPO)',
+  runbook: 'primary-loss',
+  sandbox: { trades: 1000, walStream: 'sync' },
+  async setup(ctx) {
+    const sb = ctx.sb;
+    const common = { bucket: sb.bucket, archive_dir: sb.walArchive ?? '', os_user: sb.osUser ?? '' };
+    await prepare(ctx, 'pitr-setup', { ...common, base_dir: join(sb.workDir, 'base') });
+    ctx.say('base backup taken by runbooks/pitr-setup.yaml; WAL streams through pg_receivewal (synchronous) besides the archive');
+    const log = join(sb.workDir, 'acks.log');
+    const acked = await losePrimaryUnderLoad(sb, log);
+    ctx.say(`a writer committed a row every 50 ms; after ${acked} acknowledged commits the primary was killed (kill -9) and its data directory removed`);
+    return { ...common, stream_dir: sb.walStreamDir ?? '', restore_dir: join(sb.workDir, 'recovered'), port: await freePort(), ack_log: log, stop_after: true };
+  },
+  async verdict(_ctx, run) {
+    const m = run.finished?.measures ?? {};
+    return `RPO ${ms(m.rpo)} (${m.lost_commits} acknowledged commits lost) from ${m.wal_source} WAL · ${m.trades_recovered} trades · ${rto(run, '5m')}`;
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   databaseCorruption,
   corruptBackup,
@@ -306,6 +328,7 @@ export const SCENARIOS: Scenario[] = [
   schemaRollback,
   completeFailure,
   fullBackup,
+  primaryLoss,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

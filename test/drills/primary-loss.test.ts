@@ -6,48 +6,16 @@
  * server from the base backup plus every streamed WAL record. RPO = last acknowledged commit − last
  * recovered commit. The same loss replayed from the archive alone is the comparison.
  */
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort, prepare } from '../../examples/sandbox/demo-scenarios.js';
-import type { Sandbox } from '../../examples/sandbox/sandbox.js';
+import { losePrimaryUnderLoad } from '../../examples/sandbox/demo-primary-loss.js';
 import { drill, drillUnavailableReason, useSandbox } from './sandbox-drill.js';
 import { stopRecovered } from './pitr-helpers.js';
 
 const skip = drillUnavailableReason() !== undefined;
 const SEEDED = 500;
-
-/** Commits row n = 1, 2, … every `everyMs`; after each acknowledged COMMIT appends "n <ms>" to `log`. */
-function startWriter(sb: Sandbox, log: string, everyMs = 50): { stop(): Promise<number> } {
-  let running = true;
-  let acked = 0;
-  const loop = (async () => {
-    const client = new pg.Client({ connectionString: sb.databaseUrl });
-    await client.connect();
-    client.on('error', () => {});
-    try {
-      for (let n = 1; running; n++) {
-        const next = Date.now() + everyMs;
-        await client.query('INSERT INTO rpo_probe (n) VALUES ($1)', [n]);
-        appendFileSync(log, `${n} ${Date.now()}\n`);
-        acked = n;
-        await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
-      }
-    } catch {
-      // the primary is gone
-    } finally {
-      await client.end().catch(() => {});
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return acked;
-    },
-  };
-}
 
 describe.skipIf(skip)('drill: the primary is lost; RPO from streamed WAL', () => {
   const box = useSandbox({ trades: SEEDED, walStream: 'sync' });
@@ -57,16 +25,9 @@ describe.skipIf(skip)('drill: the primary is lost; RPO from streamed WAL', () =>
     const sb = ctx.sb;
     const common = { bucket: sb.bucket, archive_dir: sb.walArchive!, os_user: sb.osUser ?? '' };
     await prepare(ctx, 'pitr-setup', { ...common, base_dir: join(sb.workDir, 'base') });
-    await sb.pg.psql('CREATE TABLE rpo_probe (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+    // A writer at 20 commits/s, then the primary is destroyed under it: kill -9, data directory gone.
     const log = join(sb.workDir, 'acks.log');
-    const writer = startWriter(sb, log);
-    await new Promise((r) => setTimeout(r, 2500));
-
-    // The primary is destroyed: kill -9, data directory gone.
-    const pid = Number(readFileSync(join(sb.pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    process.kill(pid, 'SIGKILL');
-    rmSync(sb.pg.dataDir, { recursive: true, force: true });
-    const acked = await writer.stop();
+    const acked = await losePrimaryUnderLoad(sb, log);
     expect(acked).toBeGreaterThan(20);
 
     const results: Record<string, { rpo: number; lost: number; trades: number }> = {};
