@@ -100,6 +100,8 @@ export interface StepFinishedEvent extends Base {
   result?: unknown;
   where?: string;
   depth?: number;
+  /** `shell.detach: true`: pids of the processes left running on purpose. */
+  detached?: number[];
 }
 
 export interface PhaseFinishedEvent extends Base {

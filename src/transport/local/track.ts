@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { terminalLine } from '../../util/terminal-text.js';
 
 export const TRACKING_ENV = 'RUNBOOK_PROCESS_TRACKING';
 
@@ -222,5 +223,5 @@ function readText(path: string): string | undefined {
 
 /** The command line of a process, for messages ("pid 123 sleep 38"). */
 export function commandOf(pid: number): string {
-  return (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
+  return terminalLine((readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean).join(' '));
 }
