@@ -8,6 +8,7 @@ const benches = [
   ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
   ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
   ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
+  ['output-memory.mjs', 'a step printing 2 GB through the CLI: peak RSS (target < 200 MB) and journal size (target < 3 MiB)'],
 ];
 const only = process.argv.slice(2);
 let failed = 0;

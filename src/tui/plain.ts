@@ -119,6 +119,9 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
           write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${body}`);
         }
         return;
+      case 'step.output_truncated':
+        write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${paint(DIM, `… ${e.bytes} more bytes of ${e.stream} not journaled (output_limit)`)}`);
+        return;
       case 'step.progress':
         if (opts.verbose) write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${formatProgress(e)}`);
         return;
