@@ -184,20 +184,26 @@ export function listRunGroups(root: string, runId: string): StepGroup[] {
   return names.map((name) => StepGroup.at(join(folder, name), decodeURIComponent(name.slice(0, name.lastIndexOf('@')))));
 }
 
-/** Remove a run's empty groups and its folder, and detached groups whose services have ended. */
+/** Remove a run's empty groups and its folder, and detached groups (of any run) whose services have ended. */
 export function cleanUpRun(root: string, runId: string): void {
   for (const g of listRunGroups(root, runId)) if (!g.populated()) g.remove();
   removeGroup(runFolder(root, runId));
-  const detached = join(root, 'detached', enc(runId));
-  try {
-    for (const name of readdirSync(detached)) {
-      const g = StepGroup.at(join(detached, name), name);
-      if (!g.populated()) g.remove();
+  const detached = join(root, 'detached');
+  for (const run of readdirSafe(detached)) {
+    for (const name of readdirSafe(join(detached, run))) {
+      const g = StepGroup.at(join(detached, run, name), name);
+      if (!g.populated()) removeGroup(g.path);
     }
-  } catch {
-    // nothing detached
+    removeGroup(join(detached, run));
   }
-  removeGroup(detached);
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
 }
 
 function removeGroup(path: string): void {
