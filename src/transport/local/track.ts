@@ -165,10 +165,9 @@ export class StepGroup {
     return [...moved].sort((a, b) => a - b);
   }
 
-  /** Remove the (empty) folder, and the run's folder once it is empty; a populated group stays (a resume finds it). */
+  /** Remove the (empty) folder; a populated group stays (a resume finds it). The run's folder goes at its end (`cleanUpRun`). */
   remove(): void {
     removeGroup(this.path);
-    removeGroup(this.path.slice(0, this.path.lastIndexOf('/')));
   }
 }
 
