@@ -199,7 +199,8 @@ async function pollUntil(
     } catch (e) {
       // A failing poll counts as "not yet" — unless the run is cancelled or the window is over.
       if (signal.aborted) throw e;
-      if (Date.now() >= deadline) throw new StepTimeout(within);
+      // A poll cut short by the end of the window: the condition was not met within it either.
+      if (Date.now() >= deadline) throw notMet(within, polls, until.condition.value);
       last = e instanceof StepFailure ? e.result : undefined;
       ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
     } finally {
@@ -213,13 +214,15 @@ async function pollUntil(
     }
     if (ok === true || (ok === UNKNOWN && ctx.settings.dryRun)) return last;
     ctx.emitter.emit({ type: 'step.progress', step: fullId, message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
-    if (Date.now() + until.every_ms > deadline) {
-      const e = new StepTimeout(within);
-      e.message = `condition not met within ${formatMs(within)} (${polls} polls): ${stringifyValue(until.condition.value)}`;
-      throw e;
-    }
+    if (Date.now() + until.every_ms > deadline) throw notMet(within, polls, until.condition.value);
     await sleep(until.every_ms, signal);
   }
+}
+
+function notMet(within: number, polls: number, condition: unknown): StepTimeout {
+  const e = new StepTimeout(within);
+  e.message = `condition not met within ${formatMs(within)} (${polls} polls): ${stringifyValue(condition)}`;
+  return e;
 }
 
 /** The body's work: a built-in type through its module, or a control type. */

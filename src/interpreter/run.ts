@@ -176,6 +176,8 @@ export class Runner {
 
     let status: RunStatus = 'succeeded';
     let runError: string | undefined;
+    // Probe process tracking once now, not in the middle of the first step's spawn.
+    if (!ctx.settings.dryRun) trackingRoot();
     try {
       await runPhases(ctx, top);
       const failedMain = ctx.failure;
