@@ -7,6 +7,7 @@ export { FUNCTIONS } from './functions.js';
 export { parseExpression } from './parse.js';
 export { references, type Reference } from './references.js';
 export { SecretMasker } from './secret-masker.js';
+export { formEncode, secretForms } from './secret-forms.js';
 export { shellQuote } from './shell-quote.js';
 export {
   hasExpressions,
