@@ -198,7 +198,7 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
   if (b.type === 'assert') return executeControl(ctx, level, b, fullId, scope, signal);
   let body: unknown;
   try {
-    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, keepUnknown: ctx.settings.dryRun });
+    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, keepUnknown: ctx.settings.dryRun, display: ctx.settings.dryRun });
   } catch (e) {
     throw new StepFailure(locateError(e, level.model.src, { path: b.path, value: b.body }), undefined, 'EXPR_EVAL');
   }

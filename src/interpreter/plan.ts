@@ -126,8 +126,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     const t = stepType(b.type);
     let body: unknown;
     try {
-      // Rendered exactly as it would run: values in shell.run are shell-quoted words.
-      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted });
+      // Shown as an operator reads it: values in shell.run written in place, quoted for their context.
+      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted, display: true });
     } catch (e) {
       body = b.body;
       warnings.push(`${b.type} body: ${(e as Error).message}`);

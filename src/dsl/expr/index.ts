@@ -8,12 +8,14 @@ export { parseExpression } from './parse.js';
 export { references, type Reference } from './references.js';
 export { SecretMasker } from './secret-masker.js';
 export { formEncode, secretForms } from './secret-forms.js';
-export { shellQuote } from './shell-quote.js';
+export { SHELL_VALUE_PREFIX, shellDisplay, shellPlaceholders, shellQuote, shellQuoteMessage, shellScript, type ShellPlaceholder, type ShellScript } from './shell-quote.js';
+export { scanShell, type ShellContext, type Tok } from './shell-scan.js';
 export {
   hasExpressions,
   isWholeExpression,
   parseBareExpression,
   parseTemplate,
+  renderShellTemplate,
   renderTemplate,
   type RenderOptions,
   type TemplatePart,
