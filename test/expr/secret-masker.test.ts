@@ -48,11 +48,11 @@ describe('SecretMasker', () => {
     expect(m.mask('one two three')).toBe('*** *** three');
   });
 
-  it('masks deeply and returns a copy', () => {
+  it('masks deeply and returns a copy; keys are names, never masked', () => {
     const m = new SecretMasker(['s3cr3t']);
     const value = { url: 'https://u:s3cr3t@h', list: ['a', 's3cr3t', 3, null, true], nested: { s3cr3t: { deep: 'xs3cr3tx' } } };
     const masked = m.maskDeep(value);
-    expect(masked).toEqual({ url: 'https://u:***@h', list: ['a', '***', 3, null, true], nested: { '***': { deep: 'x***x' } } });
+    expect(masked).toEqual({ url: 'https://u:***@h', list: ['a', '***', 3, null, true], nested: { s3cr3t: { deep: 'x***x' } } });
     expect(value.url).toBe('https://u:s3cr3t@h');
     const cyclic: Record<string, unknown> = { a: 's3cr3t' };
     cyclic.self = cyclic;
