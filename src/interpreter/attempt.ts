@@ -198,7 +198,7 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
   if (b.type === 'assert') return executeControl(ctx, level, b, fullId, scope, signal);
   let body: unknown;
   try {
-    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, keepUnknown: ctx.settings.dryRun, display: ctx.settings.dryRun });
+    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, urlFields: t?.urlFields, keepUnknown: ctx.settings.dryRun, display: ctx.settings.dryRun });
   } catch (e) {
     throw new StepFailure(locateError(e, level.model.src, { path: b.path, value: b.body }), undefined, 'EXPR_EVAL');
   }
@@ -208,8 +208,11 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
     return UNKNOWN;
   }
   checkResolvedBody(t, b.body, body);
+  // An Authorization header built from parts is a credential as a whole (spec §3).
+  const headers = (body as { headers?: unknown } | null)?.headers;
+  if (headers && typeof headers === 'object') ctx.emitter.masker.addHeaders(headers as Record<string, unknown>);
   let lastProgress = 0;
-  const out = new MaskedOutput(ctx.secretForms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
+  const out = new MaskedOutput(ctx.emitter.masker.forms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
   try {
     return await t.execute(body as Record<string, unknown>, {
       signal,

@@ -127,7 +127,7 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     let body: unknown;
     try {
       // Shown as an operator reads it: values in shell.run written in place, quoted for their context.
-      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted, display: true });
+      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted, urlFields: t?.urlFields, display: true });
     } catch (e) {
       body = b.body;
       warnings.push(`${b.type} body: ${(e as Error).message}`);

@@ -8,6 +8,7 @@ import {
   parseTemplate,
   renderShellTemplate,
   renderTemplate,
+  renderUrlTemplate,
   ExprError,
   type Expr,
   type Scope,
@@ -33,6 +34,11 @@ export interface ResolveOptions {
    * A list in such a field is an argv (no shell), so its elements are left as they are.
    */
   quoteFields?: readonly string[];
+  /**
+   * Top-level fields holding a URL (http `url`, connection URLs): each value is percent-encoded for
+   * the part of the URL it sits in (dsl/expr/url-quote.ts).
+   */
+  urlFields?: readonly string[];
   /** Show unknown parts as their `${{ }}` source (plan) instead of giving UNKNOWN. */
   keepUnknown?: boolean;
   /**
@@ -44,13 +50,17 @@ export interface ResolveOptions {
 
 /** Resolve every `${{ }}` inside a value (strings, lists, maps), keeping whole-expression types. */
 export function resolveValue(value: unknown, scope: Scope, opts: ResolveOptions = {}): unknown {
-  if (!opts.quoteFields?.length || !value || typeof value !== 'object' || Array.isArray(value)) {
+  if ((!opts.quoteFields?.length && !opts.urlFields?.length) || !value || typeof value !== 'object' || Array.isArray(value)) {
     return resolveInner(value, scope, opts.keepUnknown);
   }
   const out: Record<string, unknown> = {};
   let vars: Record<string, string> | undefined;
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string' || !opts.quoteFields.includes(k) || !v.includes('${{')) {
+    if (typeof v === 'string' && opts.urlFields?.includes(k) && v.includes('${{')) {
+      out[k] = renderUrlTemplate(templateOf(v), scope, { keepUnknown: opts.keepUnknown });
+      continue;
+    }
+    if (typeof v !== 'string' || !opts.quoteFields?.includes(k) || !v.includes('${{')) {
       out[k] = resolveInner(v, scope, opts.keepUnknown);
       continue;
     }

@@ -16,8 +16,10 @@ export {
   parseBareExpression,
   parseTemplate,
   renderShellTemplate,
+  renderUrlTemplate,
   renderTemplate,
   type RenderOptions,
   type TemplatePart,
 } from './template.js';
 export { stringifyValue, UNKNOWN } from './values.js';
+export { encodeUrlValue, renderUrl, urlContexts, type UrlContext } from './url-quote.js';

@@ -53,12 +53,20 @@ export function secretForms(secrets: Iterable<string>): string[] {
     forms.add(s);
     forms.add(JSON.stringify(s).slice(1, -1));
     forms.add(encodeURIComponent(s));
-    for (const set of [FRAGMENT, QUERY, SPECIAL_QUERY, PATH, USERINFO, COMPONENT]) forms.add(percentEncode(s, set));
+    // The URL parser drops tabs and newlines from its input before encoding the rest.
+    const parsed = s.replace(/[\t\n\r]/g, '');
+    for (const set of [FRAGMENT, QUERY, SPECIAL_QUERY, PATH, USERINFO, COMPONENT]) {
+      forms.add(percentEncode(s, set));
+      const encoded = percentEncode(parsed, set);
+      if (encoded.length >= 4) forms.add(encoded);
+    }
     forms.add(formEncode(s));
     const bytes = Buffer.from(s, 'utf8');
     const whole = bytes.toString('base64');
-    forms.add(whole);
-    forms.add(toUrlSafe(whole));
+    for (const b64 of [whole, whole.replace(/=+$/, '')]) {
+      forms.add(b64);
+      forms.add(toUrlSafe(b64));
+    }
     for (const offset of [0, 1, 2]) {
       const middle = base64Middle(bytes, offset);
       if (middle.length < MIN_BASE64_FRAGMENT) continue;

@@ -9,6 +9,14 @@ const MASK = '***';
  */
 const ENVELOPE = new Set(['ts', 'type', 'run', 'runbook', 'step', 'phase']);
 
+/** Headers whose values are credentials, whatever they hold: masked whole. */
+const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|x-csrf-token|private-token)$|token|secret|passw|credential|session/i;
+
+export const isSensitiveHeader = (name: string) => SENSITIVE_HEADER.test(name);
+
+// Shorter header values are not credentials (and masking them would mangle output).
+const MIN_HEADER_SECRET = 4;
+
 /**
  * Replaces every occurrence of every secret with `***`, also inside longer strings, in every form
  * the tool may write it (secret-forms.ts: JSON-escaped, percent-encoded, form-encoded, base64).
@@ -30,6 +38,18 @@ export class SecretMasker {
     if (secret === '' || this.secrets.has(secret)) return;
     this.secrets.add(secret);
     this.compile();
+  }
+
+  /**
+   * The values of Authorization-like headers become secrets, whole, and so does the credential after
+   * an auth scheme (`Bearer <token>`, `Basic <base64>`), which may be printed on its own.
+   */
+  addHeaders(headers: Record<string, unknown> | undefined): void {
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (typeof value !== 'string' || !isSensitiveHeader(name)) continue;
+      const credential = /^[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
+      for (const v of [value.trim(), credential?.trim()]) if (v && v.length >= MIN_HEADER_SECRET) this.add(v);
+    }
   }
 
   /** The number of distinct non-empty secrets. */

@@ -3,6 +3,7 @@ import { ExprError } from './errors.js';
 import { evaluate, type Scope } from './evaluate.js';
 import { parseExpression } from './parse.js';
 import { shellDisplay, shellScript, type ShellScript } from './shell-quote.js';
+import { renderUrl } from './url-quote.js';
 import { containsUnknown, stringifyValue, UNKNOWN } from './values.js';
 
 export type TemplatePart =
@@ -149,4 +150,22 @@ export function parseBareExpression(text: string): { expr: Expr; offset: number 
     throw new ExprError('EXPR_SYNTAX', "'${{ }}' must wrap the whole expression", lead, trimmed.length);
   }
   return { expr: parseExpression(text), offset: 0 };
+}
+
+/**
+ * A URL template (http `url`, connection URLs) with each value percent-encoded for the part of the
+ * URL it sits in (url-quote.ts). Exactly one `${{ }}` gives the value as written, type kept.
+ */
+export function renderUrlTemplate(parts: TemplatePart[], scope: Scope, opts: RenderOptions = {}): unknown {
+  if (isWholeExpression(parts)) return renderTemplate(parts, scope, opts);
+  const texts: (string | undefined)[] = [];
+  let unknown = false;
+  for (const [i, part] of parts.entries()) {
+    if (part.kind === 'text') continue;
+    const value = evaluatePart(part, scope);
+    if (containsUnknown(value)) unknown = true;
+    else texts[i] = stringifyValue(value);
+  }
+  if (unknown && !opts.keepUnknown) return UNKNOWN;
+  return renderUrl(parts, texts);
 }
