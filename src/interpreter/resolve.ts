@@ -10,6 +10,7 @@ import {
   renderTemplate,
   renderUrlTemplate,
   ExprError,
+  isSensitiveHeader,
   type Expr,
   type Scope,
   type TemplatePart,
@@ -90,6 +91,18 @@ function resolveInner(value: unknown, scope: Scope, keepUnknown: boolean | undef
     return out;
   }
   return value;
+}
+
+/**
+ * A body as `plan` shows it: the values of Authorization-like headers replaced by `***` (a run masks
+ * them whole as secrets, spec §3; a plan has no masker, and no secret values, but params may build them).
+ */
+export function hideSensitiveHeaders(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const headers = (body as { headers?: unknown }).headers;
+  if (!headers || typeof headers !== 'object' || Array.isArray(headers)) return body;
+  const hidden = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, isSensitiveHeader(k) && typeof v === 'string' ? '***' : v]));
+  return { ...body, headers: hidden };
 }
 
 /** A bare expression (or `${{ }}`-wrapped one); non-strings are literals. */

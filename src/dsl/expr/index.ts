@@ -6,7 +6,7 @@ export { evaluate, type Scope } from './evaluate.js';
 export { FUNCTIONS } from './functions.js';
 export { parseExpression } from './parse.js';
 export { references, type Reference } from './references.js';
-export { SecretMasker } from './secret-masker.js';
+export { isSensitiveHeader, SecretMasker } from './secret-masker.js';
 export { formEncode, secretForms } from './secret-forms.js';
 export { SHELL_VALUE_PREFIX, shellDisplay, shellPlaceholders, shellQuote, shellQuoteMessage, shellScript, type ShellPlaceholder, type ShellScript } from './shell-quote.js';
 export { scanShell, type ShellContext, type Tok } from './shell-scan.js';
