@@ -23,7 +23,7 @@ export type ShellContext = { kind: 'word' | 'double' | 'heredoc' | 'comment' } |
 /** The context of every placeholder, by index. */
 export function scanShell(src: Tok[]): ShellContext[] {
   const out: ShellContext[] = [];
-  new Scanner(src, out).command(false);
+  new Scanner(src, out, new Set()).command(false);
   return out;
 }
 
@@ -31,6 +31,9 @@ const ARITH_TESTS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
 // After these words the next word starts a command again (`then [[ … ]]`, `do let …`).
 const RESERVED = new Set(['then', 'do', 'else', 'elif', 'if', 'while', 'until', '!', '{', 'time', 'exec', 'command', 'builtin']);
 const DECLARE = new Set(['declare', 'local', 'typeset', 'readonly', 'export']);
+// Commands that parse an argument again as shell code.
+const REPARSE = new Set(['eval', 'trap']);
+const INTEGER_FLAG = /^-[a-zA-Z]*i/;
 const METACHAR = new Set([' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')']);
 
 /** The word being read and the simple command it belongs to. */
@@ -61,7 +64,8 @@ const UNSAFE = {
   param: { where: 'inside ${ } (a parameter expansion)', fix: 'assign it to a variable first (v=${{ x }}) and use "${FOO:-$v}"' },
   arith: { where: 'inside arithmetic ($(( )), (( )) or $[ ]), where bash evaluates a value as an expression', fix: ARITH_FIX },
   subscript: { where: 'inside [ ] (an array subscript is arithmetic: bash evaluates a value as an expression)', fix: ARITH_FIX },
-  let: { where: "in a 'let' or 'declare -i' command, where bash evaluates a value as an expression", fix: ARITH_FIX },
+  let: { where: "in a 'let' or 'declare -i' command, or assigned to a variable declared -i, where bash evaluates a value as an expression", fix: ARITH_FIX },
+  reparse: { where: "as an argument of 'eval' or 'trap', which parse it again as shell code", fix: 'run the command directly instead of through eval or trap' },
   test: { where: 'in a [[ ]] with -eq/-ne/-lt/-le/-gt/-ge, where bash evaluates a value as an expression', fix: ARITH_FIX },
   dollar: { where: "right after '$'", fix: "remove the '$' before it" },
   backslash: { where: "right after a backslash '\\'", fix: 'remove the backslash before it' },
@@ -76,6 +80,8 @@ class Scanner {
   constructor(
     private readonly src: Tok[],
     private readonly out: ShellContext[],
+    /** Names declared with `declare -i` (or local/typeset -i) so far: assigning to them is arithmetic. */
+    private readonly integers: Set<string>,
   ) {}
 
   private mark(p: number, ctx: ShellContext): void {
@@ -115,6 +121,10 @@ class Scanner {
     };
     const endCommand = () => {
       endWord();
+      const [cmd, ...args] = w.words;
+      if (cmd !== undefined && DECLARE.has(cmd) && args.some((a) => INTEGER_FLAG.test(a))) {
+        for (const a of args) if (!a.startsWith('-')) this.integers.add(a.replace(/[=[].*$/, ''));
+      }
       w.words = [];
     };
     while (this.i < this.src.length) {
@@ -226,7 +236,10 @@ class Scanner {
     w.text += '\0';
     if (w.brackets > 0) return this.unsafe(p, UNSAFE.subscript);
     const cmd = w.words[0];
-    if (cmd === 'let' || (cmd !== undefined && DECLARE.has(cmd) && w.words.some((x) => /^-[a-zA-Z]*i/.test(x)))) return this.unsafe(p, UNSAFE.let);
+    if (cmd !== undefined && REPARSE.has(cmd)) return this.unsafe(p, UNSAFE.reparse);
+    if (cmd === 'let' || (cmd !== undefined && DECLARE.has(cmd) && w.words.some((x) => INTEGER_FLAG.test(x)))) return this.unsafe(p, UNSAFE.let);
+    const assigned = /^([A-Za-z_]\w*)\+?=/.exec(w.text)?.[1];
+    if (assigned !== undefined && this.integers.has(assigned)) return this.unsafe(p, UNSAFE.let);
     this.mark(p, { kind });
     w.test?.placeholders.push(p);
   }
@@ -364,7 +377,7 @@ class Scanner {
       inner.push(t);
       this.i++;
     }
-    new Scanner(inner, this.out).command(false);
+    new Scanner(inner, this.out, this.integers).command(false);
     void w;
   }
 
@@ -423,7 +436,7 @@ class Scanner {
       }
       if (h.quoted) {
         for (const t of body) if (typeof t === 'number') this.unsafe(t, UNSAFE.quotedHeredoc);
-      } else new Scanner(body, this.out).heredocBody();
+      } else new Scanner(body, this.out, this.integers).heredocBody();
     }
   }
 
