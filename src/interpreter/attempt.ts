@@ -214,7 +214,7 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
   let lastProgress = 0;
   const out = new MaskedOutput(ctx.emitter.masker.forms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
   try {
-    return await t.execute(body as Record<string, unknown>, {
+    const result = await t.execute(body as Record<string, unknown>, {
       signal,
       runId: ctx.runId,
       stepId: fullId,
@@ -230,6 +230,10 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
         ctx.emitter.emit({ type: 'step.progress', step: fullId, ...p });
       },
     });
+    // A session cookie or token a server sends back is a credential too, before the result is journaled.
+    const answered = (result as { headers?: unknown } | null)?.headers;
+    if (answered && typeof answered === 'object') ctx.emitter.masker.addHeaders(answered as Record<string, unknown>);
+    return result;
   } finally {
     out.flush();
   }

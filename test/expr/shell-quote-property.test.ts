@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExprError, parseTemplate, renderShellTemplate, shellPlaceholders, type ShellScript } from '../../src/dsl/expr/index.js';
+import { envPrelude, ExprError, parseTemplate, renderShellTemplate, shellPlaceholders, type ShellScript } from '../../src/dsl/expr/index.js';
 
 const CASES = Number(process.env.SHELL_PROPERTY_CASES ?? 6000);
 const SEED = Number(process.env.SHELL_PROPERTY_SEED ?? 20261201);
@@ -307,6 +307,17 @@ describe('shell quoting, property test with real bash', () => {
       const c = makeCase(r);
       const s = resolve(c);
       const out = execFileSync('bash', ['--norc', '-eo', 'pipefail', '-c', s.script], { cwd: sentinel, env: { ...env(), ...s.env }, encoding: 'utf8' });
+      expect(out, describeCase(c, s)).toBe(c.expected);
+    }
+    expect(readdirSync(sentinel)).toEqual([]);
+  }, 60_000);
+
+  it('a sample runs with its variables set by envPrelude inside the script (for transports without env, e.g. ssh)', () => {
+    const r = rng(SEED + 2);
+    for (let i = 0; i < 100; i++) {
+      const c = makeCase(r);
+      const s = resolve(c);
+      const out = execFileSync('bash', ['--norc', '-eo', 'pipefail', '-c', envPrelude(s.env) + s.script], { cwd: sentinel, env: env(), encoding: 'utf8' });
       expect(out, describeCase(c, s)).toBe(c.expected);
     }
     expect(readdirSync(sentinel)).toEqual([]);

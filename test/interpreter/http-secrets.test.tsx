@@ -36,6 +36,7 @@ beforeAll(async () => {
     seen.push(req.url ?? '');
     // The echo answers with what it received, headers included, as many test servers do.
     const status = req.url?.startsWith('/base/fail') ? 500 : 200;
+    res.setHeader('set-cookie', ['sid=c00kie-Zz9; HttpOnly', 'theme=dark']);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ url: req.url, headers: req.headers }));
   });
@@ -74,7 +75,7 @@ phases:
         http: { connection: api, url: "/fail/\${{ secrets.tok }}" }
       - id: auth-echo
         http: { connection: api, url: /echo, headers: { Authorization: "Token \${{ params.user }}:\${{ params.key }}" } }
-        outputs: { seen: result.json.headers.authorization, key: result.json.headers.x-api-key }
+        outputs: { seen: result.json.headers.authorization, key: result.json.headers.x-api-key, cookie: "result.headers['set-cookie'][0]" }
       - id: b64
         shell: { run: "printf '%s' \\"$MY_TOKEN\\" | base64 -w0; echo; printf '%s' \\"$MY_TOKEN\\" | base64 -w0 | tr '+/' '-_' | tr -d '='; echo" }
 `,
@@ -102,6 +103,7 @@ const FORBIDDEN = [
   AUTH,
   'alice:k3y-42',
   'key-k3y-42-alice',
+  'c00kie-Zz9',
 ];
 
 function expectNoSecret(where: string, text: string): void {
@@ -133,7 +135,9 @@ describe('http: secrets and URL encoding through every output', () => {
     for (const id of ['url-token', 'query-token', 'query-spaced', 'path-token']) {
       expect(finished(id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^http GET http:\/\/127\.0\.0\.1:\d+\/base\/fail.*\*\*\*.*: status 500/) });
     }
-    expect(finished('auth-echo').outputs).toEqual({ seen: '***', key: '***' });
+    expect(finished('auth-echo').outputs).toEqual({ seen: '***', key: '***', cookie: '***' });
+    // The response's own Set-Cookie in the journaled result: every cookie a server sets counts as a credential.
+    expect(finished('auth-echo').result.headers['set-cookie']).toEqual(['***', '***']);
     const b64out = events.filter((e) => e.type === 'step.output' && e.step === 'b64').map((e) => (e as { text: string }).text).join('');
     expect(b64out).toBe('***\n***\n');
   }, 60_000);

@@ -8,7 +8,7 @@ export { parseExpression } from './parse.js';
 export { references, type Reference } from './references.js';
 export { isSensitiveHeader, SecretMasker } from './secret-masker.js';
 export { formEncode, secretForms } from './secret-forms.js';
-export { SHELL_VALUE_PREFIX, shellDisplay, shellPlaceholders, shellQuote, shellQuoteMessage, shellScript, type ShellPlaceholder, type ShellScript } from './shell-quote.js';
+export { envPrelude, SHELL_VALUE_PREFIX, shellDisplay, shellPlaceholders, shellQuote, shellQuoteMessage, shellScript, type ShellPlaceholder, type ShellScript } from './shell-quote.js';
 export { scanShell, type ShellContext, type Tok } from './shell-scan.js';
 export {
   hasExpressions,

@@ -46,9 +46,13 @@ export class SecretMasker {
    */
   addHeaders(headers: Record<string, unknown> | undefined): void {
     for (const [name, value] of Object.entries(headers ?? {})) {
-      if (typeof value !== 'string' || !isSensitiveHeader(name)) continue;
-      const credential = /^[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
-      for (const v of [value.trim(), credential?.trim()]) if (v && v.length >= MIN_HEADER_SECRET) this.add(v);
+      if (!isSensitiveHeader(name)) continue;
+      // A response repeats some headers (Set-Cookie) as a list.
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (typeof one !== 'string') continue;
+        const credential = /^[A-Za-z][\w-]*\s+(\S.*)$/.exec(one)?.[1];
+        for (const v of [one.trim(), credential?.trim()]) if (v && v.length >= MIN_HEADER_SECRET) this.add(v);
+      }
     }
   }
 

@@ -107,6 +107,20 @@ export function shellScript(text: string, parts: TemplatePart[], texts: (string 
 }
 
 /**
+ * `export NAME='value'` lines that set a script's variables from inside the script, for a transport
+ * that cannot pass environment variables (an sshd accepts only the names in its AcceptEnv). Each value
+ * is one single-quoted word, which bash reads back exactly; names must be valid identifiers.
+ */
+export function envPrelude(env: Record<string, string>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ExprError('EXPR_EVAL', `not a variable name: ${JSON.stringify(name)}`, 0);
+    out += `export ${name}=${shellQuote(value)}\n`;
+  }
+  return out;
+}
+
+/**
  * The same script as an operator should read it (plan, --step, dry run): each value written in place,
  * quoted for its context so the text means what runs. `undefined` keeps the part's `${{ }}` source.
  */
