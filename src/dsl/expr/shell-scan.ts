@@ -14,11 +14,10 @@
  * Where this lexer could be wrong about bash, the choice of replacement keeps it harmless: "${VAR}"
  * read inside single quotes or a comment is inert text, and inside double quotes a plain ${VAR}.
  */
+import { UNSAFE, type ShellContext, type Tok, type Unsafe } from './shell-contexts.js';
+import { collectHeredocBody, readHeredocDelimiter, type Heredoc } from './shell-heredoc.js';
 
-/** A character of the script, or the index of a `${{ }}` placeholder. */
-export type Tok = string | number;
-
-export type ShellContext = { kind: 'word' | 'double' | 'heredoc' | 'comment' } | { kind: 'unsafe'; where: string; fix: string };
+export type { ShellContext, Tok } from './shell-contexts.js';
 
 /** The context of every placeholder, by index. */
 export function scanShell(src: Tok[]): ShellContext[] {
@@ -34,7 +33,6 @@ const DECLARE = new Set(['declare', 'local', 'typeset', 'readonly', 'export']);
 // Commands that parse an argument again as shell code.
 const REPARSE = new Set(['eval', 'trap']);
 const INTEGER_FLAG = /^-[a-zA-Z]*i/;
-const METACHAR = new Set([' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')']);
 
 /** The word being read and the simple command it belongs to. */
 interface Words {
@@ -46,32 +44,6 @@ interface Words {
   /** Open `[[ … ]]`: its placeholders, and whether it compares numbers. */
   test?: { placeholders: number[]; arithmetic: boolean };
 }
-
-interface Heredoc {
-  delimiter: string;
-  quoted: boolean;
-  stripTabs: boolean;
-}
-
-const CLOSE_QUOTES = `close the quotes around it: 'text '"\${{ x }}"' more'`;
-const ARITH_FIX = 'assign it to a variable, check that it is a number ([[ $n =~ ^-?[0-9]+$ ]] || exit 2), then use $n';
-
-/** Where a placeholder is, and what to write instead. */
-const UNSAFE = {
-  single: { where: "inside single quotes ('…')", fix: CLOSE_QUOTES },
-  ansi: { where: "inside $'…'", fix: CLOSE_QUOTES },
-  quotedHeredoc: { where: "inside a quoted heredoc (<<'EOF')", fix: 'use an unquoted heredoc (<<EOF), where it is expanded like "…"' },
-  param: { where: 'inside ${ } (a parameter expansion)', fix: 'assign it to a variable first (v=${{ x }}) and use "${FOO:-$v}"' },
-  arith: { where: 'inside arithmetic ($(( )), (( )) or $[ ]), where bash evaluates a value as an expression', fix: ARITH_FIX },
-  subscript: { where: 'inside [ ] (an array subscript is arithmetic: bash evaluates a value as an expression)', fix: ARITH_FIX },
-  let: { where: "in a 'let' or 'declare -i' command, or assigned to a variable declared -i, where bash evaluates a value as an expression", fix: ARITH_FIX },
-  reparse: { where: "as an argument of 'eval' or 'trap', which parse it again as shell code", fix: 'run the command directly instead of through eval or trap' },
-  test: { where: 'in a [[ ]] with -eq/-ne/-lt/-le/-gt/-ge, where bash evaluates a value as an expression', fix: ARITH_FIX },
-  dollar: { where: "right after '$'", fix: "remove the '$' before it" },
-  backslash: { where: "right after a backslash '\\'", fix: 'remove the backslash before it' },
-  delimiter: { where: 'as a heredoc delimiter', fix: 'write the delimiter literally' },
-};
-type Unsafe = (typeof UNSAFE)[keyof typeof UNSAFE];
 
 class Scanner {
   private i = 0;
@@ -383,38 +355,9 @@ class Scanner {
 
   /** After `<<` or `<<-`: the delimiter word; its body starts after the end of this line. */
   private heredocOperator(): void {
-    let stripTabs = false;
-    if (this.src[this.i] === '-') {
-      stripTabs = true;
-      this.i++;
-    }
-    while (this.src[this.i] === ' ' || this.src[this.i] === '\t') this.i++;
-    let delimiter = '';
-    let quoted = false;
-    let quote: string | undefined;
-    while (this.i < this.src.length) {
-      const t = this.src[this.i];
-      if (typeof t === 'number') {
-        this.unsafe(t, UNSAFE.delimiter);
-        this.i++;
-        continue;
-      }
-      if (quote) {
-        if (t === quote) quote = undefined;
-        else delimiter += t;
-      } else if (t === "'" || t === '"') {
-        quote = t;
-        quoted = true;
-      } else if (t === '\\') {
-        quoted = true;
-        const next = this.src[this.i + 1];
-        if (typeof next === 'string') delimiter += next;
-        this.i++;
-      } else if (METACHAR.has(t)) break;
-      else delimiter += t;
-      this.i++;
-    }
-    this.heredocs.push({ delimiter, quoted, stripTabs });
+    const { heredoc, next } = readHeredocDelimiter(this.src, this.i, (p) => this.unsafe(p, UNSAFE.delimiter));
+    this.heredocs.push(heredoc);
+    this.i = next;
   }
 
   /** At the start of a line after `<<EOF` operators: their bodies, in order. */
@@ -422,18 +365,8 @@ class Scanner {
     const pending = this.heredocs;
     this.heredocs = [];
     for (const h of pending) {
-      const body: Tok[] = [];
-      for (;;) {
-        if (this.i >= this.src.length) break;
-        let end = this.i;
-        while (end < this.src.length && this.src[end] !== '\n') end++;
-        const line = this.src.slice(this.i, end);
-        const text = line.every((t) => typeof t === 'string') ? (line as string[]).join('') : undefined;
-        const bare = text !== undefined && h.stripTabs ? text.replace(/^\t+/, '') : text;
-        this.i = Math.min(end + 1, this.src.length);
-        if (bare === h.delimiter) break;
-        body.push(...line, '\n');
-      }
+      const { body, next } = collectHeredocBody(this.src, this.i, h);
+      this.i = next;
       if (h.quoted) {
         for (const t of body) if (typeof t === 'number') this.unsafe(t, UNSAFE.quotedHeredoc);
       } else new Scanner(body, this.out, this.integers).heredocBody();
