@@ -160,6 +160,8 @@ phases:
     expect(r.events[0]).toMatchObject({ type: 'run.started', runbook: 'secrets-envelope' });
     expect(r.events.find((e) => e.type === 'step.output')).toMatchObject({ type: 'step.output', step: 'step', text: 'start ***\n' });
     expect(r.events.find((e) => e.type === 'phase.started')).toMatchObject({ phase: 'main' });
+    // The outline resume compares keeps its ids.
+    expect(r.events[0]).toMatchObject({ outline: [{ id: 'main', steps: [{ id: 'step' }] }] });
     expect(r.events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
     const lines = readFileSync(journalOf(stateDir, runId), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e) => e.type)).toContain('run.finished');

@@ -4,10 +4,11 @@ const MASK = '***';
 
 /**
  * An event's envelope: never masked. These are the tool's own words (ISO time, event type, run id,
- * runbook id, step and phase addresses), which readers parse; masking a short secret inside `type`
- * once made a whole journal unreadable.
+ * runbook id, step and phase addresses, the planned outline of ids that resume compares, source
+ * positions), which readers parse; masking a short secret inside `type` once made a whole journal
+ * unreadable.
  */
-const ENVELOPE = new Set(['ts', 'type', 'run', 'runbook', 'step', 'phase']);
+const ENVELOPE = new Set(['ts', 'type', 'run', 'runbook', 'step', 'phase', 'outline', 'where']);
 
 /** Headers whose values are credentials, whatever they hold: masked whole. */
 const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|x-csrf-token|private-token)$|token|secret|passw|credential|session/i;
@@ -97,7 +98,7 @@ export class SecretMasker {
     if (!this.any) return event;
     const out: Record<string, unknown> = {};
     const seen = new Map<object, unknown>();
-    for (const [k, v] of Object.entries(event)) out[k] = ENVELOPE.has(k) && typeof v === 'string' ? v : this.walk(v, seen);
+    for (const [k, v] of Object.entries(event)) out[k] = ENVELOPE.has(k) ? v : this.walk(v, seen);
     return out as T;
   }
 
