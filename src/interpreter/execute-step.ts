@@ -229,7 +229,7 @@ async function runItems(ctx: RunContext, level: Level, s: StepModel, phase: Phas
 /** The body as `plan` shows it: what is known resolved, shell scripts with their values quoted. */
 function safeResolve(b: BodyModel, scope: Scope, keepUnknown: boolean): unknown {
   try {
-    return resolveValue(b.body, scope, { keepUnknown, quoteFields: stepType(b.type)?.shellQuoted });
+    return resolveValue(b.body, scope, { keepUnknown, quoteFields: stepType(b.type)?.shellQuoted, urlFields: stepType(b.type)?.urlFields, display: true });
   } catch {
     return b.body;
   }

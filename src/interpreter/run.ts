@@ -91,7 +91,7 @@ export class Runner {
       model,
       opts.loaded,
       opts.params,
-      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env }),
+      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env, masker }),
     );
     this.top = top;
     restoreLevel(this.ctx, top);
