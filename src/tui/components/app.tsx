@@ -3,7 +3,7 @@ import { Box, Text, useStdout } from 'ink';
 import type { RunStore } from '../store.js';
 import type { RollbackPick, View } from '../keys.js';
 import type { StepView, TuiState } from '../state.js';
-import { listPhaseSteps, listRollbacks, pickShownPhase } from '../views.js';
+import { describeItems, listPhaseSteps, listRollbacks, pickShownPhase } from '../views.js';
 import { useThrottledState, FRAME_MS } from '../use-throttled-state.js';
 import { useClock } from '../use-clock.js';
 import { useOperatorKeys } from '../use-operator-keys.js';
@@ -73,7 +73,7 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
       </Box>
       {!over && phase ? (
         <Box marginTop={1}>
-          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} maxRows={stepRows} />
+          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} maxRows={stepRows} describeItems={(s) => describeItems(state, s)} />
         </Box>
       ) : null}
       <FailureBox failure={state.failure} />
