@@ -36,28 +36,3 @@ export function instanceKey(address: string): number | string | undefined {
   const key = address.slice(address.lastIndexOf('[') + 1, -1);
   return /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key;
 }
-
-/**
- * The address an instance is nested in, for views that draw the tree: an item's step
- * (`restart-each[1]` → `restart-each`), a sub-runbook step's runbook-step instance
- * (`restart-each[1].healthy` → `restart-each[1]`); undefined at top level. Dots inside `[…]` (a host
- * name such as `db.example.com`) are part of the key, not a nesting.
- */
-export function parentAddress(address: string): string | undefined {
-  if (address.endsWith(']')) return baseAddress(address);
-  let depth = 0;
-  for (let i = address.length - 1; i > 0; i--) {
-    const c = address[i];
-    if (c === ']') depth++;
-    else if (c === '[') depth--;
-    else if (c === '.' && depth === 0) return address.slice(0, i);
-  }
-  return undefined;
-}
-
-/** How many levels down an address is: 0 for a top-level step, +1 per item and per sub-runbook. */
-export function addressDepth(address: string): number {
-  let depth = 0;
-  for (let p = parentAddress(address); p !== undefined; p = parentAddress(p)) depth++;
-  return depth;
-}

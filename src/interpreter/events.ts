@@ -109,16 +109,8 @@ export interface StepFinishedEvent extends Base {
   index?: number;
   item?: unknown;
   host?: string;
-  /** The aggregate step.finished of a for_each (or fan-out) step: how its instances ended (spec §8). */
-  items?: ItemCounts;
-}
-
-export interface ItemCounts {
-  succeeded: number;
-  failed: number;
-  timed_out: number;
-  skipped: number;
-  cancelled: number;
+  /** The aggregate step.finished of a for_each step: how its items ended. */
+  items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
 }
 
 export interface PhaseFinishedEvent extends Base {

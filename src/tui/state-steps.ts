@@ -3,7 +3,8 @@
  * its step `x`, a sub-runbook step `x[1].healthy` under the instance that runs the sub-runbook. Rows
  * are keyed by the address the events carry; nothing here rebuilds an address.
  */
-import { addressDepth, instanceKey, parentAddress } from '../interpreter/address.js';
+import { instanceKey } from '../interpreter/address.js';
+import { treeDepth, treeParent } from './address-tree.js';
 import type { StepStatus } from '../interpreter/events.js';
 import type { PhaseView, StepView, TuiState } from './state.js';
 
@@ -11,12 +12,12 @@ import type { PhaseView, StepView, TuiState } from './state.js';
 export const MAX_LINES = 500;
 
 export function newStep(id: string, phase: string, type: string): StepView {
-  return { id, phase, type, depth: addressDepth(id), needs: [], hasRollback: false, status: 'pending', attempt: 0, lines: [], lineCount: 0, children: [] };
+  return { id, phase, type, depth: treeDepth(id), needs: [], hasRollback: false, status: 'pending', attempt: 0, lines: [], lineCount: 0, children: [] };
 }
 
 /** The nearest row that `id` is nested in (its parent, or a further ancestor), if any is known. */
 export function knownAncestor(steps: TuiState['steps'], id: string): StepView | undefined {
-  for (let p = parentAddress(id); p !== undefined; p = parentAddress(p)) if (steps[p]) return steps[p];
+  for (let p = treeParent(id); p !== undefined; p = treeParent(p)) if (steps[p]) return steps[p];
   return undefined;
 }
 
@@ -28,7 +29,7 @@ export function knownAncestor(steps: TuiState['steps'], id: string): StepView | 
 export function ensureStep(s: TuiState, id: string, phase: string, type = ''): StepView {
   const found = s.steps[id];
   if (found) return found;
-  const parentId = parentAddress(id);
+  const parentId = treeParent(id);
   const parent = parentId !== undefined && knownAncestor(s.steps, id) ? ensureStep(s, parentId, phase) : undefined;
   const key = instanceKey(id);
   const step = newStep(id, parent?.phase ?? phase, type || (key !== undefined && parent ? parent.type : ''));
@@ -45,7 +46,7 @@ export function ensureStep(s: TuiState, id: string, phase: string, type = ''): S
 /** A for_each step whose first item starts is running from then on, until its aggregate step.finished. `s.steps` must be a fresh copy. */
 export function startParent(s: TuiState, id: string, at: number): void {
   if (instanceKey(id) === undefined) return;
-  const parent = s.steps[parentAddress(id)!];
+  const parent = s.steps[treeParent(id)!];
   if (!parent || parent.status !== 'pending') return;
   s.steps[parent.id] = { ...parent, status: 'running', startedAt: at, startSeq: parent.startSeq ?? ++s.seq };
 }

@@ -3,7 +3,7 @@
  * Pure (no ink/react, no clock): the same journal always gives the same state, so it is tested alone
  * and a replayed journal draws the same screen as the live run did.
  */
-import type { ItemCounts, PhaseStatus, RunEvent, RunStatus, StepStatus } from '../interpreter/events.js';
+import type { PhaseStatus, RunEvent, RunStatus, StepFinishedEvent, StepStatus } from '../interpreter/events.js';
 import { splitLines } from './format.js';
 import { MAX_LINES, appendLines, ensureStep, itemText, knownAncestor, newStep, phaseFromSteps, startParent, upsertPhase } from './state-steps.js';
 
@@ -32,7 +32,7 @@ export interface StepView {
   /** An item's value (masked) or a host instance's host, as one line. */
   item?: string;
   /** The aggregate of a for_each step's instances, from its step.finished. */
-  items?: ItemCounts;
+  items?: StepFinishedEvent['items'];
   startedAt?: number;
   /** Order of first start: rollbacks run in reverse of it. */
   startSeq?: number;

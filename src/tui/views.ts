@@ -2,8 +2,8 @@
  * What the screen picks out of the state: the steps of a phase in display order, the rollback list,
  * which phase to show, and a window of a long step list. Pure, no ink/react.
  */
-import type { ItemCounts, StepStatus } from '../interpreter/events.js';
-import { parentAddress } from '../interpreter/address.js';
+import type { StepFinishedEvent, StepStatus } from '../interpreter/events.js';
+import { treeParent } from './address-tree.js';
 import type { StepView, TuiState } from './state.js';
 
 /** Steps of a phase in display order, sub-runbook steps right under their parent. */
@@ -35,7 +35,7 @@ function hasItems(state: TuiState, st: StepView): boolean {
   return st.children.some((c) => state.steps[c]?.key !== undefined);
 }
 
-const COUNTED: (keyof ItemCounts | 'running')[] = ['running', 'succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'];
+const COUNTED: (keyof NonNullable<StepFinishedEvent['items']> | 'running')[] = ['running', 'succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'];
 
 /**
  * How the items of a for_each step stand: `3 succeeded, 1 failed` — the aggregate step.finished once
@@ -53,7 +53,7 @@ export function describeItems(state: TuiState, st: StepView): string {
 }
 
 /** `3 succeeded, 1 timed out` (zero counts left out); `no items` when all are zero. */
-export function formatCounts(counts: Partial<Record<string, number>>): string {
+export function formatCounts(counts: Partial<Record<StepStatus, number>>): string {
   const parts = COUNTED.filter((k) => (counts[k] ?? 0) > 0).map((k) => `${counts[k]} ${k.replace('_', ' ')}`);
   return parts.length ? parts.join(', ') : 'no items';
 }
@@ -61,10 +61,10 @@ export function formatCounts(counts: Partial<Record<string, number>>): string {
 /** A row's label: an instance by its key (`[1]`), a sub-runbook step by its own id, a step by its id. */
 export function rowLabel(st: StepView): string {
   if (st.key !== undefined) return `[${st.key}]`;
-  const parent = parentAddress(st.id);
+  const parent = treeParent(st.id);
   // v1 journals put the for_each index on the step's own row
   const label = parent === undefined ? st.id : st.id.slice(parent.length + 1);
-  return st.index !== undefined && st.status === 'running' ? `${label}[${st.index}]` : label;
+  return st.index !== undefined && st.status === 'running' && !st.id.includes('[') ? `${label}[${st.index}]` : label;
 }
 
 /** The phase whose steps the screen shows: the running one, else the one started last. */

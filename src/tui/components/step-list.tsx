@@ -29,7 +29,7 @@ export function summarizeStep(step: StepView, items = ''): string {
 export function StepList({ title, steps: all, now, selected, columns, maxRows = Infinity, describeItems = () => '' }: StepListProps) {
   const { shown: steps, above, below } = windowSteps(all, maxRows, selected);
   const idWidth = Math.min(24, Math.max(8, ...steps.map((s) => 2 * s.depth + rowLabel(s).length)));
-  const titleWidth = Math.min(30, Math.max(0, ...steps.map((s) => (s.title ?? s.item ?? '').length)));
+  const titleWidth = Math.min(30, Math.max(0, ...steps.map((s) => rowTitle(s).length)));
   return (
     <Box flexDirection="column">
       <Text bold>{title}</Text>
@@ -38,7 +38,7 @@ export function StepList({ title, steps: all, now, selected, columns, maxRows = 
         const indent = '  '.repeat(s.depth);
         const attempt = s.attempt > 0 ? (s.maxAttempts ? `${s.attempt}/${s.maxAttempts}` : `${s.attempt}`) : '';
         const elapsed = s.durationMs !== undefined ? formatDuration(s.durationMs) : s.status === 'running' && s.startedAt !== undefined ? formatDuration(Math.max(0, now - s.startedAt), { whole: true }) : '';
-        const titleCol = titleWidth > 0 ? ` ${fitText(s.title ?? s.item ?? '', titleWidth, true)}` : '';
+        const titleCol = titleWidth > 0 ? ` ${fitText(rowTitle(s), titleWidth, true)}` : '';
         const head = ` ${fitText(indent + rowLabel(s), idWidth, true)}${titleCol} ${fitText(s.type, 6, true)} ${attempt.padStart(4)} ${elapsed.padStart(7)} `;
         const rest = Math.max(0, columns - head.length - 5);
         const summary = summarizeStep(s, describeItems(s));
@@ -57,4 +57,9 @@ export function StepList({ title, steps: all, now, selected, columns, maxRows = 
       {below > 0 ? <Text dimColor>{`  … ${below} more step${below > 1 ? 's' : ''} below`}</Text> : null}
     </Box>
   );
+}
+
+/** An instance row shows the item (or host) it works on; the others their title. */
+function rowTitle(s: StepView): string {
+  return (s.key !== undefined ? (s.item ?? s.title) : s.title) ?? '';
 }
