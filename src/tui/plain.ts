@@ -3,7 +3,7 @@
  * event stream, like the TUI. Must not import ink or react: plain runs must not pay ~0.6 s for them.
  */
 import type { RunEvent, StepStatus } from '../interpreter/events.js';
-import { treeDepth } from './address-tree.js';
+import { treeDepth } from '../interpreter/address-tree.js';
 import { STEP_SYMBOL, RUN_SYMBOL, describeStatus, formatBudget, formatClock, formatDuration, formatProgress, splitLines } from './format.js';
 import { PollStreaks, type PollLine } from './poll-streaks.js';
 import { formatCounts } from './views.js';

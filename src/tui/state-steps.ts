@@ -4,7 +4,7 @@
  * are keyed by the address the events carry; nothing here rebuilds an address.
  */
 import { instanceKey } from '../interpreter/address.js';
-import { treeDepth, treeParent } from './address-tree.js';
+import { treeDepth, treeParent } from '../interpreter/address-tree.js';
 import type { StepStatus } from '../interpreter/events.js';
 import type { PhaseView, StepView, TuiState } from './state.js';
 

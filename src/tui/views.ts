@@ -3,7 +3,7 @@
  * which phase to show, and a window of a long step list. Pure, no ink/react.
  */
 import type { StepFinishedEvent, StepStatus } from '../interpreter/events.js';
-import { treeParent } from './address-tree.js';
+import { treeParent } from '../interpreter/address-tree.js';
 import type { StepView, TuiState } from './state.js';
 
 /** Steps of a phase in display order, sub-runbook steps right under their parent. */

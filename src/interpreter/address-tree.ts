@@ -3,7 +3,7 @@
  * item `restart-each[1]` hangs under its step `restart-each`, a sub-runbook step
  * `restart-each[1].healthy` under the instance that runs the sub-runbook. Reads addresses; never builds one.
  */
-import { baseAddress } from '../interpreter/address.js';
+import { baseAddress } from './address.js';
 
 /**
  * The row an address is drawn under: an item's step (`x[1]` → `x`), a sub-runbook step's
