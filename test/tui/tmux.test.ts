@@ -95,7 +95,9 @@ describe.skipIf(!hasCli || !hasTmux)('runbook run in a real terminal (tmux)', ()
     out = await waitFor(s, 'Next step: breaks — This one fails');
     expect(out).toMatch(/ ✓ hello {4}Say hello {6}shell {3}1\/1 +\S+ ↺ line 3/);
     keys(s, 'Enter');
-    out = await waitFor(s, '[r] retry  [s] skip and continue  [i] ignore  [a] abort and roll back');
+    out = await waitFor(s, '[a] abort   fail the run and roll back');
+    expect(out).toContain('[s] skip    record the step as skipped and go on');
+    expect(out).toContain('[i] ignore  keep it failed and go on, as on_failure: continue would');
     expect(out).toContain('at drill.yaml:16:9');
     keys(s, 'a');
     out = await waitFor(s, 'EXIT=');
