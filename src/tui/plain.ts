@@ -89,7 +89,8 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
   return (e: RunEvent) => {
     const ts = stampOf(e.ts);
     const line = (text: string) => emit(`${ts} ${text}`);
-    if (e.type !== 'step.output' && 'step' in e && e.step) endPolls(e.step);
+    // another line of the step ends its run of identical polls (progress is not a line unless verbose)
+    if (e.type !== 'step.output' && !(e.type === 'step.progress' && !opts.verbose) && 'step' in e && e.step) endPolls(e.step);
     switch (e.type) {
       case 'run.started': {
         runStart = Date.parse(e.ts);
