@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseJunit } from 'junit2json';
 import { renderReport, summarizeRun } from '../../src/report/index.js';
-import { readRunEvents } from '../../src/report/read.js';
+import { listRuns, readRunEvents } from '../../src/report/read.js';
 import { tempStateDir } from './journals.js';
 import { resumedRollingRun, rollingRun } from './journals-v2.js';
 import { findAll, parseXml } from './xml.js';
@@ -69,6 +69,16 @@ describe('the report model of a for_each over a sub-runbook', () => {
     // the second process's phase.finished says 210 ms; the phase ran from 00:00.010 to 01:03.220
     expect(r.phases[0]).toMatchObject({ id: 'drain', started_at: '2026-12-01T11:00:00.010Z', start_offset_ms: 10, duration_ms: 63_210, budget_ms: 60_000, within_budget: false });
     expect(r.steps.find((s) => s.id === 'restart-each[1].healthy')).toMatchObject({ status: 'succeeded', started_at: '2026-12-01T11:00:03.230Z', duration_ms: 110 });
+  });
+});
+
+describe('history', () => {
+  it('tells a drill from an incident', () => {
+    expect(listRuns(state.dir, 'rolling-restart').filter((r) => r.run !== 'r-twice').map((r) => [r.run, r.status, r.drill])).toEqual([
+      ['r-drill', 'rolled_back', true],
+      ['r-rolling-resumed', 'succeeded', undefined],
+      ['r-rolling', 'rolled_back', undefined],
+    ]);
   });
 });
 
