@@ -51,6 +51,7 @@ export function renderJunit(r: RunReport): string {
       `      <property${attrs({ name: 'run', value: r.run.id })}/>`,
       `      <property${attrs({ name: 'run_status', value: r.run.status })}/>`,
       `      <property${attrs({ name: 'dry_run', value: String(r.run.dry_run) })}/>`,
+      `      <property${attrs({ name: 'drill', value: String(r.run.drill) })}/>`,
       '    </properties>',
     );
     for (const c of cases) lines.push(...caseXml(classname, c));

@@ -99,7 +99,7 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
         const title = e.title ? ` — ${e.title}` : '';
         const sev = e.severity ? ` [${e.severity}]` : '';
         const rto = rtoMs ? ` · RTO ${formatBudget(rtoMs)}` : '';
-        const flags = `${e.dry_run ? ' · DRY RUN' : ''}${e.resumed ? ' · resumed' : ''}`;
+        const flags = `${e.dry_run ? ' · DRY RUN' : ''}${e.drill ? ' · DRILL' : ''}${e.resumed ? ' · resumed' : ''}`;
         line(paint(BOLD, `▶ run ${e.runbook}${title}${sev}`) + ` · run ${e.run}${rto} · ${e.user}@${e.host}${flags}`);
         if (opts.verbose) {
           for (const p of e.outline) {

@@ -90,6 +90,7 @@ describe('markdown', () => {
     expect(text).toContain('## Root Cause Analysis');
     expect(text).toContain('## Lessons Learned');
     expect(renderReport(events('r-rolling'), 'md').split('\n')[0]).toBe('# Incident Report: Rolling restart of the web tier');
+    expect(findAll(parseXml(renderReport(events('r-drill'), 'junit')), 'property').filter((p) => p.attrs.name === 'drill').map((p) => p.attrs.value)).toEqual(['true', 'true']);
   });
 
   it('has a timeline row per instance event, by address, with the item, and the for_each counts', () => {

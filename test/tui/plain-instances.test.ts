@@ -61,6 +61,13 @@ describe('plain lines by instance address', () => {
   });
 });
 
+describe('the run line', () => {
+  it('says DRILL for a run --drill', () => {
+    const [first] = print(eventsOf(rollingRun('r-d', undefined, { drill: true })).slice(0, 1));
+    expect(first).toBe('10:00:00.000 ▶ run rolling-restart — Rolling restart of the web tier [P1] · run r-d · RTO 2m · alice@dr-host · DRILL');
+  });
+});
+
 describe('repeated poll failures', () => {
   const base = { run: 'r', ts: '2026-12-01T10:00:00.000Z' };
   const at = (s: number) => new Date(Date.parse(base.ts) + s * 1000).toISOString();
