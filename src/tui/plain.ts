@@ -54,6 +54,9 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
   let rollingBack = false;
   const maxAttempts = new Map<string, number>();
   const wheres = new Map<string, string>();
+  // first starts of phases: after a resume, a phase is timed from when it first started
+  const phaseStarts = new Map<string, number>();
+  let resumed = false;
   const polls = new PollStreaks();
   // what the last written line was, so a live poll line can replace itself
   let lastPollLine: string | undefined;
@@ -109,11 +112,13 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
         return;
       }
       case 'run.resumed': {
+        resumed = true;
         const inflight = e.inflight.map((i) => `${i.step} → ${i.decision}`).join(', ');
         line(`↻ resumed by pid ${e.pid}${inflight ? ` · in flight: ${inflight}` : ''}`);
         return;
       }
       case 'phase.started': {
+        if (!phaseStarts.has(e.phase)) phaseStarts.set(e.phase, Date.parse(e.ts));
         const title = e.title ? ` — ${e.title}` : '';
         const budget = e.budget_ms ? ` (budget ${formatBudget(e.budget_ms)})` : '';
         line(phaseIndent(e.phase) + paint(CYAN, `▶ phase ${e.phase}`) + `${title}${budget}`);
@@ -121,12 +126,16 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
       }
       case 'phase.finished': {
         const nested = e.phase.includes('/');
+        const first = phaseStarts.get(e.phase);
+        phaseStarts.delete(e.phase);
+        const since = first === undefined ? NaN : Date.parse(e.ts) - first;
+        const duration = resumed && !Number.isNaN(since) ? Math.max(e.duration_ms, since) : e.duration_ms;
         let budget = '';
         if (e.budget_ms) {
-          const over = e.duration_ms - e.budget_ms;
+          const over = duration - e.budget_ms;
           budget = ` / budget ${formatBudget(e.budget_ms)} ` + (e.within_budget === false || over > 0 ? paint(RED, `over by ${formatDuration(over)}`) : paint(GREEN, '✓'));
         }
-        line(phaseIndent(e.phase) + paint(CYAN, `■ phase ${e.phase}`) + ` ${status(e.status)} in ${formatDuration(e.duration_ms)}${budget}${nested ? '' : rtoNote(e)}`);
+        line(phaseIndent(e.phase) + paint(CYAN, `■ phase ${e.phase}`) + ` ${status(e.status)} in ${formatDuration(duration)}${budget}${nested ? '' : rtoNote(e)}`);
         return;
       }
       case 'step.started': {

@@ -5,7 +5,6 @@
  */
 import { instanceKey } from '../interpreter/address.js';
 import { treeDepth, treeParent } from '../interpreter/address-tree.js';
-import type { StepStatus } from '../interpreter/events.js';
 import type { PhaseView, StepView, TuiState } from './state.js';
 
 /** Output lines kept per step: the log pane shows the tail; the journal keeps everything. */
@@ -83,5 +82,3 @@ export function itemText(item: unknown): string | undefined {
   const text = typeof item === 'string' ? item : JSON.stringify(item);
   return text.replace(/\s+/g, ' ');
 }
-
-export type FinishedStatus = Exclude<StepStatus, 'pending' | 'running'>;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createPlainPrinter, type PlainOptions } from '../../src/tui/plain.js';
 import { colorLevel } from '../../src/tui/color-support.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
-import { eventsOf, rollingRun } from '../report/journals-v2.js';
+import { eventsOf, resumedRollingRun, rollingRun } from '../report/journals-v2.js';
 
 process.env.TZ = 'UTC';
 
@@ -65,6 +65,15 @@ describe('the run line', () => {
   it('says DRILL for a run --drill', () => {
     const [first] = print(eventsOf(rollingRun('r-d', undefined, { drill: true })).slice(0, 1));
     expect(first).toBe('10:00:00.000 ▶ run rolling-restart — Rolling restart of the web tier [P1] · run r-d · RTO 2m · alice@dr-host · DRILL');
+  });
+});
+
+describe('a resumed run', () => {
+  it('times a phase from its first start, not from the resume', () => {
+    const lines = print(eventsOf(resumedRollingRun()));
+    expect(lines.find((l) => l.includes('↻ resumed'))).toBe('11:01:03.000 ↻ resumed by pid 5151 · in flight: restart-each[1].healthy → rerun');
+    // the second process's phase.finished says 210 ms
+    expect(lines.find((l) => l.includes('■ phase drain'))).toBe('11:01:03.220 ■ phase drain succeeded in 1m 03s / budget 1m over by 3.2s · RTO 1m 03s / 2m (53%)');
   });
 });
 
