@@ -93,7 +93,8 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
 
   if (ctx.settings.stepMode) {
     const resolved = safeResolve(s, scope, true);
-    const rendered = renderBody(s.type, resolved);
+    // the prompt goes to the screen, not through the emitter: mask it here
+    const rendered = ctx.emitter.masker.mask(renderBody(s.type, resolved));
     const body = renderPromptBody(s.type, resolved, ctx.emitter.masker);
     const answer = await ctx.decider.decide({ kind: 'step', step: fullId, title: s.title, rendered, body }, ctx.activeSignal).catch(() => undefined);
     if (!answer || answer.kind !== 'step') return;
