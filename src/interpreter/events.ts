@@ -83,6 +83,15 @@ export interface StepOutputEvent extends Base {
   text: string;
 }
 
+/** What a step printed beyond its `output_limit` on one stream: counted, not journaled (spec §12). */
+export interface StepOutputTruncatedEvent extends Base {
+  type: 'step.output_truncated';
+  step: string;
+  stream: 'stdout' | 'stderr' | 'info';
+  /** Bytes (UTF-8, after masking) not journaled. */
+  bytes: number;
+}
+
 /** Live transfer/poll progress (s3 bytes, until polls, docker state). Throttled by the interpreter. */
 export interface StepProgressEvent extends Base {
   type: 'step.progress';
@@ -111,6 +120,8 @@ export interface StepFinishedEvent extends Base {
   host?: string;
   /** The aggregate step.finished of a for_each step: how its items ended. */
   items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
+  /** `shell.detach: true`: pids of the processes left running on purpose. */
+  detached?: number[];
 }
 
 export interface PhaseFinishedEvent extends Base {
@@ -181,6 +192,7 @@ export type RunEvent =
   | PhaseStartedEvent
   | StepStartedEvent
   | StepOutputEvent
+  | StepOutputTruncatedEvent
   | StepProgressEvent
   | StepFinishedEvent
   | PhaseFinishedEvent

@@ -4,6 +4,7 @@
  */
 import type { RunEvent, StepStatus } from '../interpreter/events.js';
 import { treeDepth } from '../interpreter/address-tree.js';
+import { terminalEvent } from '../util/terminal-text.js';
 import { STEP_SYMBOL, RUN_SYMBOL, describeStatus, formatBudget, formatClock, formatDuration, formatProgress, splitLines } from './format.js';
 import { PollStreaks, type PollLine } from './poll-streaks.js';
 import { formatCounts } from './views.js';
@@ -89,7 +90,8 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
     return ` · ${elapsed > rtoMs ? paint(RED, text) : pct > 80 ? paint(YELLOW, text) : text}`;
   };
 
-  return (e: RunEvent) => {
+  return (event: RunEvent) => {
+    const e = terminalEvent(event);
     const ts = stampOf(e.ts);
     const line = (text: string) => emit(`${ts} ${text}`);
     // another line of the step ends its run of identical polls (progress is not a line unless verbose)
@@ -159,6 +161,9 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
           const body = e.stream === 'stderr' ? paint(YELLOW, text) : e.stream === 'info' ? paint(DIM, text) : text;
           emit(outputLine(ts, e.step, body));
         }
+        return;
+      case 'step.output_truncated':
+        emit(outputLine(ts, e.step, paint(DIM, `… ${e.bytes} more bytes of ${e.stream} not journaled (output_limit)`)));
         return;
       case 'step.progress':
         if (opts.verbose) emit(outputLine(ts, e.step, formatProgress(e)));

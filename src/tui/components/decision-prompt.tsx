@@ -1,3 +1,4 @@
+import { terminalText } from '../../util/terminal-text.js';
 import { Box, Text } from 'ink';
 import type { PendingPrompt } from '../store.js';
 import { startRollbackPick, type RollbackPick } from '../keys.js';
@@ -61,7 +62,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title, columns = 100
       body = (
         <>
           <Text bold color="red">{`✗ ${r.step} failed`}</Text>
-          <Text color="red">{r.error}</Text>
+          <Text color="red">{terminalText(r.error)}</Text>
           {r.where ? <Text dimColor>{`at ${r.where}`}</Text> : null}
           {FAILURE_KEYS.map(([k, what, meaning]) => (
             <Text key={k} wrap="wrap">
@@ -90,6 +91,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title, columns = 100
       body = (
         <>
           <Text bold color="yellow">{`${r.step} was running when the previous process died and is not idempotent`}</Text>
+          {r.running?.length ? <Text>{`still running, resume kills them: ${terminalText(r.running.join('; '))}`}</Text> : null}
           <Keys keys={[['r', 'run it again'], ['s', 'skip it']]} />
         </>
       );
