@@ -14,6 +14,7 @@ import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { newRunId } from '../interpreter/run-id.js';
 import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/events.js';
 import { createPlainPrinter } from '../tui/plain.js';
+import { colorLevel } from '../tui/color-support.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations } from '../report/history.js';
@@ -131,12 +132,22 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
       user,
       predicted: runHist ? { run_ms: runHist.p50, phases: Object.fromEntries([...(phaseHist ?? new Map())].map(([k, v]) => [k, v.p50])) } : undefined,
     });
+    // a resumed run's view starts from the journal's earlier events: the original start, phases, steps
+    for (const e of resume?.events ?? []) tui.push(e);
     listeners.push((e) => tui!.push(e));
     const inner = tui.decider;
     // --rerun-inflight/--skip-inflight answer resume questions without asking.
     decider = opts.rerunInflight || opts.skipInflight ? { ...inner, decide: (r, s) => (r.kind === 'inflight' ? autoDecider({ yes: false, user, inflight: opts.rerunInflight ? 'rerun' : 'skip' }).decide(r, s) : inner.decide(r, s)) } : inner;
   } else {
-    const print = createPlainPrinter((line) => void process.stdout.write(line + '\n'), { color: !!process.stdout.isTTY && !process.env.NO_COLOR });
+    const tty = !!process.stdout.isTTY;
+    let replaying = true;
+    const print = createPlainPrinter((line) => void (replaying || process.stdout.write(line + '\n')), { color: colorLevel(process.env, tty) > 0, live: tty });
+    // the printer learns the run's start, RTO and steps from the earlier events; of them it prints only the run's own line
+    for (const e of resume?.events ?? []) {
+      replaying = e.type !== 'run.started';
+      print(e);
+    }
+    replaying = false;
     listeners.push(print);
   }
 
