@@ -73,7 +73,7 @@ export const coreDefs: Record<string, JsonSchema> = {
     },
   },
   assert: { ...ref('expressions'), description: 'Control step: fail unless every expression holds.' },
-  log: { type: 'string', description: "Control step: a note in the journal and the report (e.g. 'Stakeholders notified')." },
+  log: { type: 'string', description: "Control step: a note in the journal and the report. It notifies nobody: use a `notify` step for that." },
   runbook: {
     type: 'object',
     description: "Control step: run another runbook inline; its phases nest under this step and its outputs become this step's outputs.",
