@@ -523,6 +523,10 @@ export interface Runbook {
    * Incident severity this runbook is for.
    */
   severity?: 'P0' | 'P1' | 'P2' | 'P3';
+  /**
+   * What its runs count as in `runbook stats` (default recovery): a recovery (MTTR, RTO, RPO), a backup, a restore test, or maintenance (counted nowhere).
+   */
+  kind?: 'recovery' | 'backup' | 'restore-test' | 'maintenance';
   objectives?: Objectives;
   /**
    * After a failure: auto (default) rolls back started steps, prompt asks, off does nothing.

@@ -194,6 +194,10 @@ export function documentProperties(): Record<string, JsonSchema> {
     title: { type: 'string', description: 'Human title.' },
     description: { type: 'string', description: 'What this runbook recovers from and when to use it.' },
     severity: { enum: ['P0', 'P1', 'P2', 'P3'], description: 'Incident severity this runbook is for.' },
+    kind: {
+      enum: ['recovery', 'backup', 'restore-test', 'maintenance'],
+      description: 'What its runs count as in `runbook stats` (default recovery): a recovery (MTTR, RTO, RPO), a backup, a restore test, or maintenance (counted nowhere).',
+    },
     objectives: ref('objectives'),
     rollback: { enum: ['auto', 'prompt', 'off'], description: 'After a failure: auto (default) rolls back started steps, prompt asks, off does nothing.' },
     lock: { type: 'string', minLength: 1, description: 'Name of the lock held for the whole run (default: the runbook id).' },
