@@ -73,8 +73,16 @@ function messageOf(b: NotifyBody, kind: string): string {
 
 const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean);
 
+const REQUIRED: Record<NotifyKind, string> = { slack: 'webhook_url', pagerduty: 'routing_key', webhook: 'url', smtp: 'url' };
+
 export function buildNotification(target: NotifyTarget, b: NotifyBody, origin: NotifyOrigin): Notification {
   checkFields(b, target.kind);
+  // An unset secret or variable resolves to '': say so, rather than send a request that cannot succeed.
+  const field = REQUIRED[target.kind];
+  const value = (target.config as unknown as Record<string, unknown>)[field];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new StepFailure(`notify ${b.connection}: the ${target.kind} connection's ${field} is empty (is the secret or variable it comes from set?)`, undefined, 'NOTIFY_UNCONFIGURED');
+  }
   const json = { 'content-type': 'application/json' };
   switch (target.kind) {
     case 'slack':
