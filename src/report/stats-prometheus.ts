@@ -82,7 +82,9 @@ export function renderStatsPrometheus(s: Stats, drills: DrillStatus[] | undefine
     const lastOk = family('runbook_drill_last_success', '1 when the latest drill of the runbook succeeded, else 0 (absent: never drilled).');
     const lastAt = family('runbook_drill_last_timestamp_seconds', 'Start of the latest drill of the runbook, seconds since the Unix epoch.');
     const due = family('runbook_drill_next_due_timestamp_seconds', 'When the next passing drill is due, seconds since the Unix epoch (absent: due now).');
-    const rto = family('runbook_drill_last_rto_seconds', 'Recovery time of the latest drill.');
+    const lastDuration = family('runbook_drill_last_duration_seconds', 'Duration of the latest drill, passed or not.');
+    const rtoMet = family('runbook_drill_last_rto_met', '1 when the latest drill met its RTO, else 0.');
+    const rto = family('runbook_drill_last_rto_seconds', 'Recovery time of the latest drill (absent when it did not recover).');
     const rtoObj = family('runbook_drill_rto_objective_seconds', 'RTO objective of the latest drill.');
     for (const d of drills) {
       const l = { runbook: d.runbook, every: d.every };
@@ -90,6 +92,8 @@ export function renderStatsPrometheus(s: Stats, drills: DrillStatus[] | undefine
       if (d.last) {
         lastOk(l, d.last.status === 'succeeded' ? 1 : 0);
         lastAt(l, Date.parse(d.last.started_at) / 1000);
+        lastDuration(l, sec(d.last.duration_ms));
+        if (d.last.rto.met !== null) rtoMet(l, d.last.rto.met ? 1 : 0);
         rto(l, sec(d.last.rto.achieved_ms));
         rtoObj(l, sec(d.last.rto.objective_ms));
       }
