@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { makeHistory, type MadeRun } from './kpi-history.js';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -120,5 +120,20 @@ describe('runbook stats: the KPIs from real history', () => {
     const file = join(dir, 'stats.prom');
     writeFileSync(file, stdout);
     expect(execFileSync(PROMTOOL, ['check', 'metrics'], { input: stdout, encoding: 'utf8' })).toBe('');
+  });
+
+  it('a run whose process died is listed as unfinished and counted in no rate', async () => {
+    const before = JSON.parse((await stats(['--json'])).stdout);
+    writeFileSync(join(dir, 'hang.yaml'), 'runbook: hang\nobjectives: { rto: 1m }\nphases:\n  - id: p\n    steps:\n      - id: w\n        wait: 30s\n');
+    const p = spawnCli(['run', join(dir, 'hang.yaml'), '--json', '--state-dir', stateDir]);
+    await p.waitForEvent((e) => e.type === 'step.started' && e.step === 'w');
+    process.kill(p.pid, 'SIGKILL');
+    await p.done;
+    const after = JSON.parse((await stats(['--json'])).stdout);
+    expect(after.runs).toEqual({ total: before.runs.total + 1, drills: before.runs.drills, incidents: before.runs.incidents + 1, incomplete: 1 });
+    expect(after.recovery).toEqual(before.recovery);
+    expect(after.mttr).toEqual(before.mttr);
+    expect(after.rto).toEqual(before.rto);
+    expect((await stats()).stdout).toContain('11 real runs (2 drills, 9 incidents, 1 unfinished, not counted)');
   });
 });
