@@ -21,6 +21,8 @@ export interface RunSummary {
   rto_ms?: number;
   rto_met: boolean | null;
   dry_run: boolean;
+  /** A real run marked as a DR drill (`run --drill`). */
+  drill: boolean;
   file: string;
 }
 
@@ -146,6 +148,7 @@ function summarizeJournal(stateDir: string, runId: string): RunSummary | undefin
     rto_ms: finished?.rto_ms,
     rto_met: finished?.rto_met ?? null,
     dry_run: started.dry_run,
+    drill: started.drill === true,
     file: started.file,
   };
 }

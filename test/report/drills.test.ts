@@ -65,6 +65,17 @@ describe('runbook drills', () => {
     expect(res.stdout).toContain('1 of 2 drills overdue: rt');
   });
 
+  it('history tells drills from incidents', async () => {
+    const res = await runCli(['history', '--state-dir', stateDir], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    const line = (run: MadeRun) => res.stdout.split('\n').find((l) => l.startsWith(run.started.run)) ?? '';
+    expect(line(runs[0])).toMatch(/ succeeded \(drill\) /);
+    expect(line(runs[1])).toMatch(/ failed \(drill\) /);
+    expect(line(runs[2])).toMatch(/ succeeded {2}/);
+    const json = JSON.parse((await runCli(['history', '--json', '--state-dir', stateDir], { cwd: dir })).stdout) as { run: string; drill: boolean }[];
+    expect(Object.fromEntries(json.map((r) => [r.run, r.drill]))).toEqual(Object.fromEntries(runs.map((r) => [r.started.run, !!r.drill])));
+  });
+
   it('stats includes the drill metrics from drills.yaml', async () => {
     const res = await runCli(['stats', '--format', 'prometheus', '--state-dir', stateDir], { cwd: dir });
     expect(res.code, res.stderr).toBe(0);
