@@ -279,4 +279,18 @@ ${OUTPUTS}`,
     expect(r.stdout).not.toContain(PASSWORD);
     expect(receiver.requests).toHaveLength(0);
   });
+
+  it('plan --preflight checks the configuration of each kind and logs in to the mail server, sending nothing', async () => {
+    const file = runbookFile('notify-preflight', `      - id: chat\n        notify: { connection: chat, text: "x" }\n`);
+    const r = await runCli(['plan', file, '--preflight'], {
+      env: { ...receiver.env, SLACK_WEBHOOK_URL: '', PD_KEY: ROUTING_KEY, APP_PASSWORD: PASSWORD, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ connection chat \(slack\) Slack webhook \(no url\) +webhook_url is empty \(is the secret or variable it comes from set\?\)/);
+    expect(r.stdout).toMatch(/✓ connection oncall \(pagerduty\) PagerDuty http:\/\/127\.0\.0\.1:\d+\/pagerduty\/v2\/enqueue +configured \(not contacted/);
+    expect(r.stdout).toMatch(/✓ connection mail \(smtp\) smtp smtp:\/\/127\.0\.0\.1:\d+ +server answers and accepts the login/);
+    expect(r.stdout).not.toContain(ROUTING_KEY);
+    expect(receiver.requests).toHaveLength(0);
+    expect(mails).toHaveLength(0);
+  });
 });

@@ -56,16 +56,38 @@ export function safeUrl(url: string | undefined, keepPath = true): string {
   }
 }
 
+/**
+ * `plan --preflight` for Slack, PagerDuty and webhooks: the configuration only. Their one real check
+ * would send a notification, so nothing is contacted; but an unset secret (an empty routing key or URL)
+ * is found before the incident that needs it.
+ */
+function checkConfigured(fields: Record<string, string | undefined>, urlField: string | undefined, describe: string): PreflightCheck {
+  for (const [field, value] of Object.entries(fields)) {
+    if (!value || !value.trim()) return { target: describe, ok: false, detail: `${field} is empty (is the secret or variable it comes from set?)` };
+  }
+  if (urlField) {
+    try {
+      const u = new URL(fields[urlField]!);
+      if (!/^https?:$/.test(u.protocol)) return { target: describe, ok: false, detail: `${urlField} is not an http(s) URL` };
+    } catch {
+      return { target: describe, ok: false, detail: `${urlField} is not a URL` };
+    }
+  }
+  return { target: describe, ok: true, detail: 'configured (not contacted: the only check would send a notification)' };
+}
+
 function httpKind<K extends 'slack' | 'pagerduty' | 'webhook', C>(
   name: K,
   description: string,
   schema: ConnectionKind['schema'],
   describe: (c: C) => string,
+  required: (c: C) => [Record<string, string | undefined>, string | undefined],
 ): ConnectionKind<C, Extract<NotifyClient, { kind: K }>> {
   return {
     name,
     description,
     schema,
+    preflight: async (_client, config) => checkConfigured(...required(config), describe(config)),
     open: (config, ctx) => ({ kind: name, config, agent: makeAgent({}, ctx.baseDir) }) as unknown as Extract<NotifyClient, { kind: K }>,
     close: async (client) => void (await (client as { agent: Agent }).agent.close()),
     describe,
@@ -78,6 +100,7 @@ export const slackConnection = httpKind<'slack', SlackConfig>(
   slackConnectionSchema,
   // The path of a Slack webhook URL is its secret: show only the host.
   (c) => `Slack webhook ${safeUrl(c.webhook_url, false)}`,
+  (c) => [{ webhook_url: c.webhook_url }, 'webhook_url'],
 );
 
 export const pagerdutyConnection = httpKind<'pagerduty', PagerDutyConfig>(
@@ -85,6 +108,7 @@ export const pagerdutyConnection = httpKind<'pagerduty', PagerDutyConfig>(
   'A PagerDuty service through the Events API v2 (trigger, acknowledge, resolve).',
   pagerdutyConnectionSchema,
   (c) => `PagerDuty ${safeUrl(c.url ?? PAGERDUTY_EVENTS_URL)}`,
+  (c) => [{ routing_key: c.routing_key, url: c.url || PAGERDUTY_EVENTS_URL }, 'url'],
 );
 
 export const webhookConnection = httpKind<'webhook', WebhookConfig>(
@@ -92,6 +116,7 @@ export const webhookConnection = httpKind<'webhook', WebhookConfig>(
   'An HTTP endpoint that receives a JSON POST per notification.',
   webhookConnectionSchema,
   (c) => `webhook ${safeUrl(c.url)}`,
+  (c) => [{ url: c.url }, 'url'],
 );
 
 type Nodemailer = typeof import('nodemailer');
