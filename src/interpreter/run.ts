@@ -22,6 +22,7 @@ import { formatMs } from './timers.js';
 import { restoreLevel, stepModelOf } from './restore.js';
 import { findOrphans, killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
+import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
 
@@ -38,6 +39,8 @@ export interface RunOptions {
   loaded: LoadedRunbook & { model: RunbookModel };
   params: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** Secrets of sub-runbooks named by a literal file, by absolute file (readSecretsTree). */
+  childSecrets?: Map<string, Record<string, string>>;
   stateDir: string;
   decider: Decider;
   dryRun?: boolean;
@@ -71,7 +74,8 @@ export class Runner {
     const model = opts.loaded.model;
     this.runId = opts.resume?.runId ?? opts.runId ?? newRunId(model.id);
     this.journalFile = journalPath(opts.stateDir, this.runId);
-    const masker = new SecretMasker(Object.values(opts.secrets).filter((v) => v.length > 0));
+    const allSecrets = [opts.secrets, ...(opts.childSecrets?.values() ?? [])].flatMap((m) => Object.values(m));
+    const masker = new SecretMasker(allSecrets.filter((v) => v.length > 0));
     const emitter = new Emitter(this.runId, JournalWriter.open(this.journalFile), masker);
     for (const l of opts.listeners ?? []) emitter.on(l);
     const env = opts.env ?? process.env;
@@ -81,7 +85,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map() },
       startedAt,
     );
     if (opts.resume) this.restore(opts.resume.events);
@@ -206,6 +210,9 @@ export class Runner {
     } finally {
       if (rtoTimer) clearTimeout(rtoTimer);
       killAllShellGroups('SIGKILL');
+      // Empty cgroup folders of this run go; a detached service's stays (spec §12).
+      const root = trackingRoot();
+      if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
     }
     const measures = evaluateMeasures(ctx, top);
@@ -233,6 +240,8 @@ export class Runner {
   private async decideInflight(): Promise<void> {
     const { ctx } = this;
     const questions: string[] = [];
+    // Killed before anything runs again, whatever the answers: each question says which are its step's.
+    const orphans = findOrphans(this.runId);
     for (const id of ctx.inflight) {
       const m = stepModelOf(this.opts.loaded, id);
       if (!m || m.idempotent || m.type === 'runbook') continue;
@@ -241,7 +250,8 @@ export class Runner {
     const missing: string[] = [];
     for (const step of questions) {
       try {
-        const answer = await ctx.decider.decide({ kind: 'inflight', step }, ctx.runAbort.signal);
+        const running = orphans.filter((o) => o.step === step).map((o) => `pid ${o.pid} ${o.command}`);
+        const answer = await ctx.decider.decide({ kind: 'inflight', step, ...(running.length ? { running } : {}) }, ctx.runAbort.signal);
         if (answer.kind !== 'inflight') throw new Error('no answer');
         ctx.inflightDecisions.set(step, answer.action);
       } catch {
@@ -249,7 +259,6 @@ export class Runner {
       }
     }
     if (missing.length) {
-      const orphans = findOrphans(this.runId);
       throw new ResumeError(
         `${missing.map((s) => `step '${s}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
           `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +
