@@ -62,10 +62,11 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--yes', 'approve confirm/approve steps without asking')
     .option('--step', 'step through interactively: confirm each step before it runs')
     .option('--dry-run', 'walk the whole run without side effects')
+    .option('--drill', 'a real run that is a DR drill: its report is a drill report, `runbook drills` and `stats` count it as one')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
     .addOption(stateDirOption())
-    .addHelpText('after', examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step']))
+    .addHelpText('after', examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run runbooks/database-corruption.yaml --drill --yes', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step']))
     .action(async (file: string, opts) => run((await import('./cli/run.js')).runCommand(file, opts)));
 
   program
@@ -100,6 +101,28 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .addOption(stateDirOption())
     .addHelpText('after', examples(['runbook history', 'runbook history database-corruption --json']))
     .action(async (id: string | undefined, opts) => run((await import('./cli/report.js')).historyCommand(id, opts)));
+
+  program
+    .command('stats')
+    .description("the DR guide's KPIs from history: backup, restore-test and recovery success rates, backup duration, MTTR, RTO and RPO against the objectives, each with its trend")
+    .option('--since <duration>', 'window: runs started within it (default 90d)')
+    .option('--runbook <id>', 'only runs of this runbook')
+    .option('--json', 'print as JSON (the same as --format json)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'prometheus']))
+    .option('-o, --output <file>', 'write to a file (written whole, never half), e.g. a node_exporter textfile .prom')
+    .option('--drills <file>', 'the drill schedule whose status is included (default drills.yaml here, when present)')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook stats', 'runbook stats --since 30d --runbook database-corruption --json', 'runbook stats --format prometheus -o /var/lib/node_exporter/textfile/runbook-kpi.prom']))
+    .action(async (opts) => run((await import('./cli/kpi.js')).statsCommand(opts)));
+
+  program
+    .command('drills')
+    .description("the DR testing schedule (drills.yaml): each drill's last run, result and RTO, when it is next due, what is overdue")
+    .option('--file <file>', 'the schedule (default drills.yaml here)')
+    .option('--json', 'print as JSON')
+    .addOption(stateDirOption())
+    .addHelpText('after', examples(['runbook drills', 'runbook drills --json --state-dir /var/lib/runbook']))
+    .action(async (opts) => run((await import('./cli/kpi.js')).drillsCommand(opts)));
 
   program
     .command('schema')

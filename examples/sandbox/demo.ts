@@ -119,7 +119,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     }
     if (interrupted) return 130;
 
-    const extra = ['--yes'];
+    // The demo is a DR drill (spec §12): a real run, reported as a drill and counted by `runbook drills`.
+    const extra = ['--yes', '--drill'];
     if (values['no-tui']) extra.push('--no-tui');
     if (values.json) extra.push('--json');
     say(`▶ runbook run ${join('runbooks', `${scenario.runbook}.yaml`)} ${Object.entries(params).map(([k, v]) => `--set ${k}=${v}`).join(' ')} ${extra.join(' ')}\n`);
@@ -141,6 +142,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       say(`✗ the run did not finish (exit ${run.code ?? run.signal})`);
       return run.code ?? 130;
     }
+    if (sb) say(describeNotifications(sb));
     const verdict = await verdictOf(run);
     const ok = run.finished.status === (scenario.expectStatus ?? 'succeeded');
     say(`${ok ? '✓' : '✗'} ${scenario.name}: ${verdict} — demo ${ms(performance.now() - started)} in all`);
@@ -155,6 +157,14 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** What the runbook sent to the sandbox's PagerDuty and Slack stand-in, and the incidents as PagerDuty would hold them. */
+function describeNotifications(sb: Sandbox): string {
+  const lines = sb.notify.describe();
+  if (!lines.length) return `notifications: none reached the local receiver ${sb.notify.url}`;
+  const incidents = sb.notify.incidents().map((i) => `  incident ${i.dedup_key}: ${i.events.join(' → ')} (${i.status})`);
+  return [`notifications received by the local receiver ${sb.notify.url}:`, ...lines.map((l) => `  ${l}`), ...incidents].join('\n');
 }
 
 /** The report's title and summary table (up to the timeline). */

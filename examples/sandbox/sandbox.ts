@@ -1,7 +1,8 @@
 /**
- * The DR sandbox: a PostgreSQL 15 cluster (fsync on), an S3 server with the backup bucket and the
- * trading service, all on 127.0.0.1 in one temp dir, plus the environment the runbooks read
- * (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS credentials, PATH with the PostgreSQL binaries).
+ * The DR sandbox: a PostgreSQL 15 cluster (fsync on), an S3 server with the backup bucket, the
+ * trading service and a notification receiver standing in for PagerDuty and Slack, all on 127.0.0.1
+ * in one temp dir, plus the environment the runbooks read (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS
+ * credentials, PAGERDUTY_URL, PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL, PATH with the PostgreSQL binaries).
  * Used by `npm run demo` and the drills in test/drills/. `stop()` leaves no process or dir behind.
  */
 import { execFile } from 'node:child_process';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type PgServer } from './services/postgres.js';
 import { startS3, type S3Server } from './services/s3.js';
+import { startNotifyReceiver, type NotifyReceiver } from './services/notify-receiver.js';
 import { SANDBOX_SCHEMA_SQL, seedSql, startTradingService, type BreakerConfig, type TradingService } from './trading-service.js';
 
 export interface SandboxOptions {
@@ -59,9 +61,12 @@ export interface Sandbox {
   /** The age key pair backups are encrypted with: the recipient (public) and the identity (secret). */
   age: { recipient: string; identity: string };
   app: TradingService;
+  /** Where the runbooks page and post: it records every request (see services/notify-receiver.ts). */
+  notify: NotifyReceiver;
   /**
    * Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, S3_DR_ENDPOINT,
-   * BACKUP_AGE_RECIPIENT, BACKUP_AGE_IDENTITY, APP_URL, AWS_*, PATH.
+   * BACKUP_AGE_RECIPIENT, BACKUP_AGE_IDENTITY, APP_URL, AWS_*, PAGERDUTY_URL, PAGERDUTY_ROUTING_KEY,
+   * SLACK_WEBHOOK_URL, WEBHOOK_URL, PATH.
    */
   env: Record<string, string>;
   /** The database URL with its password (for the sandbox's own clients). */
@@ -121,6 +126,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const age = await ageKeyPair();
     const app = await startTradingService({ databaseUrl: pg.url, breaker: opts.breaker });
     stops.push(() => app.close());
+    const notify = await startNotifyReceiver();
+    stops.push(() => notify.stop());
     const env: Record<string, string> = {
       DATABASE_URL: `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}`,
       PGPASSWORD: pg.password,
@@ -132,6 +139,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       AWS_REGION: s3.region,
+      ...notify.env,
       PATH: `${pg.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     };
     return {
@@ -146,6 +154,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       s3dr,
       age,
       app,
+      notify,
       env,
       databaseUrl: pg.url,
       osUser: pg.runAs ? 'postgres' : undefined,

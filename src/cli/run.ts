@@ -25,6 +25,8 @@ export interface RunCliOptions {
   yes?: boolean;
   step?: boolean;
   dryRun?: boolean;
+  /** `--drill`: journaled as `run.started.drill` (a real run; not with --dry-run). */
+  drill?: boolean;
   json?: boolean;
   tui?: boolean;
   stateDir?: string;
@@ -41,6 +43,10 @@ export async function runCommand(file: string, opts: RunCliOptions): Promise<num
   const sets = parseSets(opts.set ?? []);
   if (sets.errors.length) {
     for (const e of sets.errors) process.stderr.write(`${e}\n`);
+    return EXIT.invalid;
+  }
+  if (opts.drill && opts.dryRun) {
+    process.stderr.write('--drill marks a real run as a DR drill; it cannot be combined with --dry-run\n');
     return EXIT.invalid;
   }
   const params = resolveParams(loaded.model, sets.values, 'cli');
@@ -159,6 +165,7 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     stateDir,
     decider,
     dryRun: !!opts.dryRun,
+    drill: !!opts.drill,
     stepMode: !!opts.step,
     yes: !!opts.yes,
     listeners,

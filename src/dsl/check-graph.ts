@@ -73,8 +73,8 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
       if (!c) {
         const hint = closest(name, Object.keys(model.connections));
         out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': unknown connection '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
-      } else if (c.kind !== t.connectionKind) {
-        out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${t.connectionKind}`, ...at() });
+      } else if (![t.connectionKind].flat().includes(c.kind)) {
+        out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${[t.connectionKind].flat().join(' or ')}`, ...at() });
       }
     }
   }

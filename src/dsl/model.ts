@@ -91,6 +91,8 @@ export interface RunbookModel {
   title?: string;
   description?: string;
   severity?: string;
+  /** What its runs count as in `runbook stats` (`recovery` when not given). */
+  kind?: string;
   file: string;
   baseDir: string;
   src: SourceFile;
@@ -221,6 +223,7 @@ export function buildModel(src: SourceFile): RunbookModel {
     title: doc.title,
     description: doc.description,
     severity: doc.severity,
+    kind: doc.kind,
     file,
     baseDir: dirname(resolve(file)),
     src,

@@ -32,7 +32,7 @@ export type Secret1 = {
  */
 export type ExpressionString = string;
 /**
- * A step: common fields plus exactly one body key (shell, sql, http, s3, docker, wait, approve, assert, log, runbook).
+ * A step: common fields plus exactly one body key (shell, sql, http, s3, docker, notify, wait, approve, assert, log, runbook).
  *
  * This interface was referenced by `Runbook`'s JSON-Schema
  * via the `definition` "step".
@@ -190,6 +190,69 @@ export type Step = {
     [k: string]: unknown;
   };
   /**
+   * A notification: a PagerDuty event, a Slack message, a webhook POST or a mail.
+   */
+  notify?: {
+    /**
+     * Name of a `slack`, `pagerduty`, `smtp` or `webhook` connection under `connections`.
+     */
+    connection: string;
+    /**
+     * The message (Slack text, mail body, webhook `text`; PagerDuty: the summary when `summary` is not given).
+     */
+    text?: string;
+    /**
+     * PagerDuty: the incident summary (up to 1024 characters). Elsewhere: the message when `text` is not given.
+     */
+    summary?: string;
+    /**
+     * PagerDuty event action (default trigger). A webhook receives it as `event`.
+     */
+    event?: 'trigger' | 'acknowledge' | 'resolve';
+    /**
+     * P0 → critical, P1 → error, P2 → warning, P3 → info (PagerDuty severities are accepted as is). Default critical for a trigger.
+     */
+    severity?: 'P0' | 'P1' | 'P2' | 'P3' | 'critical' | 'error' | 'warning' | 'info';
+    /**
+     * PagerDuty: the incident key. Default: the run id, so a later `event: resolve` resolves the incident this run opened.
+     */
+    dedup_key?: string;
+    /**
+     * PagerDuty: the affected system (default: this host name).
+     */
+    source?: string;
+    /**
+     * PagerDuty: the component affected (payload.component).
+     */
+    component?: string;
+    /**
+     * PagerDuty: the logical group of components (payload.group).
+     */
+    group?: string;
+    /**
+     * PagerDuty: the class or type of the event (payload.class).
+     */
+    class?: string;
+    /**
+     * PagerDuty: custom_details of a trigger. A webhook receives it as `details`.
+     */
+    details?: {} | ExpressionString;
+    /**
+     * Mail subject (default: the first line of the message).
+     */
+    subject?: string;
+    /**
+     * Mail recipients instead of the connection's `to`.
+     */
+    to?: string | [string, ...string[]];
+    /**
+     * Webhook: the exact JSON body to send instead of the default payload.
+     */
+    json?: {
+      [k: string]: unknown;
+    };
+  };
+  /**
    * Control step: pause for this long.
    */
   wait?: string;
@@ -332,6 +395,69 @@ export type Rollback = {
     [k: string]: unknown;
   };
   /**
+   * A notification: a PagerDuty event, a Slack message, a webhook POST or a mail.
+   */
+  notify?: {
+    /**
+     * Name of a `slack`, `pagerduty`, `smtp` or `webhook` connection under `connections`.
+     */
+    connection: string;
+    /**
+     * The message (Slack text, mail body, webhook `text`; PagerDuty: the summary when `summary` is not given).
+     */
+    text?: string;
+    /**
+     * PagerDuty: the incident summary (up to 1024 characters). Elsewhere: the message when `text` is not given.
+     */
+    summary?: string;
+    /**
+     * PagerDuty event action (default trigger). A webhook receives it as `event`.
+     */
+    event?: 'trigger' | 'acknowledge' | 'resolve';
+    /**
+     * P0 → critical, P1 → error, P2 → warning, P3 → info (PagerDuty severities are accepted as is). Default critical for a trigger.
+     */
+    severity?: 'P0' | 'P1' | 'P2' | 'P3' | 'critical' | 'error' | 'warning' | 'info';
+    /**
+     * PagerDuty: the incident key. Default: the run id, so a later `event: resolve` resolves the incident this run opened.
+     */
+    dedup_key?: string;
+    /**
+     * PagerDuty: the affected system (default: this host name).
+     */
+    source?: string;
+    /**
+     * PagerDuty: the component affected (payload.component).
+     */
+    component?: string;
+    /**
+     * PagerDuty: the logical group of components (payload.group).
+     */
+    group?: string;
+    /**
+     * PagerDuty: the class or type of the event (payload.class).
+     */
+    class?: string;
+    /**
+     * PagerDuty: custom_details of a trigger. A webhook receives it as `details`.
+     */
+    details?: {} | ExpressionString;
+    /**
+     * Mail subject (default: the first line of the message).
+     */
+    subject?: string;
+    /**
+     * Mail recipients instead of the connection's `to`.
+     */
+    to?: string | [string, ...string[]];
+    /**
+     * Webhook: the exact JSON body to send instead of the default payload.
+     */
+    json?: {
+      [k: string]: unknown;
+    };
+  };
+  /**
    * Control step: pause for this long.
    */
   wait?: string;
@@ -344,7 +470,7 @@ export type Rollback = {
   runbook?: Runbook1;
 } & Rollback1;
 /**
- * Control step: a note in the journal and the report (e.g. 'Stakeholders notified').
+ * Control step: a note in the journal and the report. It notifies nobody: use a `notify` step for that.
  *
  * This interface was referenced by `Runbook`'s JSON-Schema
  * via the `definition` "log".
@@ -412,6 +538,10 @@ export interface Runbook {
    * Incident severity this runbook is for.
    */
   severity?: 'P0' | 'P1' | 'P2' | 'P3';
+  /**
+   * What its runs count as in `runbook stats` (default recovery): a recovery (MTTR, RTO, RPO), a backup, a restore test, or maintenance (counted nowhere).
+   */
+  kind?: 'recovery' | 'backup' | 'restore-test' | 'maintenance';
   objectives?: Objectives;
   /**
    * After a failure: auto (default) rolls back started steps, prompt asks, off does nothing.
@@ -519,7 +649,7 @@ export interface Param {
   pattern?: string;
 }
 /**
- * A connection: exactly one kind (postgres, s3, docker, http).
+ * A connection: exactly one kind (postgres, s3, docker, http, slack, pagerduty, smtp, webhook).
  *
  * This interface was referenced by `Runbook`'s JSON-Schema
  * via the `definition` "connection".
@@ -660,6 +790,62 @@ export interface Connection {
      * PEM file of the CA(s) that sign the server certificate (relative to the runbook file).
      */
     ca_file?: string;
+  };
+  /**
+   * A Slack incoming webhook (notify steps post their text to its channel).
+   */
+  slack?: {
+    /**
+     * The incoming webhook URL (https://hooks.slack.com/services/…). It holds a token: take it from a secret.
+     */
+    webhook_url: string;
+  };
+  /**
+   * A PagerDuty service through the Events API v2 (trigger, acknowledge, resolve).
+   */
+  pagerduty?: {
+    /**
+     * The service's integration (routing) key: take it from a secret.
+     */
+    routing_key: string;
+    /**
+     * The Events API endpoint (default https://events.pagerduty.com/v2/enqueue).
+     */
+    url?: string;
+  };
+  /**
+   * A mail server (SMTP through nodemailer).
+   */
+  smtp?: {
+    /**
+     * smtp://user:password@host:587 (STARTTLS when offered) or smtps://host:465. The password belongs in a secret.
+     */
+    url: string;
+    /**
+     * Sender address, e.g. "runbook <dr@example.com>".
+     */
+    from: string;
+    /**
+     * Recipient address(es).
+     */
+    to: string | [string, ...string[]];
+  };
+  /**
+   * An HTTP endpoint that receives a JSON POST per notification.
+   */
+  webhook?: {
+    /**
+     * The URL the JSON payload is POSTed to.
+     */
+    url: string;
+    /**
+     * Headers sent with every notification (e.g. Authorization from a secret).
+     */
+    headers?:
+      | {
+          [k: string]: string;
+        }
+      | ExpressionString;
   };
 }
 /**

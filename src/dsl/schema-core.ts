@@ -81,7 +81,7 @@ export const coreDefs: Record<string, JsonSchema> = {
     },
   },
   assert: { ...ref('expressions'), description: 'Control step: fail unless every expression holds.' },
-  log: { type: 'string', description: "Control step: a note in the journal and the report (e.g. 'Stakeholders notified')." },
+  log: { type: 'string', description: "Control step: a note in the journal and the report. It notifies nobody: use a `notify` step for that." },
   runbook: {
     type: 'object',
     description: "Control step: run another runbook inline; its phases nest under this step and its outputs become this step's outputs.",
@@ -205,6 +205,10 @@ export function documentProperties(): Record<string, JsonSchema> {
     title: { type: 'string', description: 'Human title.' },
     description: { type: 'string', description: 'What this runbook recovers from and when to use it.' },
     severity: { enum: ['P0', 'P1', 'P2', 'P3'], description: 'Incident severity this runbook is for.' },
+    kind: {
+      enum: ['recovery', 'backup', 'restore-test', 'maintenance'],
+      description: 'What its runs count as in `runbook stats` (default recovery): a recovery (MTTR, RTO, RPO), a backup, a restore test, or maintenance (counted nowhere).',
+    },
     objectives: ref('objectives'),
     rollback: { enum: ['auto', 'prompt', 'off'], description: 'After a failure: auto (default) rolls back started steps, prompt asks, off does nothing.' },
     lock: { type: 'string', minLength: 1, description: 'Name of the lock held for the whole run (default: the runbook id).' },

@@ -267,6 +267,7 @@ export async function executeBody(
       // The run and step ids mark every process a step starts, so `resume` can find orphans (orphans.ts).
       env: { ...ctx.settings.env, [RUN_ID_ENV]: ctx.runId, [STEP_ID_ENV]: fullId },
       connection: (name, kind) => level.connections.get(name, kind),
+      mask: (text) => ctx.emitter.masker.mask(text),
       output: (stream, text) => out.write(stream, text),
       progress: (p) => {
         const now = Date.now();

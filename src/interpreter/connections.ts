@@ -17,10 +17,13 @@ export class ConnectionPool {
     private readonly ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv; masker?: SecretMasker },
   ) {}
 
-  async get<T>(name: string, kind: string): Promise<T> {
+  /** `kinds`: the kind the step needs, or the kinds it accepts (notify: slack, pagerduty, smtp, webhook). */
+  async get<T>(name: string, kinds: string | readonly string[]): Promise<T> {
     const decl = this.model.connections[name];
     if (!decl) throw new StepFailure(`unknown connection '${name}'`, undefined, 'UNKNOWN_CONNECTION');
-    if (decl.kind !== kind) throw new StepFailure(`connection '${name}' is ${decl.kind}, not ${kind}`, undefined, 'CONNECTION_KIND');
+    const accepted: readonly string[] = typeof kinds === 'string' ? [kinds] : kinds;
+    if (!accepted.includes(decl.kind)) throw new StepFailure(`connection '${name}' is ${decl.kind}, not ${accepted.join(' or ')}`, undefined, 'CONNECTION_KIND');
+    const kind = decl.kind;
     let p = this.open.get(name);
     if (!p) {
       const k = connectionKind(kind);

@@ -23,6 +23,10 @@ export interface RunStartedEvent extends Base {
   params: Record<string, unknown>;
   objectives: { rto_ms?: number; rpo_ms?: number; on_exceeded: 'warn' | 'abort' };
   dry_run: boolean;
+  /** A real run marked as a DR drill (`run --drill`); absent for an incident. */
+  drill?: boolean;
+  /** The runbook's `kind` (recovery, backup, restore-test, maintenance), when it declares one. */
+  kind?: string;
   /** Phases and their steps as planned, so viewers can draw the whole run from the first event. */
   outline: OutlinePhase[];
   pid: number;
@@ -30,8 +34,6 @@ export interface RunStartedEvent extends Base {
   user: string;
   /** Present when this process continues an earlier one (`runbook resume`). */
   resumed?: boolean;
-  /** `run --drill`: a real run that exercises the plan; its report is a "DR drill report" (spec §12). */
-  drill?: boolean;
 }
 
 export interface OutlinePhase {

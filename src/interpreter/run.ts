@@ -44,6 +44,8 @@ export interface RunOptions {
   stateDir: string;
   decider: Decider;
   dryRun?: boolean;
+  /** A real run that is a DR drill (`run --drill`): `run.started.drill`. */
+  drill?: boolean;
   stepMode?: boolean;
   yes?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -155,6 +157,8 @@ export class Runner {
         params: this.opts.params,
         objectives: model.objectives,
         dry_run: ctx.settings.dryRun,
+        ...(this.opts.drill ? { drill: true } : {}),
+        ...(model.kind ? { kind: model.kind } : {}),
         outline: outlineOf(model),
         pid: process.pid,
         host: ctx.host,

@@ -21,8 +21,8 @@ export interface RunSummary {
   rto_ms?: number;
   rto_met: boolean | null;
   dry_run: boolean;
-  /** `run --drill`: a real run that exercised the plan, not an incident (present only then). */
-  drill?: true;
+  /** A real run marked as a DR drill (`run --drill`). */
+  drill: boolean;
   file: string;
 }
 
@@ -148,7 +148,7 @@ function summarizeJournal(stateDir: string, runId: string): RunSummary | undefin
     rto_ms: finished?.rto_ms,
     rto_met: finished?.rto_met ?? null,
     dry_run: started.dry_run,
-    ...(started.drill ? { drill: true as const } : {}),
+    drill: started.drill === true,
     file: started.file,
   };
 }

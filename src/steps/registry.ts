@@ -8,10 +8,20 @@ import { postgresConnection, sqlStep } from './sql/index.js';
 import { httpConnection, httpStep } from './http/index.js';
 import { s3Connection, s3Step } from './s3/index.js';
 import { dockerConnection, dockerStep } from './docker/index.js';
+import { notifyStep, pagerdutyConnection, slackConnection, smtpConnection, webhookConnection } from './notify/index.js';
 
-export const stepTypes: StepType<any>[] = [shellStep, sqlStep, httpStep, s3Step, dockerStep];
+export const stepTypes: StepType<any>[] = [shellStep, sqlStep, httpStep, s3Step, dockerStep, notifyStep];
 
-export const connectionKinds: ConnectionKind<any, any>[] = [postgresConnection, s3Connection, dockerConnection, httpConnection];
+export const connectionKinds: ConnectionKind<any, any>[] = [
+  postgresConnection,
+  s3Connection,
+  dockerConnection,
+  httpConnection,
+  slackConnection,
+  pagerdutyConnection,
+  smtpConnection,
+  webhookConnection,
+];
 
 export function stepType(name: string): StepType<any> | undefined {
   return stepTypes.find((t) => t.name === name);

@@ -26,8 +26,13 @@ export interface StepContext extends StepOutputSink {
   baseDir: string;
   /** The interpreter's environment (what `shell` inherits). */
   env: NodeJS.ProcessEnv;
-  /** Open (lazily) the named connection of the given kind; clients are shared per run and closed at its end. */
-  connection<T = unknown>(name: string, kind: string): Promise<T>;
+  /**
+   * Open (lazily) the named connection of the given kind (or of one of the given kinds); clients are
+   * shared per run and closed at its end.
+   */
+  connection<T = unknown>(name: string, kind: string | readonly string[]): Promise<T>;
+  /** The run's secret values replaced by `***` (what a step sends to a third party, e.g. a chat message). */
+  mask?(text: string): string;
 }
 
 /** A failure of the step's work. `result` (when there is one) is still exposed as `steps.<id>.result`. */
@@ -57,8 +62,13 @@ export interface StepType<Body = Record<string, unknown>> {
   schema: JsonSchema;
   /** Whether the body changes the world (journal must be fsync'd before it starts, spec §6). */
   sideEffects: boolean;
-  /** Connection kind its `connection` field must name (`postgres`, `s3`, `docker`, `http`). */
-  connectionKind?: string;
+  /** Connection kind its `connection` field must name (`postgres`, `s3`, `docker`, `http`), or the kinds it accepts (notify). */
+  connectionKind?: string | readonly string[];
+  /**
+   * Set when no body of this type can be undone, saying why (notify: a message cannot be unsent).
+   * The rollback-coverage check (NO_ROLLBACK) takes such a step as declared irreversible.
+   */
+  irreversible?: string;
   /** Body fields (top-level keys) where `${{ }}` is a validation error (sql `query`/`script`). */
   noInterpolation?: string[];
   /** Body fields holding a shell script: values reach it as environment variables (shell `run`; spec §12). */

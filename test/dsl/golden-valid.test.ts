@@ -37,6 +37,6 @@ describe('golden valid runbooks', () => {
         if (s.rollback) types.add(s.rollback.type);
       }
     }
-    expect([...types].sort()).toEqual(['approve', 'assert', 'docker', 'http', 'log', 'runbook', 's3', 'shell', 'sql', 'wait']);
+    expect([...types].sort()).toEqual(['approve', 'assert', 'docker', 'http', 'log', 'notify', 'runbook', 's3', 'shell', 'sql', 'wait']);
   });
 });

@@ -70,6 +70,7 @@ describe('listRuns', () => {
       rto_ms: undefined,
       rto_met: null,
       dry_run: false,
+      drill: false,
       file: 'runbooks/db-restore.yaml',
     });
     expect(runs[3]).toMatchObject({ duration_ms: 35_010, rto_met: false, finished_at: '2024-05-02T09:00:35.010Z' });

@@ -11,8 +11,8 @@ import { StepFailure, type StepContext } from '../types.js';
 const BODY_LIMIT = 1024 * 1024;
 const EXCERPT = 200;
 
-/** The first MiB of the body as text; the rest is not downloaded. */
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<{ text: string; truncated: boolean; bytes: number }> {
+/** The first MiB of the body as text; the rest is not downloaded. (notify reads its answers through it too.) */
+export async function readBody(body: Dispatcher.ResponseData['body']): Promise<{ text: string; truncated: boolean; bytes: number }> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -25,7 +25,7 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<{ text: 
   return { text: Buffer.concat(chunks).toString('utf8'), truncated: false, bytes };
 }
 
-function parseJson(text: string, contentType: string): unknown {
+export function parseJson(text: string, contentType: string): unknown {
   const trimmed = text.trimStart();
   if (!/json/i.test(contentType) && !trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
   try {
@@ -38,7 +38,7 @@ function parseJson(text: string, contentType: string): unknown {
 const isExpected = (status: number, expect: HttpBody['expect_status']): boolean =>
   expect === undefined ? status >= 200 && status < 300 : (Array.isArray(expect) ? expect : [expect]).includes(status);
 
-const excerpt = (text: string): string => {
+export const excerpt = (text: string): string => {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT)}…` : flat;
 };
