@@ -37,7 +37,6 @@ export async function attemptLoop(
   phase: PhaseCtx | undefined,
   fullId: string,
   extra: Scope,
-  index?: number,
   opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean } = {},
 ): Promise<AttemptOutcome> {
   const b = opts.body ?? s;
@@ -57,7 +56,7 @@ export async function attemptLoop(
         max_attempts: b.retry.attempts,
         step_type: b.type,
         ...(b.title ? { title: b.title } : {}),
-        ...(index !== undefined ? { index } : {}),
+        ...ctx.tagsOf(fullId),
         ...(level.depth ? { depth: level.depth } : {}),
       });
     }
@@ -119,7 +118,7 @@ export async function attemptLoop(
       const error = killDetail && status !== 'failed' ? `${base}; ${killDetail}` : base;
       const failedResult = e instanceof StepFailure ? e.result : undefined;
       if (status !== 'cancelled' && attempt < b.retry.attempts && !parent.aborted) {
-        ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `attempt ${attempt}/${b.retry.attempts} ${status}: ${error}; retrying in ${formatMs(delay)}` });
+        ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `attempt ${attempt}/${b.retry.attempts} ${status}: ${error}; retrying in ${formatMs(delay)}` });
         try {
           await sleep(delay, parent);
         } catch {
@@ -171,7 +170,7 @@ async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: Pha
       if (signal.aborted) throw e;
       if (Date.now() >= deadline) throw new StepTimeout(within);
       last = e instanceof StepFailure ? e.result : undefined;
-      ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
+      ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
     } finally {
       poll.dispose();
     }
@@ -182,7 +181,7 @@ async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: Pha
       throw new StepFailure(`until: ${locateError(e, level.model.src, until.condition)}`, asRecord(last));
     }
     if (ok === true || (ok === UNKNOWN && ctx.settings.dryRun)) return last;
-    ctx.emitter.emit({ type: 'step.progress', step: fullId, message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
+    ctx.emitter.emit({ type: 'step.progress', step: fullId, ...ctx.tagsOf(fullId), message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
     if (Date.now() + until.every_ms > deadline) {
       const e = new StepTimeout(within);
       e.message = `condition not met within ${formatMs(within)} (${polls} polls): ${stringifyValue(until.condition.value)}`;
@@ -204,12 +203,13 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
   }
   if (!t) return executeControl(ctx, level, b, fullId, scope, signal, body);
   if (ctx.settings.dryRun) {
-    ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `dry run, not executed: ${renderBody(b.type, body)}` });
+    ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `dry run, not executed: ${renderBody(b.type, body)}` });
     return UNKNOWN;
   }
   checkResolvedBody(t, b.body, body);
   let lastProgress = 0;
-  const out = new MaskedOutput(ctx.secretForms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
+  const tags = ctx.tagsOf(fullId);
+  const out = new MaskedOutput(ctx.secretForms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, ...tags, stream, text }));
   try {
     return await t.execute(body as Record<string, unknown>, {
       signal,
@@ -224,7 +224,7 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
         const now = Date.now();
         if (now - lastProgress < 250 && !(p.total !== undefined && p.bytes === p.total)) return;
         lastProgress = now;
-        ctx.emitter.emit({ type: 'step.progress', step: fullId, ...p });
+        ctx.emitter.emit({ type: 'step.progress', step: fullId, ...tags, ...p });
       },
     });
   } finally {

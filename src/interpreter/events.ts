@@ -2,8 +2,10 @@
  * The run's events: exactly the lines of `journal.jsonl` (spec §6), streamed by `--json`, read by the
  * TUI, the plain `--no-tui` printer, `resume` and the reports. Every event has `ts`, `type` and `run`.
  *
- * Steps of a sub-runbook (`runbook:` step) carry a dotted `step` path: `parent.child`, and their
- * phase is `parent/<phase id>`; `depth` tells how deep they are nested (0 = top level).
+ * Every `step` is an instance address (spec §8, address.ts): `restore`, a for_each item `each[1]`,
+ * a step of a sub-runbook run by an instance `each[1].check`; its phases are `each[1]/<phase id>`;
+ * `depth` tells how deep they are nested (0 = top level). Events of an item also carry `index` and
+ * `item` (masked like everything else).
  */
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
 export type RunStatus = 'succeeded' | 'rolled_back' | 'rollback_failed' | 'failed' | 'aborted';
@@ -12,6 +14,12 @@ export type PhaseStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 interface Base {
   ts: string;
   run: string;
+}
+
+/** An item instance's events: which item (spec §8). */
+interface ItemTags {
+  index?: number;
+  item?: unknown;
 }
 
 export interface RunStartedEvent extends Base {
@@ -48,6 +56,8 @@ export interface OutlineStep {
   /** `file:line:col` of the step in its YAML file. */
   where?: string;
   estimate_ms?: number;
+  /** Content hash of the step's definition: resume lists (and refuses) steps changed since the crash. */
+  hash?: string;
 }
 
 export interface PhaseStartedEvent extends Base {
@@ -57,7 +67,7 @@ export interface PhaseStartedEvent extends Base {
   budget_ms?: number;
 }
 
-export interface StepStartedEvent extends Base {
+export interface StepStartedEvent extends Base, ItemTags {
   type: 'step.started';
   step: string;
   phase: string;
@@ -65,12 +75,10 @@ export interface StepStartedEvent extends Base {
   max_attempts?: number;
   step_type?: string;
   title?: string;
-  /** for_each: which item this attempt works on. */
-  index?: number;
   depth?: number;
 }
 
-export interface StepOutputEvent extends Base {
+export interface StepOutputEvent extends Base, ItemTags {
   type: 'step.output';
   step: string;
   stream: 'stdout' | 'stderr' | 'info';
@@ -78,7 +86,7 @@ export interface StepOutputEvent extends Base {
 }
 
 /** Live transfer/poll progress (s3 bytes, until polls, docker state). Throttled by the interpreter. */
-export interface StepProgressEvent extends Base {
+export interface StepProgressEvent extends Base, ItemTags {
   type: 'step.progress';
   step: string;
   bytes?: number;
@@ -87,7 +95,7 @@ export interface StepProgressEvent extends Base {
   message?: string;
 }
 
-export interface StepFinishedEvent extends Base {
+export interface StepFinishedEvent extends Base, ItemTags {
   type: 'step.finished';
   step: string;
   phase: string;
@@ -100,6 +108,14 @@ export interface StepFinishedEvent extends Base {
   result?: unknown;
   where?: string;
   depth?: number;
+  /** The aggregate step.finished of a for_each step: how its items ended. */
+  items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
+  /** Which secret each `***` of `outputs`/`result`/`item` stands for (secret-refs.ts), so resume rebuilds them. */
+  secret_refs?: import('./secret-refs.js').SecretRef[];
+  /** Resume: was running when the process died and was not run again (--skip-inflight): it may have acted. */
+  skipped_inflight?: boolean;
+  /** Resume: `--mark-done`, an operator finished it by hand. */
+  marked_done?: boolean;
 }
 
 export interface PhaseFinishedEvent extends Base {
@@ -111,12 +127,12 @@ export interface PhaseFinishedEvent extends Base {
   within_budget: boolean | null;
 }
 
-export interface RollbackStartedEvent extends Base {
+export interface RollbackStartedEvent extends Base, ItemTags {
   type: 'rollback.started';
   step: string;
 }
 
-export interface RollbackFinishedEvent extends Base {
+export interface RollbackFinishedEvent extends Base, ItemTags {
   type: 'rollback.finished';
   step: string;
   status: StepStatus;
@@ -124,16 +140,16 @@ export interface RollbackFinishedEvent extends Base {
   duration_ms?: number;
 }
 
-export interface ApprovalEvent extends Base {
+export interface ApprovalEvent extends Base, ItemTags {
   type: 'approval';
   step: string;
-  /** e.g. approved, rejected, run, skip, retry, ignore, abort, rollback_all, rollback_none, rerun, timeout. */
+  /** e.g. approved, rejected, run, skip, retry, ignore, abort, rollback_all, rollback_none, rerun, timeout, marked_done. */
   decision: string;
   by: string;
   message?: string;
 }
 
-export interface LogEvent extends Base {
+export interface LogEvent extends Base, ItemTags {
   type: 'log';
   step: string;
   text: string;
@@ -161,7 +177,10 @@ export interface RunFinishedEvent extends Base {
 export interface RunResumedEvent extends Base {
   type: 'run.resumed';
   pid: number;
-  inflight: { step: string; decision: 'rerun' | 'skip' }[];
+  /** Instances (and rollbacks, `rollback: true`) that were running when the process died, and what was decided. */
+  inflight: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[];
+  /** Steps whose definition changed since the crash (resumed with --accept-changes). */
+  changed?: string[];
 }
 
 export type RunEvent =

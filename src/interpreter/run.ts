@@ -9,7 +9,10 @@ import { SecretMasker } from '../dsl/expr/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { Decider } from './decisions.js';
-import type { EventListener, OutlinePhase, RunEvent, RunStatus } from './events.js';
+import type { EventInput, EventListener, OutlinePhase, RunEvent, RunStartedEvent, RunStatus } from './events.js';
+import { inflightInstances, inflightRollbacks, replayJournal } from './instances.js';
+import { instanceKey, parentAddress, phaseAddress } from './address.js';
+import { changedSteps, stepHasher } from './outline-hash.js';
 import { Emitter } from './emitter.js';
 import { JournalWriter, journalPath } from './journal.js';
 import { ConnectionPool } from './connections.js';
@@ -45,9 +48,18 @@ export interface RunOptions {
   yes?: boolean;
   env?: NodeJS.ProcessEnv;
   listeners?: EventListener[];
-  /** `resume`: the earlier process's events and run id. */
-  resume?: { runId: string; events: RunEvent[] };
+  /** `resume`: the earlier process's events and run id, and the operator's resume options. */
+  resume?: ResumeInput;
   runId?: string;
+}
+
+export interface ResumeInput {
+  runId: string;
+  events: RunEvent[];
+  /** `--accept-changes`: resume although step definitions changed since the crash. */
+  acceptChanges?: boolean;
+  /** `--mark-done <address> --reason …`: instances an operator finished by hand. */
+  markDone?: { address: string; reason: string }[];
 }
 
 export interface RunResult {
@@ -82,7 +94,10 @@ export class Runner {
       { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets },
       startedAt,
     );
-    if (opts.resume) this.restore(opts.resume.events);
+    if (opts.resume) {
+      this.ctx.held = [];
+      this.restore(opts.resume);
+    }
     const top: Level = newLevel(
       model,
       opts.loaded,
@@ -122,18 +137,18 @@ export class Runner {
     const em = ctx.emitter;
     if (this.opts.resume) {
       // Decided before anything runs again: a missing answer stops here (ResumeError, exit 2).
-      await this.decideInflight();
+      const questions = await this.decideInflight();
       const orphans = await killOrphans(this.runId);
-      em.emit({
-        type: 'run.resumed',
-        pid: process.pid,
-        inflight: [...ctx.inflight]
-          .filter((step) => !step.includes('.') || ctx.inflightDecisions.has(step) || stepModelOf(this.opts.loaded, step)?.idempotent)
-          .map((step) => ({ step, decision: ctx.inflightDecisions.get(step) ?? ('rerun' as const) })),
-      });
+      em.emit({ type: 'run.resumed', pid: process.pid, inflight: questions.listed, ...(this.changed.length ? { changed: this.changed } : {}) });
+      for (const m of this.markedDone) em.emit(m.approval), em.emit(m.finished);
       for (const [step, decision] of ctx.inflightDecisions) {
-        em.emit({ type: 'approval', step, decision, by: ctx.decider.user, message: 'was running when the process died' });
+        em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'was running when the process died' });
       }
+      for (const [step, decision] of ctx.rollbackDecisions) {
+        em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'its rollback was running when the process died' });
+      }
+      for (const e of ctx.held ?? []) em.emit(e);
+      ctx.held = undefined;
       if (orphans.length) {
         em.emit({
           type: 'warning',
@@ -151,7 +166,7 @@ export class Runner {
         params: this.opts.params,
         objectives: model.objectives,
         dry_run: ctx.settings.dryRun,
-        outline: outlineOf(model),
+        outline: outlineOf(model, this.opts.loaded),
         pid: process.pid,
         host: ctx.host,
         user: safeUser(),
@@ -203,6 +218,7 @@ export class Runner {
       if (rtoTimer) clearTimeout(rtoTimer);
       killAllShellGroups('SIGKILL');
       await top.connections.closeAll();
+      for (const pool of ctx.extraPools) await pool.closeAll();
     }
     const measures = evaluateMeasures(ctx, top);
     const duration = Date.now() - ctx.startedAt;
@@ -221,60 +237,113 @@ export class Runner {
   }
 
   /**
-   * Resume: ask (once, before anything runs) what to do with each non-idempotent step that was
-   * running when the process died. `--rerun-inflight`/`--skip-inflight` answer without asking; a
-   * non-interactive resume without them throws ResumeError (the CLI exits 2, nothing executed).
-   * Nested steps of a sub-runbook named by an expression are asked when reached instead.
+   * Resume: ask (once, before anything runs) what to do with each non-idempotent instance — or
+   * rollback — that was running when the process died. `--rerun-inflight`/`--skip-inflight` answer
+   * without asking; a non-interactive resume without them throws ResumeError (the CLI exits 2,
+   * nothing executed). Instances in a sub-runbook named by an expression are asked when reached.
+   * Instances of a run that had already failed are not run again, so nothing is asked for them.
    */
-  private async decideInflight(): Promise<void> {
+  private async decideInflight(): Promise<{ listed: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[] }> {
     const { ctx } = this;
-    const questions: string[] = [];
-    for (const id of ctx.inflight) {
-      const m = stepModelOf(this.opts.loaded, id);
-      if (!m || m.idempotent || m.type === 'runbook') continue;
-      questions.push(id);
+    const listed: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[] = [];
+    const questions: { step: string; rollback: boolean }[] = [];
+    if (!ctx.stopping) {
+      for (const rec of inflightInstances(ctx.replay)) {
+        const m = stepModelOf(this.opts.loaded, rec.address);
+        if (!m || m.type === 'runbook' || (m.for_each && instanceKey(rec.address) === undefined)) continue;
+        if (m.idempotent) listed.push({ step: rec.address, decision: 'rerun' });
+        else questions.push({ step: rec.address, rollback: false });
+      }
     }
-    const missing: string[] = [];
-    for (const step of questions) {
+    for (const rec of inflightRollbacks(ctx.replay)) {
+      const m = stepModelOf(this.opts.loaded, rec.address);
+      if (!m?.rollback) continue;
+      if (m.rollback.idempotent) listed.push({ step: rec.address, decision: 'rerun', rollback: true });
+      else questions.push({ step: rec.address, rollback: true });
+    }
+    const missing: { step: string; rollback: boolean }[] = [];
+    for (const q of questions) {
       try {
-        const answer = await ctx.decider.decide({ kind: 'inflight', step }, ctx.runAbort.signal);
+        const answer = await ctx.decider.decide({ kind: 'inflight', step: q.step, ...(q.rollback ? { rollback: true } : {}) }, ctx.runAbort.signal);
         if (answer.kind !== 'inflight') throw new Error('no answer');
-        ctx.inflightDecisions.set(step, answer.action);
+        (q.rollback ? ctx.rollbackDecisions : ctx.inflightDecisions).set(q.step, answer.action);
+        listed.push({ step: q.step, decision: answer.action, ...(q.rollback ? { rollback: true } : {}) });
       } catch {
-        missing.push(step);
+        missing.push(q);
       }
     }
     if (missing.length) {
       const orphans = findOrphans(this.runId);
+      const names = missing.map((q) => (q.rollback ? `the rollback of step '${q.step}'` : `step '${q.step}'`));
       throw new ResumeError(
-        `${missing.map((s) => `step '${s}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
+        `${names.join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
           `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +
           (orphans.length ? `\nstill running from the dead process (resume kills them): ${orphans.map((o) => `pid ${o.pid} [${o.step ?? '?'}] ${o.command}`).join('; ')}` : ''),
       );
     }
+    return { listed };
   }
 
-  /** Rebuild what the earlier process knew: finished steps, in-flight steps, finished phases, rollbacks. */
-  private restore(events: RunEvent[]): void {
+  /** Steps whose definition changed since the crash (resume accepted them with --accept-changes). */
+  private changed: string[] = [];
+  /** `--mark-done`: the approval and step.finished to journal once the run continues. */
+  private markedDone: { approval: EventInput; finished: EventInput }[] = [];
+
+  /** Rebuild what the earlier process knew, per instance address (instances.ts). */
+  private restore(resume: ResumeInput): void {
     const { ctx } = this;
-    const open = new Map<string, number>();
-    let order = 0;
-    for (const e of events) {
-      if (e.type === 'step.started') {
-        open.set(e.step, order);
-        if (!ctx.restoredStartOrder.has(e.step)) ctx.restoredStartOrder.set(e.step, ++order);
-      } else if (e.type === 'step.finished') {
-        open.delete(e.step);
-        ctx.restored.set(e.step, e);
-      } else if (e.type === 'phase.finished' && e.status === 'succeeded') ctx.restoredPhases.add(e.phase);
-      else if (e.type === 'rollback.finished') ctx.rolledBack.add(e.step);
-      else if (e.type === 'run.finished') throw new Error(`run ${this.runId} already finished (${e.status}); nothing to resume`);
+    const { events } = resume;
+    const done = events.find((e) => e.type === 'run.finished');
+    if (done && done.type === 'run.finished') throw new Error(`run ${this.runId} already finished (${done.status}); nothing to resume`);
+    const model = this.opts.loaded.model;
+    const startedEvent = events.find((e): e is RunStartedEvent => e.type === 'run.started');
+    this.changed = changedSteps(startedEvent?.outline, outlineOf(model, this.opts.loaded));
+    if (this.changed.length && !resume.acceptChanges) {
+      throw new ResumeError(
+        `the runbook changed since the run was started: ${this.changed.map((s) => `'${s}'`).join(', ')} ${this.changed.length > 1 ? 'are' : 'is'} not defined as when ${this.changed.length > 1 ? 'they' : 'it'} ran; ` +
+          `check the changes, then resume with --accept-changes`,
+      );
     }
-    for (const id of open.keys()) ctx.inflight.add(id);
+    let replay = replayJournal(events);
+    if (resume.markDone?.length) {
+      const extra: RunEvent[] = [];
+      const ts = new Date().toISOString();
+      for (const { address, reason } of resume.markDone) {
+        const m = stepModelOf(this.opts.loaded, address);
+        if (!m) throw new ResumeError(`--mark-done ${address}: no such step instance in this runbook`);
+        const rec = replay.instances.get(address);
+        if (rec?.finished && !rec.inflight && rec.finished.status === 'succeeded') throw new ResumeError(`--mark-done ${address}: it already succeeded`);
+        const key = instanceKey(address);
+        const tags = typeof key === 'number' ? { index: key } : {};
+        const approval: EventInput = { type: 'approval', step: address, ...tags, decision: 'marked_done', by: ctx.decider.user, message: reason };
+        const finished: EventInput = {
+          type: 'step.finished',
+          step: address,
+          ...tags,
+          phase: phaseAddress(parentAddress(address), m.phase),
+          status: 'succeeded',
+          attempts: 0,
+          duration_ms: 0,
+          outputs: {},
+          marked_done: true,
+          where: m.where,
+        };
+        this.markedDone.push({ approval, finished });
+        extra.push({ ts, run: this.runId, ...finished } as RunEvent);
+      }
+      replay = replayJournal([...events, ...extra]);
+    }
+    ctx.replay = replay;
+    // An abort the dead process had received still holds: the run goes on to its rollback.
+    if (replay.aborted) {
+      ctx.abort(replay.aborted.by, true);
+      if (!replay.aborted.rollback) ctx.abort(replay.aborted.by, false);
+    }
   }
 }
 
-export function outlineOf(model: RunbookModel): OutlinePhase[] {
+export function outlineOf(model: RunbookModel, loaded?: LoadedRunbook): OutlinePhase[] {
+  const hash = loaded ? stepHasher(loaded) : undefined;
   return model.phases.map((p) => ({
     id: p.id,
     ...(p.title ? { title: p.title } : {}),
@@ -287,6 +356,7 @@ export function outlineOf(model: RunbookModel): OutlinePhase[] {
       has_rollback: !!s.rollback,
       where: s.where,
       ...(s.estimate_ms !== undefined ? { estimate_ms: s.estimate_ms } : {}),
+      ...(hash ? { hash: hash(s) } : {}),
     })),
   }));
 }
