@@ -45,7 +45,7 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
   if (ctx.stoppingIn(level)) return; // not started: stays pending
 
   // Resume: an instance that was running when the process died (for_each items decide per item).
-  if (!s.for_each) {
+  if (!s.for_each && ctx.replay.instances.get(fullId)?.inflight) {
     const action = await inflightAction(ctx, s, fullId);
     if (action instanceof Error) return failStep(ctx, s, fullId, finish, { status: 'failed', error: action.message, attempts: 0 });
     if (action === 'skip') {

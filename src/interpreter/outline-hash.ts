@@ -5,21 +5,17 @@
  * where it sits in the file; a `runbook:` step with a literal file also covers the sub-runbook's
  * steps, so an edit inside a child shows as a change of the step that runs it.
  */
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { BodyModel, StepModel } from '../dsl/model.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { OutlinePhase } from './events.js';
 
-const bodyOf = (b: BodyModel) => ({
-  type: b.type,
-  body: b.body,
-  when: b.when?.value,
-  timeout_ms: b.timeout_explicit ? b.timeout_ms : undefined,
-  retry: b.retry,
-  expect: b.expect.map((e) => e.value),
-  confirm: b.confirm,
-});
+const j = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+const r = (x: { attempts: number; delay_ms: number; backoff: number; max_delay_ms?: number }) => `${x.attempts},${x.delay_ms},${x.backoff},${x.max_delay_ms ?? ''}`;
+
+// One canonical string, built by hand: JSON.stringify of an object per step cost more than a control step's budget.
+const bodyOf = (b: BodyModel) =>
+  [b.type, j(b.body), j(b.when?.value), b.timeout_explicit ? b.timeout_ms : '', r(b.retry), b.expect.map((e) => j(e.value)).join('\u0001'), b.confirm].join('\u0002');
 
 export function stepHasher(loaded: LoadedRunbook): (s: StepModel) => string {
   const childHashes = new Map<string, string>();
@@ -38,27 +34,41 @@ export function stepHasher(loaded: LoadedRunbook): (s: StepModel) => string {
   };
   const hashOf = (s: StepModel, from: LoadedRunbook, depth: number): string => {
     const file = (s.body as { file?: unknown } | undefined)?.file;
-    const def = {
-      ...bodyOf(s),
-      timeout_ms: s.timeout_ms,
-      phase: s.phase,
-      section: s.section,
-      needs: s.needs,
-      until: s.until && { c: s.until.condition.value, every: s.until.every_ms, within: s.until.within_ms },
-      outputs: Object.fromEntries(Object.entries(s.outputs).map(([k, v]) => [k, v.value])),
-      on_failure: s.on_failure,
-      rollback: s.rollback && { ...bodyOf(s.rollback), idempotent: s.rollback.idempotent },
-      idempotent: s.idempotent,
-      for_each: s.for_each?.value,
-      concurrency: s.concurrency,
-      child: s.type === 'runbook' && typeof file === 'string' && !file.includes('${{') ? childHash(file, from, depth) : undefined,
-    };
-    return digest(`${s.id}:${JSON.stringify(def)}`);
+    const outputs = Object.keys(s.outputs).length ? Object.entries(s.outputs).map(([k, v]) => `${k}=${j(v.value)}`).join('\u0001') : '';
+    const def = [
+      bodyOf(s),
+      s.timeout_ms,
+      s.phase,
+      s.section,
+      s.needs.join(','),
+      s.until ? `${j(s.until.condition.value)},${s.until.every_ms},${s.until.within_ms ?? ''}` : '',
+      outputs,
+      s.on_failure,
+      s.rollback ? `${bodyOf(s.rollback)}\u0003${s.rollback.idempotent}` : '',
+      s.idempotent,
+      j(s.for_each?.value),
+      s.concurrency,
+      s.type === 'runbook' && typeof file === 'string' && !file.includes('${{') ? childHash(file, from, depth) : '',
+    ].join('\u0004');
+    return digest(`${s.id}:${def}`);
   };
   return (s) => hashOf(s, loaded, 0);
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+/**
+ * Two 32-bit FNV-1a lanes (64 bits): a change detector, not a security boundary — and a sha256 per
+ * step cost more than the whole interpreter overhead of a control step (bench/interpreter.mjs).
+ */
+function digest(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
 
 /** Steps added, removed or changed between the outline the run started with and the runbook now. */
 export function changedSteps(before: OutlinePhase[] | undefined, now: OutlinePhase[]): string[] {
