@@ -292,3 +292,42 @@ phases:
     expect(finishedOf(events, 'hang')).toMatchObject([{ status: 'succeeded', marked_done: true }]);
   }, 60_000);
 });
+
+describe('the worked example of docs/dsl.md §6: resuming a rolling restart', () => {
+  it('kill during web-2\'s restart; --mark-done it; web-1 untouched, web-2 not drained again, web-3 from its start', async () => {
+    const c = setup('rolling', {
+      'rolling-restart.yaml': `runbook: rolling-restart
+phases:
+  - id: restart
+    steps:
+      - id: restart-each
+        for_each: [web-1, web-2, web-3]
+        runbook: { file: restart-one.yaml, params: { host: "\${{ item }}" } }
+`,
+      'restart-one.yaml': `runbook: restart-one
+params: { host: { type: string, required: true } }
+phases:
+  - id: check
+    steps:
+      - { id: drain, shell: { run: 'echo drain \${{ params.host }} >> "$WORK/log"' } }
+      - id: restart
+        shell:
+          run: |
+            if [ \${{ params.host }} = web-2 ] && [ ! -e "$WORK/fast" ]; then sleep 30.508; fi
+            echo restart \${{ params.host }} >> "$WORK/log"
+      - { id: healthy, idempotent: true, shell: { run: 'echo healthy \${{ params.host }} >> "$WORK/log"' } }
+`,
+    });
+    const runId = await killAt(c, ['run', join(c.work, 'rolling-restart.yaml')], (e) => e.type === 'step.started' && e.step === 'restart-each[1].restart', '30.508');
+    const refused = await resume(c, runId);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("step 'restart-each[1].restart' was running when the process died and is not idempotent");
+    const r = await resume(c, runId, '--mark-done', 'restart-each[1].restart', '--reason', 'restarted web-2 by hand');
+    expect(r.code, r.stderr).toBe(0);
+    expect(findProcesses('sleep 30.508')).toEqual([]);
+    expect(lines(c)).toEqual(['drain web-1', 'restart web-1', 'healthy web-1', 'drain web-2', 'healthy web-2', 'drain web-3', 'restart web-3', 'healthy web-3']);
+    const events = journal(c, runId);
+    expect(events.find((e) => e.type === 'approval')).toMatchObject({ step: 'restart-each[1].restart', decision: 'marked_done', message: 'restarted web-2 by hand' });
+    expect(finishedOf(events, 'restart-each')).toMatchObject([{ status: 'succeeded', items: { succeeded: 3 } }]);
+  }, 60_000);
+});
