@@ -23,6 +23,8 @@ export interface Replay {
   instances: Map<string, InstanceRecord>;
   /** Phase address → its last known state ('started' when no phase.finished came). */
   phases: Map<string, 'started' | PhaseStatus>;
+  /** Phase address → when it first started (ms since the epoch). */
+  phaseStarts: Map<string, number>;
   /** A for_each step's address → its item instances. */
   items: Map<string, InstanceRecord[]>;
   /** Addresses of runbook-step instances the journal holds children of (their sub-runbook ran). */
@@ -33,7 +35,7 @@ export interface Replay {
   aborted?: { by: string; rollback: boolean };
 }
 
-export const emptyReplay = (): Replay => ({ instances: new Map(), phases: new Map(), items: new Map(), parents: new Set(), maxSeq: 0 });
+export const emptyReplay = (): Replay => ({ instances: new Map(), phases: new Map(), phaseStarts: new Map(), items: new Map(), parents: new Set(), maxSeq: 0 });
 
 export function replayJournal(events: RunEvent[]): Replay {
   const r = emptyReplay();
@@ -73,7 +75,10 @@ export function replayJournal(events: RunEvent[]): Replay {
         get(e.step).rollbackFinished = e;
         break;
       case 'phase.started':
-        if (!r.phases.has(e.phase)) r.phases.set(e.phase, 'started');
+        if (!r.phases.has(e.phase)) {
+          r.phases.set(e.phase, 'started');
+          r.phaseStarts.set(e.phase, Date.parse(e.ts));
+        }
         for (let p = parentAddress(e.phase); p !== undefined; p = parentAddress(p)) r.parents.add(p);
         break;
       case 'phase.finished':

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import type { BodyModel, StepModel } from '../dsl/model.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
+import type { RunbookModel } from '../dsl/model.js';
 import type { OutlinePhase } from './events.js';
 
 const j = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -82,4 +83,24 @@ export function changedSteps(before: OutlinePhase[] | undefined, now: OutlinePha
   else if (old.get(id) !== h) out.push(id);
   for (const id of old.keys()) if (!cur.has(id)) out.push(`${id} (removed)`);
   return out;
+}
+
+/** The phases and steps as planned (`run.started.outline`), each step with its content hash. */
+export function outlineOf(model: RunbookModel, loaded?: LoadedRunbook): OutlinePhase[] {
+  const hash = loaded ? stepHasher(loaded) : undefined;
+  return model.phases.map((p) => ({
+    id: p.id,
+    ...(p.title ? { title: p.title } : {}),
+    ...(p.budget_ms !== undefined ? { budget_ms: p.budget_ms } : {}),
+    steps: [...p.steps, ...p.finally].map((s) => ({
+      id: s.id,
+      ...(s.title ? { title: s.title } : {}),
+      type: s.type,
+      needs: s.needs,
+      has_rollback: !!s.rollback,
+      where: s.where,
+      ...(s.estimate_ms !== undefined ? { estimate_ms: s.estimate_ms } : {}),
+      ...(hash ? { hash: hash(s) } : {}),
+    })),
+  }));
 }

@@ -19,6 +19,18 @@ export async function runPhases(ctx: RunContext, level: Level): Promise<void> {
     if (ctx.stoppingIn(level)) {
       // A phase the dead process started while (or before) the run failed: its finally still runs, after the rollback.
       if (known && ph.finally.length) ctx.deferredFinally.push({ level, steps: ph.finally, phase });
+      // It was running when the process died and cannot go on: close it as a stopped phase would be.
+      if (known === 'started') {
+        const duration = Date.now() - (ctx.replay.phaseStarts.get(phase.fullId) ?? Date.now());
+        ctx.emitter.emit({
+          type: 'phase.finished',
+          phase: phase.fullId,
+          status: ctx.failure ? 'failed' : 'cancelled',
+          duration_ms: duration,
+          ...(ph.budget_ms !== undefined ? { budget_ms: ph.budget_ms } : {}),
+          within_budget: ph.budget_ms === undefined ? null : duration <= ph.budget_ms,
+        });
+      }
       if (known) continue;
       break;
     }

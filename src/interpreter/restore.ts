@@ -89,6 +89,8 @@ export function restoreLevel(ctx: RunContext, level: Level): void {
 function settleInflight(ctx: RunContext, level: Level, reopen: { m: StepModel; address: string; extra: Record<string, unknown> }[]): void {
   const r = ctx.replay;
   for (const [id, m] of level.model.steps) {
+    // Finally steps still run after the rollback: an in-flight one is decided like any instance.
+    if (m.section !== 'steps') continue;
     const address = stepAddress(level.parent, id);
     const recs = m.for_each ? (r.items.get(address) ?? []) : [r.instances.get(address)];
     let items: unknown[] | undefined;

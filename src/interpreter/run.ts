@@ -9,10 +9,9 @@ import { SecretMasker } from '../dsl/expr/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { Decider } from './decisions.js';
-import type { EventInput, EventListener, OutlinePhase, RunEvent, RunStartedEvent, RunStatus } from './events.js';
-import { inflightInstances, inflightRollbacks, replayJournal } from './instances.js';
-import { instanceKey, parentAddress, phaseAddress } from './address.js';
-import { changedSteps, stepHasher } from './outline-hash.js';
+import type { EventListener, RunEvent, RunStatus } from './events.js';
+import { outlineOf } from './outline-hash.js';
+import { decideInflight, restoreRun, type ResumeInput, type Restored } from './resume.js';
 import { Emitter } from './emitter.js';
 import { JournalWriter, journalPath } from './journal.js';
 import { ConnectionPool } from './connections.js';
@@ -22,8 +21,8 @@ import { runSection } from './scheduler.js';
 import { runRollback } from './rollback.js';
 import { newRunId } from './run-id.js';
 import { formatMs } from './timers.js';
-import { restoreLevel, stepModelOf } from './restore.js';
-import { findOrphans, killOrphans } from './orphans.js';
+import { restoreLevel } from './restore.js';
+import { killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
@@ -32,10 +31,8 @@ export function exitCodeOf(status: RunStatus): number {
   return EXIT[status];
 }
 
-/** `resume` cannot continue without an operator's answer (exit 2; nothing was executed). */
-export class ResumeError extends Error {
-  override readonly name = 'ResumeError';
-}
+export { ResumeError, type ResumeInput } from './resume.js';
+export { outlineOf } from './outline-hash.js';
 
 export interface RunOptions {
   loaded: LoadedRunbook & { model: RunbookModel };
@@ -53,15 +50,6 @@ export interface RunOptions {
   runId?: string;
 }
 
-export interface ResumeInput {
-  runId: string;
-  events: RunEvent[];
-  /** `--accept-changes`: resume although step definitions changed since the crash. */
-  acceptChanges?: boolean;
-  /** `--mark-done <address> --reason …`: instances an operator finished by hand. */
-  markDone?: { address: string; reason: string }[];
-}
-
 export interface RunResult {
   runId: string;
   status: RunStatus;
@@ -76,6 +64,7 @@ export class Runner {
   readonly ctx: RunContext;
   private readonly top: Level;
   private readonly journalFile: string;
+  private restored: Restored | undefined;
 
   constructor(private readonly opts: RunOptions) {
     const model = opts.loaded.model;
@@ -96,7 +85,7 @@ export class Runner {
     );
     if (opts.resume) {
       this.ctx.held = [];
-      this.restore(opts.resume);
+      this.restored = restoreRun(this.ctx, opts.loaded, opts.resume);
     }
     const top: Level = newLevel(
       model,
@@ -137,10 +126,11 @@ export class Runner {
     const em = ctx.emitter;
     if (this.opts.resume) {
       // Decided before anything runs again: a missing answer stops here (ResumeError, exit 2).
-      const questions = await this.decideInflight();
+      const questions = await decideInflight(ctx, this.opts.loaded);
+      const restored = this.restored!;
       const orphans = await killOrphans(this.runId);
-      em.emit({ type: 'run.resumed', pid: process.pid, inflight: questions.listed, ...(this.changed.length ? { changed: this.changed } : {}) });
-      for (const m of this.markedDone) em.emit(m.approval), em.emit(m.finished);
+      em.emit({ type: 'run.resumed', pid: process.pid, inflight: questions.listed, ...(restored.changed.length ? { changed: restored.changed } : {}) });
+      for (const m of restored.markedDone) em.emit(m.approval), em.emit(m.finished);
       for (const [step, decision] of ctx.inflightDecisions) {
         em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'was running when the process died' });
       }
@@ -236,129 +226,6 @@ export class Runner {
     return { runId: this.runId, status, exitCode: exitCodeOf(status), durationMs: duration, journal: this.journalFile, rtoMet };
   }
 
-  /**
-   * Resume: ask (once, before anything runs) what to do with each non-idempotent instance — or
-   * rollback — that was running when the process died. `--rerun-inflight`/`--skip-inflight` answer
-   * without asking; a non-interactive resume without them throws ResumeError (the CLI exits 2,
-   * nothing executed). Instances in a sub-runbook named by an expression are asked when reached.
-   * Instances of a run that had already failed are not run again, so nothing is asked for them.
-   */
-  private async decideInflight(): Promise<{ listed: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[] }> {
-    const { ctx } = this;
-    const listed: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[] = [];
-    const questions: { step: string; rollback: boolean }[] = [];
-    if (!ctx.stopping) {
-      for (const rec of inflightInstances(ctx.replay)) {
-        const m = stepModelOf(this.opts.loaded, rec.address);
-        if (!m || m.type === 'runbook' || (m.for_each && instanceKey(rec.address) === undefined)) continue;
-        if (m.idempotent) listed.push({ step: rec.address, decision: 'rerun' });
-        else questions.push({ step: rec.address, rollback: false });
-      }
-    }
-    for (const rec of inflightRollbacks(ctx.replay)) {
-      const m = stepModelOf(this.opts.loaded, rec.address);
-      if (!m?.rollback) continue;
-      if (m.rollback.idempotent) listed.push({ step: rec.address, decision: 'rerun', rollback: true });
-      else questions.push({ step: rec.address, rollback: true });
-    }
-    const missing: { step: string; rollback: boolean }[] = [];
-    for (const q of questions) {
-      try {
-        const answer = await ctx.decider.decide({ kind: 'inflight', step: q.step, ...(q.rollback ? { rollback: true } : {}) }, ctx.runAbort.signal);
-        if (answer.kind !== 'inflight') throw new Error('no answer');
-        (q.rollback ? ctx.rollbackDecisions : ctx.inflightDecisions).set(q.step, answer.action);
-        listed.push({ step: q.step, decision: answer.action, ...(q.rollback ? { rollback: true } : {}) });
-      } catch {
-        missing.push(q);
-      }
-    }
-    if (missing.length) {
-      const orphans = findOrphans(this.runId);
-      const names = missing.map((q) => (q.rollback ? `the rollback of step '${q.step}'` : `step '${q.step}'`));
-      throw new ResumeError(
-        `${names.join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
-          `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +
-          (orphans.length ? `\nstill running from the dead process (resume kills them): ${orphans.map((o) => `pid ${o.pid} [${o.step ?? '?'}] ${o.command}`).join('; ')}` : ''),
-      );
-    }
-    return { listed };
-  }
-
-  /** Steps whose definition changed since the crash (resume accepted them with --accept-changes). */
-  private changed: string[] = [];
-  /** `--mark-done`: the approval and step.finished to journal once the run continues. */
-  private markedDone: { approval: EventInput; finished: EventInput }[] = [];
-
-  /** Rebuild what the earlier process knew, per instance address (instances.ts). */
-  private restore(resume: ResumeInput): void {
-    const { ctx } = this;
-    const { events } = resume;
-    const done = events.find((e) => e.type === 'run.finished');
-    if (done && done.type === 'run.finished') throw new Error(`run ${this.runId} already finished (${done.status}); nothing to resume`);
-    const model = this.opts.loaded.model;
-    const startedEvent = events.find((e): e is RunStartedEvent => e.type === 'run.started');
-    this.changed = changedSteps(startedEvent?.outline, outlineOf(model, this.opts.loaded));
-    if (this.changed.length && !resume.acceptChanges) {
-      throw new ResumeError(
-        `the runbook changed since the run was started: ${this.changed.map((s) => `'${s}'`).join(', ')} ${this.changed.length > 1 ? 'are' : 'is'} not defined as when ${this.changed.length > 1 ? 'they' : 'it'} ran; ` +
-          `check the changes, then resume with --accept-changes`,
-      );
-    }
-    let replay = replayJournal(events);
-    if (resume.markDone?.length) {
-      const extra: RunEvent[] = [];
-      const ts = new Date().toISOString();
-      for (const { address, reason } of resume.markDone) {
-        const m = stepModelOf(this.opts.loaded, address);
-        if (!m) throw new ResumeError(`--mark-done ${address}: no such step instance in this runbook`);
-        const rec = replay.instances.get(address);
-        if (rec?.finished && !rec.inflight && rec.finished.status === 'succeeded') throw new ResumeError(`--mark-done ${address}: it already succeeded`);
-        const key = instanceKey(address);
-        const tags = typeof key === 'number' ? { index: key } : {};
-        const approval: EventInput = { type: 'approval', step: address, ...tags, decision: 'marked_done', by: ctx.decider.user, message: reason };
-        const finished: EventInput = {
-          type: 'step.finished',
-          step: address,
-          ...tags,
-          phase: phaseAddress(parentAddress(address), m.phase),
-          status: 'succeeded',
-          attempts: 0,
-          duration_ms: 0,
-          outputs: {},
-          marked_done: true,
-          where: m.where,
-        };
-        this.markedDone.push({ approval, finished });
-        extra.push({ ts, run: this.runId, ...finished } as RunEvent);
-      }
-      replay = replayJournal([...events, ...extra]);
-    }
-    ctx.replay = replay;
-    // An abort the dead process had received still holds: the run goes on to its rollback.
-    if (replay.aborted) {
-      ctx.abort(replay.aborted.by, true);
-      if (!replay.aborted.rollback) ctx.abort(replay.aborted.by, false);
-    }
-  }
-}
-
-export function outlineOf(model: RunbookModel, loaded?: LoadedRunbook): OutlinePhase[] {
-  const hash = loaded ? stepHasher(loaded) : undefined;
-  return model.phases.map((p) => ({
-    id: p.id,
-    ...(p.title ? { title: p.title } : {}),
-    ...(p.budget_ms !== undefined ? { budget_ms: p.budget_ms } : {}),
-    steps: [...p.steps, ...p.finally].map((s) => ({
-      id: s.id,
-      ...(s.title ? { title: s.title } : {}),
-      type: s.type,
-      needs: s.needs,
-      has_rollback: !!s.rollback,
-      where: s.where,
-      ...(s.estimate_ms !== undefined ? { estimate_ms: s.estimate_ms } : {}),
-      ...(hash ? { hash: hash(s) } : {}),
-    })),
-  }));
 }
 
 export function safeUser(): string {

@@ -202,6 +202,33 @@ phases:
     expect(journal(c, runId).at(-1)).toMatchObject({ type: 'run.finished', status: 'rolled_back' });
   }, 60_000);
 
+  it('3c. a finally step in flight in a failed run is decided and runs (found by the property test)', async () => {
+    const c = setup('fin-kill', {
+      'rb.yaml': `runbook: fin-kill
+phases:
+  - id: p
+    steps:
+      - { id: boom, shell: { run: 'exit 3' } }
+finally:
+  - id: bye
+    shell:
+      run: |
+        echo bye-start >> "$WORK/log"
+        if [ ! -e "$WORK/fast" ]; then sleep 30.509; fi
+        echo bye-end >> "$WORK/log"
+`,
+    });
+    const runId = await killAt(c, ['run', join(c.work, 'rb.yaml')], (e) => e.type === 'step.started' && e.step === 'bye', '30.509');
+    const noFlag = await resume(c, runId);
+    expect(noFlag.code).toBe(2);
+    expect(noFlag.stderr).toContain("step 'bye' was running when the process died");
+    writeFileSync(join(c.work, 'fast'), '');
+    const r = await resume(c, runId, '--rerun-inflight');
+    expect(r.code, r.stderr).toBe(1);
+    expect(lines(c)).toEqual(['bye-start', 'bye-start', 'bye-end']);
+    expect(journal(c, runId).at(-1)).toMatchObject({ type: 'run.finished', status: 'failed' });
+  }, 60_000);
+
   it('4. resume gives later steps the real value of a masked output, and the journal never holds the secret', async () => {
     const secret = 'pw-Zq81x';
     const c = setup('secret', {

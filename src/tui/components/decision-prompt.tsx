@@ -71,7 +71,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title }: DecisionPro
     case 'inflight':
       body = (
         <>
-          <Text bold color="yellow">{`${r.step} was running when the previous process died and is not idempotent`}</Text>
+          <Text bold color="yellow">{`${r.rollback ? `the rollback of ${r.step}` : r.step} was running when the previous process died and is not idempotent`}</Text>
           <Keys keys={[['r', 'run it again'], ['s', 'skip it']]} />
         </>
       );
