@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { Runner, ResumeError, safeUser, EXIT, type ResumeInput, type RunOptions } from '../interpreter/run.js';
-import { readSecrets } from '../interpreter/secrets.js';
+import { readSecretsTree } from '../interpreter/secrets.js';
 import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
 import { findOrphans } from '../interpreter/orphans.js';
 import { hostname } from 'node:os';
@@ -90,7 +90,7 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
 async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
   const model = loaded.model;
   const stateDir = defaultStateDir(opts.stateDir);
-  const secrets = readSecrets(model, process.env);
+  const secrets = readSecretsTree(loaded, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
     return EXIT.invalid;
@@ -152,6 +152,7 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     loaded,
     params,
     secrets: secrets.values,
+    childSecrets: secrets.byFile,
     stateDir,
     decider,
     dryRun: !!opts.dryRun,

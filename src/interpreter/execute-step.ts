@@ -159,7 +159,7 @@ export function emitFinished(
   const outputs = ctx.settings.dryRun ? {} : (o.outputs ?? {});
   const result = o.result !== undefined && o.result !== null && o.result !== UNKNOWN ? journalResult(o.result) : undefined;
   const tags = ctx.tagsOf(address);
-  const refs = ctx.emitter.masker.size ? secretRefsOf({ outputs, result, item: tags.item }, ctx.settings.secrets, ctx.emitter.masker) : [];
+  const refs = ctx.emitter.masker.size ? secretRefsOf({ outputs, result, item: tags.item }, level.secrets ?? ctx.settings.secrets, ctx.emitter.masker) : [];
   ctx.emitter.emit({
     type: 'step.finished',
     step: address,

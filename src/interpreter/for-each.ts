@@ -44,7 +44,7 @@ export async function runItems(
       // Resume: an item the dead process finished.
       const rec = ctx.replay.instances.get(instanceAddress(address, i));
       if (rec?.finished && !rec.inflight) {
-        const o = restoredOutcome(ctx, rec.finished);
+        const o = restoredOutcome(ctx, level, rec.finished);
         results[i] = { status: o.status, result: o.result, outputs: o.outputs, error: o.error, attempts: o.attempts };
       }
     }

@@ -27,10 +27,13 @@ export interface RestoredOutcome {
   item?: unknown;
 }
 
-/** A finished instance's outcome as the dead process had it: masked secrets rebuilt from `secret_refs`. */
-export function restoredOutcome(ctx: RunContext, e: StepFinishedEvent): RestoredOutcome {
+/**
+ * A finished instance's outcome as the dead process had it: masked secrets rebuilt from `secret_refs`
+ * (named as the instance's level names them: a sub-runbook declares its own secrets).
+ */
+export function restoredOutcome(ctx: RunContext, level: Level, e: StepFinishedEvent): RestoredOutcome {
   const root: Record<string, unknown> = { outputs: e.outputs ?? {}, result: e.result ?? null, ...(e.item !== undefined ? { item: e.item } : {}) };
-  const lost = restoreSecretRefs(root, e.secret_refs, ctx.settings.secrets);
+  const lost = restoreSecretRefs(root, e.secret_refs, level.secrets ?? ctx.settings.secrets);
   if (lost.length) {
     ctx.emitRestored({
       type: 'warning',
@@ -61,7 +64,7 @@ export function restoreLevel(ctx: RunContext, level: Level): void {
     const rec = r.instances.get(address);
     if (m.for_each) restoreItems(ctx, level, m, address, reopen);
     if (!rec?.finished || rec.inflight) continue;
-    const o = restoredOutcome(ctx, rec.finished);
+    const o = restoredOutcome(ctx, level, rec.finished);
     const state = ctx.setState(level, id, { ...o, restored: true });
     if (rec.seq !== undefined && !m.for_each) {
       const run = ctx.markStarted(level, m, address);
@@ -141,7 +144,7 @@ function restoreItems(ctx: RunContext, level: Level, m: StepModel, address: stri
     const index = instanceKey(rec.address);
     if (typeof index !== 'number' || rec.seq === undefined) continue;
     if (!rec.finished || rec.inflight) continue;
-    const o = restoredOutcome(ctx, rec.finished);
+    const o = restoredOutcome(ctx, level, rec.finished);
     const item = { index, item: o.item ?? null };
     const run = ctx.markStarted(level, m, rec.address, item);
     ctx.setTags(rec.address, { index, item: o.item ?? null });
