@@ -36,6 +36,8 @@ export type DecisionRequest =
       /** `resume`: a non-idempotent instance (or its rollback) was running when the process died. */
       step: string;
       rollback?: boolean;
+      /** Its processes still running from the dead process (`pid command`), which resume kills whatever the answer. */
+      running?: string[];
     };
 
 export type DecisionAnswer =

@@ -85,6 +85,15 @@ export interface StepOutputEvent extends Base, ItemTags {
   text: string;
 }
 
+/** What a step printed beyond its `output_limit` on one stream: counted, not journaled (spec §12). */
+export interface StepOutputTruncatedEvent extends Base, ItemTags {
+  type: 'step.output_truncated';
+  step: string;
+  stream: 'stdout' | 'stderr' | 'info';
+  /** Bytes (UTF-8, after masking) not journaled. */
+  bytes: number;
+}
+
 /** Live transfer/poll progress (s3 bytes, until polls, docker state). Throttled by the interpreter. */
 export interface StepProgressEvent extends Base, ItemTags {
   type: 'step.progress';
@@ -116,6 +125,8 @@ export interface StepFinishedEvent extends Base, ItemTags {
   skipped_inflight?: boolean;
   /** Resume: `--mark-done`, an operator finished it by hand. */
   marked_done?: boolean;
+  /** `shell.detach: true`: pids of the processes left running on purpose. */
+  detached?: number[];
 }
 
 export interface PhaseFinishedEvent extends Base {
@@ -189,6 +200,7 @@ export type RunEvent =
   | PhaseStartedEvent
   | StepStartedEvent
   | StepOutputEvent
+  | StepOutputTruncatedEvent
   | StepProgressEvent
   | StepFinishedEvent
   | PhaseFinishedEvent

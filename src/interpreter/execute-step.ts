@@ -171,6 +171,7 @@ export function emitFinished(
     outputs,
     ...(o.error ? { error: o.error } : {}),
     ...(result !== undefined ? { result } : {}),
+    ...detachedOf(o.result),
     ...(extra.items ? { items: extra.items } : {}),
     ...(refs.length ? { secret_refs: refs } : {}),
     ...(extra.skipped_inflight ? { skipped_inflight: true } : {}),
@@ -250,4 +251,10 @@ function safeResolve(b: BodyModel, scope: Scope, keepUnknown: boolean): unknown 
   } catch {
     return b.body;
   }
+}
+
+/** `shell.detach`: the pids left running on purpose, recorded in step.finished.detached (spec §12). */
+function detachedOf(result: unknown): { detached?: number[] } {
+  const d = result && typeof result === 'object' ? (result as { detached?: unknown }).detached : undefined;
+  return Array.isArray(d) ? { detached: d as number[] } : {};
 }

@@ -60,9 +60,15 @@ export async function decideInflight(ctx: RunContext, loaded: LoadedRunbook): Pr
     else questions.push({ step: rec.address, rollback: true });
   }
   const missing: { step: string; rollback: boolean }[] = [];
+  // Killed before anything runs again, whatever the answers: each question says which are its instance's.
+  const orphans = findOrphans(ctx.runId);
   for (const q of questions) {
     try {
-      const answer = await ctx.decider.decide({ kind: 'inflight', step: q.step, ...(q.rollback ? { rollback: true } : {}) }, ctx.runAbort.signal);
+      const running = orphans.filter((o) => o.step === q.step).map((o) => `pid ${o.pid} ${o.command}`);
+      const answer = await ctx.decider.decide(
+        { kind: 'inflight', step: q.step, ...(q.rollback ? { rollback: true } : {}), ...(running.length ? { running } : {}) },
+        ctx.runAbort.signal,
+      );
       if (answer.kind !== 'inflight') throw new Error('no answer');
       (q.rollback ? ctx.rollbackDecisions : ctx.inflightDecisions).set(q.step, answer.action);
       listed.push({ step: q.step, decision: answer.action, ...(q.rollback ? { rollback: true } : {}) });
@@ -71,7 +77,6 @@ export async function decideInflight(ctx: RunContext, loaded: LoadedRunbook): Pr
     }
   }
   if (missing.length) {
-    const orphans = findOrphans(ctx.runId);
     const names = missing.map((q) => (q.rollback ? `the rollback of step '${q.step}'` : `step '${q.step}'`));
     throw new ResumeError(
       `${names.join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +

@@ -24,6 +24,7 @@ import { formatMs } from './timers.js';
 import { restoreLevel } from './restore.js';
 import { killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
+import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
 
@@ -210,6 +211,9 @@ export class Runner {
     } finally {
       if (rtoTimer) clearTimeout(rtoTimer);
       killAllShellGroups('SIGKILL');
+      // Empty cgroup folders of this run go; a detached service's stays (spec §12).
+      const root = trackingRoot();
+      if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
       for (const pool of ctx.extraPools) await pool.closeAll();
     }
