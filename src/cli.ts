@@ -75,11 +75,14 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .argument('<run-id>', "the run's id (or 'latest')")
     .option('--rerun-inflight', 'run again a non-idempotent step that was running when the process died')
     .option('--skip-inflight', 'do not run it again (it is recorded as skipped)')
+    .option('--accept-changes', 'resume although step definitions changed since the run started (they are listed)')
+    .option('--mark-done <address>', 'record an instance (e.g. restart-each[1]) as done by hand: treated as succeeded (repeatable; needs --reason)', collect)
+    .option('--reason <text>', 'why the --mark-done instances count as done (journaled)')
     .option('--yes', 'approve confirm/approve steps without asking')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
     .addOption(stateDirOption())
-    .addHelpText('after', examples(['runbook resume latest --rerun-inflight', 'runbook resume 20261126T043012Z-database-corruption-3f9a --no-tui']))
+    .addHelpText('after', examples(['runbook resume latest --rerun-inflight', 'runbook resume 20261126T043012Z-database-corruption-3f9a --no-tui', 'runbook resume latest --mark-done "restart-each[1]" --reason "restarted web-2 by hand"']))
     .action(async (id: string, opts) => run((await import('./cli/run.js')).resumeCommand(id, opts)));
 
   program

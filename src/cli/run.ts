@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseSets, resolveParams } from '../dsl/params.js';
-import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
+import { Runner, ResumeError, safeUser, EXIT, type ResumeInput, type RunOptions } from '../interpreter/run.js';
 import { readSecretsTree } from '../interpreter/secrets.js';
 import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
 import { findOrphans } from '../interpreter/orphans.js';
@@ -32,6 +32,9 @@ export interface RunCliOptions {
   stateDir?: string;
   rerunInflight?: boolean;
   skipInflight?: boolean;
+  acceptChanges?: boolean;
+  markDone?: string[];
+  reason?: string;
 }
 
 type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
@@ -62,6 +65,10 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
     process.stderr.write('--rerun-inflight and --skip-inflight exclude each other\n');
     return EXIT.invalid;
   }
+  if (opts.markDone?.length && !opts.reason?.trim()) {
+    process.stderr.write('--mark-done needs --reason "<why it counts as done>"\n');
+    return EXIT.invalid;
+  }
   const stateDir = defaultStateDir(opts.stateDir);
   let runId: string;
   let events: RunEvent[];
@@ -83,10 +90,11 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
   }
   const loaded = load(started.file);
   if (!loaded) return EXIT.invalid;
-  return execute(loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events });
+  const markDone = (opts.markDone ?? []).map((address) => ({ address, reason: opts.reason!.trim() }));
+  return execute(loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events, acceptChanges: !!opts.acceptChanges, markDone });
 }
 
-async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: { runId: string; events: RunEvent[] }): Promise<number> {
+async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
   const model = loaded.model;
   const stateDir = defaultStateDir(opts.stateDir);
   const secrets = readSecretsTree(loaded, process.env);

@@ -43,7 +43,10 @@ export interface BodyModel {
   confirm: boolean;
 }
 
-export interface RollbackModel extends BodyModel {}
+export interface RollbackModel extends BodyModel {
+  /** Resume: safe to run again when it was running when the process died (spec §8). */
+  idempotent: boolean;
+}
 
 export interface StepModel extends BodyModel {
   id: string;
@@ -191,7 +194,7 @@ export function buildModel(src: SourceFile): RunbookModel {
         Object.entries(s.outputs ?? {}).map(([k, v]) => [k, { value: v, path: [...path, 'outputs', k] }]),
       ),
       on_failure: s.on_failure ?? 'abort',
-      rollback: s.rollback && bodyModel(s.rollback, [...path, 'rollback'], defaults),
+      rollback: s.rollback && { ...bodyModel(s.rollback, [...path, 'rollback'], defaults), idempotent: s.rollback.idempotent ?? false },
       idempotent: s.idempotent ?? false,
       for_each: s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] },
       concurrency: s.concurrency ?? 1,

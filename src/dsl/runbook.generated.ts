@@ -304,6 +304,10 @@ export type Rollback = {
    */
   confirm?: boolean;
   /**
+   * Safe to run again when a resume finds this rollback was running when the process died.
+   */
+  idempotent?: boolean;
+  /**
    * Run a bash script or a command; output streamed live; result exit_code, stdout, stderr, json.
    */
   shell?: {

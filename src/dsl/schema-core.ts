@@ -177,6 +177,7 @@ export const rollbackCommonProperties: Record<string, JsonSchema> = {
   retry: ref('retry'),
   expect: { ...ref('expressions'), description: 'Must hold on `result`.' },
   confirm: { type: 'boolean', description: 'Needs an operator\'s yes before it runs.' },
+  idempotent: { type: 'boolean', description: 'Safe to run again when a resume finds this rollback was running when the process died.' },
 };
 
 export const CONTROL_BODIES = ['wait', 'approve', 'assert', 'log', 'runbook'] as const;

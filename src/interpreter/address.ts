@@ -36,3 +36,35 @@ export function instanceKey(address: string): number | string | undefined {
   const key = address.slice(address.lastIndexOf('[') + 1, -1);
   return /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key;
 }
+
+/**
+ * The step ids along an address, outermost first, instance keys dropped:
+ * `each[1].s2` → ['each', 's2']; a host key may hold dots (`restart[web-2.lan].check` → ['restart', 'check']).
+ */
+export function stepPath(address: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let depth = 0;
+  for (const ch of address) {
+    if (ch === '[') depth++;
+    else if (ch === ']') depth--;
+    else if (depth === 0 && ch === '.') {
+      out.push(cur);
+      cur = '';
+    } else if (depth === 0) cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** The instance address of the runbook step a sub-runbook address lives in (`each[1].s2` → `each[1]`), or undefined at top level. */
+export function parentAddress(address: string): string | undefined {
+  let depth = 0;
+  for (let i = address.length - 1; i >= 0; i--) {
+    const ch = address[i];
+    if (ch === ']') depth++;
+    else if (ch === '[') depth--;
+    else if (depth === 0 && (ch === '.' || ch === '/')) return address.slice(0, i);
+  }
+  return undefined;
+}

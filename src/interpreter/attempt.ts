@@ -38,15 +38,14 @@ export async function attemptLoop(
   phase: PhaseCtx | undefined,
   fullId: string,
   extra: Scope,
-  index?: number,
   opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean } = {},
 ): Promise<AttemptOutcome> {
   // One output budget for all attempts and polls of this instance; what it dropped is told once, at the end.
   const limit = new OutputLimit((opts.body ?? s).output_limit);
   try {
-    return await attempts(ctx, level, s, phase, fullId, extra, index, opts, limit);
+    return await attempts(ctx, level, s, phase, fullId, extra, opts, limit);
   } finally {
-    for (const t of limit.truncated()) ctx.emitter.emit({ type: 'step.output_truncated', step: fullId, ...t });
+    for (const t of limit.truncated()) ctx.emitter.emit({ type: 'step.output_truncated', step: fullId, ...ctx.tagsOf(fullId), ...t });
   }
 }
 
@@ -57,7 +56,6 @@ async function attempts(
   phase: PhaseCtx | undefined,
   fullId: string,
   extra: Scope,
-  index: number | undefined,
   opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean },
   limit: OutputLimit,
 ): Promise<AttemptOutcome> {
@@ -78,7 +76,7 @@ async function attempts(
         max_attempts: b.retry.attempts,
         step_type: b.type,
         ...(b.title ? { title: b.title } : {}),
-        ...(index !== undefined ? { index } : {}),
+        ...ctx.tagsOf(fullId),
         ...(level.depth ? { depth: level.depth } : {}),
       });
     }
@@ -140,7 +138,7 @@ async function attempts(
       const error = killDetail && status !== 'failed' ? `${base}; ${killDetail}` : base;
       const failedResult = e instanceof StepFailure ? e.result : undefined;
       if (status !== 'cancelled' && attempt < b.retry.attempts && !parent.aborted) {
-        ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `attempt ${attempt}/${b.retry.attempts} ${status}: ${error}; retrying in ${formatMs(delay)}` });
+        ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `attempt ${attempt}/${b.retry.attempts} ${status}: ${error}; retrying in ${formatMs(delay)}` });
         try {
           await sleep(delay, parent);
         } catch {
@@ -202,7 +200,7 @@ async function pollUntil(
       // A poll cut short by the end of the window: the condition was not met within it either.
       if (Date.now() >= deadline) throw notMet(within, polls, until.condition.value);
       last = e instanceof StepFailure ? e.result : undefined;
-      ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
+      ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
     } finally {
       poll.dispose();
     }
@@ -213,7 +211,7 @@ async function pollUntil(
       throw new StepFailure(`until: ${locateError(e, level.model.src, until.condition)}`, asRecord(last));
     }
     if (ok === true || (ok === UNKNOWN && ctx.settings.dryRun)) return last;
-    ctx.emitter.emit({ type: 'step.progress', step: fullId, message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
+    ctx.emitter.emit({ type: 'step.progress', step: fullId, ...ctx.tagsOf(fullId), message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
     if (Date.now() + until.every_ms > deadline) throw notMet(within, polls, until.condition.value);
     await sleep(until.every_ms, signal);
   }
@@ -245,7 +243,7 @@ export async function executeBody(
   }
   if (!t) return executeControl(ctx, level, b, fullId, scope, signal, body);
   if (ctx.settings.dryRun) {
-    ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `dry run, not executed: ${renderBody(b.type, body)}` });
+    ctx.emitter.emit({ type: 'step.output', step: fullId, ...ctx.tagsOf(fullId), stream: 'info', text: `dry run, not executed: ${renderBody(b.type, body)}` });
     return UNKNOWN;
   }
   checkResolvedBody(t, b.body, body);
@@ -253,10 +251,11 @@ export async function executeBody(
   const headers = (body as { headers?: unknown } | null)?.headers;
   if (headers && typeof headers === 'object') ctx.emitter.masker.addHeaders(headers as Record<string, unknown>);
   let lastProgress = 0;
+  const tags = ctx.tagsOf(fullId);
   // Masked first, then cut to the output limit (see output-limit.ts for why in this order).
   const out = new MaskedOutput(ctx.emitter.masker.forms, (stream, text) => {
     const kept = limit.take(stream, text);
-    if (kept !== '') ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text: kept });
+    if (kept !== '') ctx.emitter.emit({ type: 'step.output', step: fullId, ...tags, stream, text: kept });
   });
   try {
     const result = await t.execute(body as Record<string, unknown>, {
@@ -273,7 +272,7 @@ export async function executeBody(
         const now = Date.now();
         if (now - lastProgress < 250 && !(p.total !== undefined && p.bytes === p.total)) return;
         lastProgress = now;
-        ctx.emitter.emit({ type: 'step.progress', step: fullId, ...p });
+        ctx.emitter.emit({ type: 'step.progress', step: fullId, ...tags, ...p });
       },
     });
     // A session cookie or token a server sends back is a credential too, before the result is journaled.

@@ -13,15 +13,18 @@ import type { ConnectionPool } from './connections.js';
 import { pendingState, scopeView, type StepState } from './state.js';
 import { RunCancelled } from './timers.js';
 import { secretForms } from './masked-output.js';
+import { phaseAddress } from './address.js';
+import { emptyReplay, type Replay } from './instances.js';
+import type { EventInput, StepStatus } from './events.js';
+
+const NO_TAGS: InstanceTags = Object.freeze({});
 
 export interface Level {
   model: RunbookModel;
   loaded: LoadedRunbook;
   params: Record<string, unknown>;
-  /** '' at top level, 'parent.' inside a sub-runbook step. */
-  prefix: string;
-  /** '' at top level, 'parent/' inside a sub-runbook step. */
-  phasePrefix: string;
+  /** Inside a sub-runbook: the instance address of its `runbook:` step (`each[1]`); undefined at top level. */
+  parent?: string;
   depth: number;
   states: Map<string, StepState>;
   /** `steps.<id>` as expressions see it, kept in step with `states`. */
@@ -53,10 +56,28 @@ export interface RunSettings {
   childSecrets: Map<string, Record<string, string>>;
 }
 
-export interface StartedEntry {
+/** One instance that started (a step, a for_each item, a sub-runbook's step): what rollback works on. */
+export interface InstanceRun {
+  address: string;
   level: Level;
-  state: StepState;
+  model: StepModel;
+  item?: { index: number; item: unknown };
+  /** Order of start, across resumes (rollback runs in reverse). */
   seq: number;
+  status: StepStatus;
+  /** `self` inside its rollback: the instance's own status, outputs, result. */
+  self: Record<string, unknown>;
+  /** Resume: was running when the process died and the operator chose not to run it again. */
+  inflightSkipped?: boolean;
+  rollbackDone?: boolean;
+  /** Resume: how its rollback ended in the dead process. */
+  rollbackStatus?: StepStatus;
+}
+
+/** The fields an item's (or host's) events carry besides `step`. */
+export interface InstanceTags {
+  index?: number;
+  item?: unknown;
 }
 
 export class RunContext {
@@ -68,13 +89,17 @@ export class RunContext {
   readonly finallyAbort = new AbortController();
   failure: { step?: string; error: string } | null = null;
   aborted: { by: string; rollback: boolean } | null = null;
-  readonly started: StartedEntry[] = [];
+  readonly started: InstanceRun[] = [];
   private seq = 0;
+  /** Resume: what the dead process knew, by instance address (instances.ts); empty for a new run. */
+  replay: Replay = emptyReplay();
+  /** Item instances' `index`/`item`, added to each of their events. */
+  private readonly tags = new Map<string, InstanceTags>();
+  /** Connection pools of sub-runbook levels rebuilt on resume (closed at the end of the run). */
+  readonly extraPools: ConnectionPool[] = [];
   /** Finally sections of failed phases (and failed sub-runbooks), run after the rollback. */
   readonly deferredFinally: { level: Level; steps: StepModel[]; phase: PhaseCtx }[] = [];
   readonly startedAt: number;
-  /** Phases a resumed run already finished (by full id). */
-  readonly restoredPhases = new Set<string>();
   readonly host = hostname();
   /** Every form of every secret, for output that arrives in chunks (masked-output.ts). */
   readonly secretForms: string[];
@@ -102,13 +127,10 @@ export class RunContext {
 
   /** main: phases run; rollback; finally: deferred finally sections run after the rollback. */
   stage: 'main' | 'rollback' | 'finally' = 'main';
-  /** Resume: finished steps (by full id) and steps that were running when the process died. */
-  readonly restored = new Map<string, import('./events.js').StepFinishedEvent>();
-  readonly restoredStartOrder = new Map<string, number>();
-  readonly inflight = new Set<string>();
-  /** Resume: what was decided for each in-flight step (asked once, before the run continues). */
+  /** Resume: what was decided for each in-flight instance (asked once, before the run continues). */
   readonly inflightDecisions = new Map<string, 'rerun' | 'skip'>();
-  readonly rolledBack = new Set<string>();
+  /** Resume: what was decided for each rollback that was running when the process died. */
+  readonly rollbackDecisions = new Map<string, 'rerun' | 'skip'>();
 
   /** The signal new work runs under in the current stage. */
   get activeSignal(): AbortSignal {
@@ -154,10 +176,45 @@ export class RunContext {
     }
   }
 
-  markStarted(level: Level, state: StepState): void {
-    if (state.startSeq !== undefined) return;
-    state.startSeq = ++this.seq;
-    this.started.push({ level, state, seq: state.startSeq });
+  /**
+   * Record that an instance started (once per address). A restored or re-run instance keeps the
+   * order of its first start in the dead process; new starts count on after the journal's.
+   */
+  markStarted(level: Level, model: StepModel, address: string, item?: { index: number; item: unknown }): InstanceRun {
+    const known = this.startedByAddress.get(address);
+    if (known) return known;
+    const seq = this.replay.instances.get(address)?.seq ?? this.replay.maxSeq + ++this.seq;
+    const run: InstanceRun = { address, level, model, ...(item ? { item } : {}), seq, status: 'running', self: {} };
+    this.started.push(run);
+    this.startedByAddress.set(address, run);
+    return run;
+  }
+
+  private readonly startedByAddress = new Map<string, InstanceRun>();
+
+  instanceRun(address: string): InstanceRun | undefined {
+    return this.startedByAddress.get(address);
+  }
+
+  /**
+   * Events of restoring (resume): held while the Runner is being built — nothing may be journaled
+   * before resume has its answers (a refused resume leaves the journal as it was) — then emitted
+   * after run.resumed. Levels restored later (a sub-runbook re-entered) emit at once.
+   */
+  held: EventInput[] | undefined;
+
+  emitRestored(e: EventInput): void {
+    if (this.held) this.held.push(e);
+    else this.emitter.emit(e);
+  }
+
+  setTags(address: string, tags: InstanceTags): void {
+    this.tags.set(address, tags);
+  }
+
+  /** `index`/`item` of an item instance's events ({} for a plain step). */
+  tagsOf(address: string): InstanceTags {
+    return this.tags.get(address) ?? NO_TAGS;
   }
 
   setState(level: Level, id: string, patch: Partial<StepState>): StepState {
@@ -190,7 +247,7 @@ export function newLevel(
   loaded: LoadedRunbook,
   params: Record<string, unknown>,
   connections: ConnectionPool,
-  parent?: { fullId: string; depth: number; signal?: AbortSignal; secrets?: Record<string, string> },
+  parent?: { address: string; depth: number; signal?: AbortSignal; secrets?: Record<string, string> },
 ): Level {
   const states = new Map<string, StepState>();
   const stepsScope: Record<string, Record<string, unknown>> = {};
@@ -203,8 +260,7 @@ export function newLevel(
     model,
     loaded,
     params,
-    prefix: parent ? `${parent.fullId}.` : '',
-    phasePrefix: parent ? `${parent.fullId}/` : '',
+    ...(parent ? { parent: parent.address } : {}),
     depth: parent ? parent.depth + 1 : 0,
     states,
     stepsScope,
@@ -216,7 +272,7 @@ export function newLevel(
 
 export const phaseCtxOf = (level: Level, ph: PhaseModel | { id: string; budget_ms?: number }): PhaseCtx => ({
   id: ph.id,
-  fullId: level.phasePrefix + ph.id,
+  fullId: phaseAddress(level.parent, ph.id),
   budget_ms: ph.budget_ms,
   startedAt: Date.now(),
 });

@@ -1,6 +1,6 @@
 /**
  * The control step types: wait, approve, assert, log, and runbook (a sub-runbook run inline as a
- * nested level of the same run: its steps carry `parent.child` ids, its phases `parent/phase`).
+ * nested level of the same run: its steps are `<instance address>.<id>`, its phases `<instance address>/<id>`).
  */
 import { resolve } from 'node:path';
 import type { BodyModel } from '../dsl/model.js';
@@ -84,7 +84,7 @@ export async function executeControl(
     }
     case 'log': {
       const text = stringifyValue(body);
-      ctx.emitter.emit({ type: 'log', step: fullId, text });
+      ctx.emitter.emit({ type: 'log', step: fullId, ...ctx.tagsOf(fullId), text });
       return { text };
     }
     case 'runbook':
@@ -94,13 +94,18 @@ export async function executeControl(
   }
 }
 
-async function runSubRunbook(
+/**
+ * The level of a sub-runbook run by the instance `address` (`each[1]`): its steps are
+ * `each[1].<id>`, its phases `each[1]/<id>`. On resume, what the dead process finished inside it is
+ * applied at once (restore.ts).
+ */
+export function openSubRunbook(
   ctx: RunContext,
   level: Level,
-  fullId: string,
+  address: string,
   body: { file: string; params?: Record<string, unknown> },
-  signal: AbortSignal,
-): Promise<unknown> {
+  signal?: AbortSignal,
+): Level {
   const abs = resolve(level.model.baseDir, body.file);
   const loaded = level.loaded.children.get(abs) ?? loadRunbook(abs);
   const diags = allDiagnostics(loaded).filter(isError);
@@ -115,11 +120,24 @@ async function runSubRunbook(
     loaded,
     values,
     new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env, masker: ctx.emitter.masker }),
-    { fullId, depth: level.depth, signal, secrets: childSecrets(ctx, abs, model) },
+    { address, depth: level.depth, signal, secrets: childSecrets(ctx, abs, model) },
   );
   restoreLevel(ctx, child);
+  return child;
+}
+
+async function runSubRunbook(
+  ctx: RunContext,
+  level: Level,
+  address: string,
+  body: { file: string; params?: Record<string, unknown> },
+  signal: AbortSignal,
+): Promise<unknown> {
+  // Before the child's restored state is applied: a failure the dead process saw inside it is its own.
+  const failedBefore = ctx.failure;
+  const child = openSubRunbook(ctx, level, address, body, signal);
+  const model = child.model;
   try {
-    const failedBefore = ctx.failure;
     await runPhases(ctx, child);
     // The child's own finally: now when it succeeded, after the rollback when the run is failing.
     // (After a timeout of the runbook step it still runs now, under the run's signal: finally means always.)

@@ -37,8 +37,9 @@ export type DecisionRequest =
     }
   | {
       kind: 'inflight';
-      /** `resume`: a non-idempotent step was running when the process died. */
+      /** `resume`: a non-idempotent instance (or its rollback) was running when the process died. */
       step: string;
+      rollback?: boolean;
       /** Its processes still running from the dead process (`pid command`), which resume kills whatever the answer. */
       running?: string[];
     };
@@ -74,7 +75,7 @@ export function autoDecider(opts: { yes: boolean; user: string; inflight?: 'reru
         case 'rollback':
           return { kind: 'rollback', steps: req.steps };
         case 'inflight':
-          if (!opts.inflight) throw new Error(`step '${req.step}' was running when the process died and is not idempotent: pass --rerun-inflight or --skip-inflight`);
+          if (!opts.inflight) throw new Error(`${req.rollback ? 'the rollback of ' : ''}step '${req.step}' was running when the process died and is not idempotent: pass --rerun-inflight or --skip-inflight`);
           return { kind: 'inflight', action: opts.inflight };
       }
     },

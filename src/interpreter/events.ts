@@ -2,8 +2,10 @@
  * The run's events: exactly the lines of `journal.jsonl` (spec §6), streamed by `--json`, read by the
  * TUI, the plain `--no-tui` printer, `resume` and the reports. Every event has `ts`, `type` and `run`.
  *
- * Steps of a sub-runbook (`runbook:` step) carry a dotted `step` path: `parent.child`, and their
- * phase is `parent/<phase id>`; `depth` tells how deep they are nested (0 = top level).
+ * Every `step` is an instance address (spec §8, address.ts): `restore`, a for_each item `each[1]`,
+ * a step of a sub-runbook run by an instance `each[1].check`; its phases are `each[1]/<phase id>`;
+ * `depth` tells how deep they are nested (0 = top level). Events of an item also carry `index` and
+ * `item` (masked like everything else).
  */
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
 export type RunStatus = 'succeeded' | 'rolled_back' | 'rollback_failed' | 'failed' | 'aborted';
@@ -12,6 +14,15 @@ export type PhaseStatus = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 interface Base {
   ts: string;
   run: string;
+}
+
+/** An item instance's events: which item (spec §8). */
+interface ItemTags {
+  /** for_each: which item this instance works on, and its value (masked). */
+  index?: number;
+  item?: unknown;
+  /** A host instance of a fan-out (spec §9). */
+  host?: string;
 }
 
 export interface RunStartedEvent extends Base {
@@ -52,6 +63,8 @@ export interface OutlineStep {
   /** `file:line:col` of the step in its YAML file. */
   where?: string;
   estimate_ms?: number;
+  /** Content hash of the step's definition: resume lists (and refuses) steps changed since the crash. */
+  hash?: string;
 }
 
 export interface PhaseStartedEvent extends Base {
@@ -61,7 +74,7 @@ export interface PhaseStartedEvent extends Base {
   budget_ms?: number;
 }
 
-export interface StepStartedEvent extends Base {
+export interface StepStartedEvent extends Base, ItemTags {
   type: 'step.started';
   step: string;
   phase: string;
@@ -69,16 +82,10 @@ export interface StepStartedEvent extends Base {
   max_attempts?: number;
   step_type?: string;
   title?: string;
-  /** for_each: which item this attempt works on. */
-  index?: number;
-  /** for_each: the item's value (masked). */
-  item?: unknown;
-  /** A host instance of a fan-out (spec §9). */
-  host?: string;
   depth?: number;
 }
 
-export interface StepOutputEvent extends Base {
+export interface StepOutputEvent extends Base, ItemTags {
   type: 'step.output';
   step: string;
   stream: 'stdout' | 'stderr' | 'info';
@@ -86,7 +93,7 @@ export interface StepOutputEvent extends Base {
 }
 
 /** What a step printed beyond its `output_limit` on one stream: counted, not journaled (spec §12). */
-export interface StepOutputTruncatedEvent extends Base {
+export interface StepOutputTruncatedEvent extends Base, ItemTags {
   type: 'step.output_truncated';
   step: string;
   stream: 'stdout' | 'stderr' | 'info';
@@ -95,7 +102,7 @@ export interface StepOutputTruncatedEvent extends Base {
 }
 
 /** Live transfer/poll progress (s3 bytes, until polls, docker state). Throttled by the interpreter. */
-export interface StepProgressEvent extends Base {
+export interface StepProgressEvent extends Base, ItemTags {
   type: 'step.progress';
   step: string;
   bytes?: number;
@@ -104,7 +111,7 @@ export interface StepProgressEvent extends Base {
   message?: string;
 }
 
-export interface StepFinishedEvent extends Base {
+export interface StepFinishedEvent extends Base, ItemTags {
   type: 'step.finished';
   step: string;
   phase: string;
@@ -117,11 +124,14 @@ export interface StepFinishedEvent extends Base {
   result?: unknown;
   where?: string;
   depth?: number;
-  index?: number;
-  item?: unknown;
-  host?: string;
   /** The aggregate step.finished of a for_each step: how its items ended. */
   items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
+  /** Which secret each `***` of `outputs`/`result`/`item` stands for (secret-refs.ts), so resume rebuilds them. */
+  secret_refs?: import('./secret-refs.js').SecretRef[];
+  /** Resume: was running when the process died and was not run again (--skip-inflight): it may have acted. */
+  skipped_inflight?: boolean;
+  /** Resume: `--mark-done`, an operator finished it by hand. */
+  marked_done?: boolean;
   /** `shell.detach: true`: pids of the processes left running on purpose. */
   detached?: number[];
 }
@@ -135,12 +145,12 @@ export interface PhaseFinishedEvent extends Base {
   within_budget: boolean | null;
 }
 
-export interface RollbackStartedEvent extends Base {
+export interface RollbackStartedEvent extends Base, ItemTags {
   type: 'rollback.started';
   step: string;
 }
 
-export interface RollbackFinishedEvent extends Base {
+export interface RollbackFinishedEvent extends Base, ItemTags {
   type: 'rollback.finished';
   step: string;
   status: StepStatus;
@@ -148,16 +158,16 @@ export interface RollbackFinishedEvent extends Base {
   duration_ms?: number;
 }
 
-export interface ApprovalEvent extends Base {
+export interface ApprovalEvent extends Base, ItemTags {
   type: 'approval';
   step: string;
-  /** e.g. approved, rejected, run, skip, retry, ignore, abort, rollback_all, rollback_none, rerun, timeout. */
+  /** e.g. approved, rejected, run, skip, retry, ignore, abort, rollback_all, rollback_none, rerun, timeout, marked_done. */
   decision: string;
   by: string;
   message?: string;
 }
 
-export interface LogEvent extends Base {
+export interface LogEvent extends Base, ItemTags {
   type: 'log';
   step: string;
   text: string;
@@ -185,7 +195,10 @@ export interface RunFinishedEvent extends Base {
 export interface RunResumedEvent extends Base {
   type: 'run.resumed';
   pid: number;
-  inflight: { step: string; decision: 'rerun' | 'skip' }[];
+  /** Instances (and rollbacks, `rollback: true`) that were running when the process died, and what was decided. */
+  inflight: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[];
+  /** Steps whose definition changed since the crash (resumed with --accept-changes). */
+  changed?: string[];
 }
 
 export type RunEvent =

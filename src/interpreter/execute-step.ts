@@ -10,22 +10,26 @@ import type { StepStatus } from './events.js';
 import { stepType } from '../steps/registry.js';
 import { evaluateBare, locateError, resolveValue } from './resolve.js';
 import { childSignal, StepTimeout } from './timers.js';
-import { journalResult } from './state.js';
+import { journalResult, scopeView } from './state.js';
+import { stepAddress } from './address.js';
+import { secretRefsOf } from './secret-refs.js';
+import { runItems, type ItemCounts } from './for-each.js';
 import { renderBody } from './render.js';
 import { renderPromptBody } from './prompt-body.js';
 import { attemptLoop, type AttemptOutcome } from './attempt.js';
-import type { Level, PhaseCtx, RunContext } from './context.js';
+import type { InstanceRun, Level, PhaseCtx, RunContext } from './context.js';
 
 /** Runs a step of a section to its end. Never throws: everything becomes the step's status. */
 export async function executeStep(ctx: RunContext, level: Level, s: StepModel, phase: PhaseCtx): Promise<void> {
   const state = level.states.get(s.id)!;
   if (state.restored) return;
-  const fullId = level.prefix + s.id;
+  const fullId = stepAddress(level.parent, s.id);
   // Reset once the operator gates are passed: time spent at a prompt is not the step's duration.
   let started = Date.now();
-  const finish = (o: Partial<AttemptOutcome> & { status: StepStatus }) => {
+  let run: InstanceRun | undefined;
+  const finish = (o: Partial<AttemptOutcome> & { status: StepStatus }, extra: FinishExtra = {}) => {
     const duration = Date.now() - started;
-    ctx.setState(level, s.id, {
+    const st = ctx.setState(level, s.id, {
       status: o.status,
       result: o.result ?? null,
       outputs: o.outputs ?? {},
@@ -33,44 +37,23 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
       attempts: o.attempts ?? 0,
       duration,
     });
-    ctx.emitter.emit({
-      type: 'step.finished',
-      step: fullId,
-      phase: phase.fullId,
-      status: o.status,
-      attempts: o.attempts ?? 0,
-      duration_ms: duration,
-      outputs: ctx.settings.dryRun ? {} : (o.outputs ?? {}),
-      ...(o.error ? { error: o.error } : {}),
-      ...(o.result !== undefined && o.result !== null && o.result !== UNKNOWN ? { result: journalResult(o.result) } : {}),
-      ...detachedOf(o.result),
-      where: s.where,
-      ...(level.depth ? { depth: level.depth } : {}),
-    });
+    if (run) {
+      run.status = o.status;
+      run.self = scopeView(st);
+    }
+    emitFinished(ctx, level, s, phase, fullId, o, duration, extra);
   };
   if (ctx.stoppingIn(level)) return; // not started: stays pending
 
-  // Resume: a step that was running when the process died runs again only if it is idempotent
-  // (a sub-runbook step re-enters its child, whose own steps decide), else the operator decides.
-  if (ctx.inflight.has(fullId) && !s.idempotent && s.type !== 'runbook') {
-    // Usually decided once before the run continued (Runner.decideInflight); steps it could not
-    // resolve (a sub-runbook named by an expression) are asked here.
-    let action = ctx.inflightDecisions.get(fullId);
-    if (!action) {
-      try {
-        const answer = await ctx.decider.decide({ kind: 'inflight', step: fullId }, ctx.activeSignal);
-        action = answer.kind === 'inflight' ? answer.action : 'skip';
-      } catch (e) {
-        return failStep(ctx, s, fullId, finish, { status: 'failed', error: (e as Error).message, attempts: 0 });
-      }
-      ctx.emitter.emit({ type: 'approval', step: fullId, decision: action, by: ctx.decider.user, message: 'was running when the process died' });
-    }
+  // Resume: an instance that was running when the process died (for_each items decide per item).
+  if (!s.for_each && ctx.replay.instances.get(fullId)?.inflight) {
+    const action = await inflightAction(ctx, s, fullId);
+    if (action instanceof Error) return failStep(ctx, s, fullId, finish, { status: 'failed', error: action.message, attempts: 0 });
     if (action === 'skip') {
       // Decision: it did run (partly) in the dead process, so a later failure still rolls it back.
-      const st = level.states.get(s.id)!;
-      ctx.markStarted(level, st);
-      st.inflightSkipped = true;
-      return finish({ status: 'skipped', error: 'was running when the process died; not run again (--skip-inflight)' });
+      run = ctx.markStarted(level, s, fullId);
+      run.inflightSkipped = true;
+      return finish({ status: 'skipped', error: INFLIGHT_SKIPPED }, { skipped_inflight: true });
     }
   }
 
@@ -127,16 +110,20 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     }
   }
 
-  const state0 = level.states.get(s.id)!;
-  ctx.markStarted(level, state0);
+  if (!items) run = ctx.markStarted(level, s, fullId);
   ctx.setState(level, s.id, { status: 'running' });
 
   let outcome: AttemptOutcome;
+  let counts: ItemCounts | undefined;
+  let previous: (AttemptOutcome | undefined)[] | undefined;
   for (;;) {
     if (!items) {
       outcome = await attemptLoop(ctx, level, s, phase, fullId, {});
     } else {
-      outcome = await runItems(ctx, level, s, phase, fullId, items);
+      const r = await runItems(ctx, level, s, phase, fullId, items, previous);
+      outcome = r.outcome;
+      counts = r.counts;
+      previous = r.results;
     }
     if (outcome.status !== 'failed' && outcome.status !== 'timed_out') break;
     if (s.on_failure === 'continue' || ctx.stopping || !ctx.decider.interactive) break;
@@ -147,22 +134,88 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     if (!answer || answer.kind !== 'failure') break;
     ctx.emitter.emit({ type: 'approval', step: fullId, decision: answer.action, by: ctx.decider.user, message: outcome.error ?? undefined });
     if (answer.action === 'retry') continue;
-    if (answer.action === 'skip') return finish({ ...outcome, status: 'skipped' });
-    if (answer.action === 'ignore') return finish(outcome);
+    if (answer.action === 'skip') return finish({ ...outcome, status: 'skipped' }, { items: counts });
+    if (answer.action === 'ignore') return finish(outcome, { items: counts });
     break;
   }
-  if (outcome.status === 'failed' || outcome.status === 'timed_out') return failStep(ctx, s, fullId, finish, outcome);
-  finish(outcome);
+  if (outcome.status === 'failed' || outcome.status === 'timed_out') return failStep(ctx, s, fullId, finish, outcome, { items: counts });
+  finish(outcome, { items: counts });
+}
+
+export const INFLIGHT_SKIPPED = 'was running when the process died; not run again (--skip-inflight)';
+
+export interface FinishExtra {
+  items?: ItemCounts;
+  skipped_inflight?: boolean;
+}
+
+/** One instance's step.finished (a step, an item, or a for_each step's aggregate), with its secret refs. */
+export function emitFinished(
+  ctx: RunContext,
+  level: Level,
+  s: StepModel,
+  phase: PhaseCtx,
+  address: string,
+  o: Partial<AttemptOutcome> & { status: StepStatus },
+  duration: number,
+  extra: FinishExtra = {},
+): void {
+  const outputs = ctx.settings.dryRun ? {} : (o.outputs ?? {});
+  const result = o.result !== undefined && o.result !== null && o.result !== UNKNOWN ? journalResult(o.result) : undefined;
+  const tags = ctx.tagsOf(address);
+  const refs = ctx.emitter.masker.size ? secretRefsOf({ outputs, result, item: tags.item }, level.secrets ?? ctx.settings.secrets, ctx.emitter.masker) : [];
+  ctx.emitter.emit({
+    type: 'step.finished',
+    step: address,
+    ...tags,
+    phase: phase.fullId,
+    status: o.status,
+    attempts: o.attempts ?? 0,
+    duration_ms: duration,
+    outputs,
+    ...(o.error ? { error: o.error } : {}),
+    ...(result !== undefined ? { result } : {}),
+    ...detachedOf(o.result),
+    ...(extra.items ? { items: extra.items } : {}),
+    ...(refs.length ? { secret_refs: refs } : {}),
+    ...(extra.skipped_inflight ? { skipped_inflight: true } : {}),
+    where: s.where,
+    ...(level.depth ? { depth: level.depth } : {}),
+  });
+}
+
+/**
+ * Resume: an instance that was running when the process died runs again only if it is idempotent (a
+ * sub-runbook instance re-enters its child, whose own instances decide), else the operator decides.
+ * Usually decided once before the run continued (Runner.decideInflight); instances it could not
+ * resolve (in a sub-runbook named by an expression) are asked here. An Error: no answer.
+ */
+export async function inflightAction(ctx: RunContext, s: StepModel, address: string): Promise<'run' | 'skip' | Error> {
+  const rec = ctx.replay.instances.get(address);
+  if (!rec?.inflight || s.idempotent || s.type === 'runbook') return 'run';
+  let action = ctx.inflightDecisions.get(address);
+  if (!action) {
+    try {
+      const answer = await ctx.decider.decide({ kind: 'inflight', step: address }, ctx.activeSignal);
+      action = answer.kind === 'inflight' ? answer.action : 'skip';
+    } catch (e) {
+      return e as Error;
+    }
+    ctx.inflightDecisions.set(address, action);
+    ctx.emitter.emit({ type: 'approval', step: address, ...ctx.tagsOf(address), decision: action, by: ctx.decider.user, message: 'was running when the process died' });
+  }
+  return action === 'skip' ? 'skip' : 'run';
 }
 
 function failStep(
   ctx: RunContext,
   s: StepModel,
   fullId: string,
-  finish: (o: Partial<AttemptOutcome> & { status: StepStatus }) => void,
+  finish: (o: Partial<AttemptOutcome> & { status: StepStatus }, extra?: FinishExtra) => void,
   o: Partial<AttemptOutcome> & { status: StepStatus },
+  extra?: FinishExtra,
 ): void {
-  finish(o);
+  finish(o, extra);
   if (s.on_failure !== 'continue') ctx.fail(`step '${fullId}' ${o.status === 'timed_out' ? 'timed out' : 'failed'}: ${o.error ?? ''}`, fullId);
 }
 
@@ -172,62 +225,27 @@ const notApprovedMessage = (ctx: RunContext) =>
 /** A `confirm: true` step or `approve` gate. Journaled as an `approval` event. */
 export async function confirmGate(ctx: RunContext, fullId: string, message: string, timeoutMs?: number, signal = ctx.activeSignal, body?: string): Promise<boolean> {
   if (ctx.settings.dryRun && !ctx.decider.interactive) {
-    ctx.emitter.emit({ type: 'approval', step: fullId, decision: 'dry-run', by: ctx.decider.user, message });
+    ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: 'dry-run', by: ctx.decider.user, message });
     return true;
   }
   if (ctx.settings.yes) {
-    ctx.emitter.emit({ type: 'approval', step: fullId, decision: 'approved', by: `${ctx.decider.user} (--yes)`, message });
+    ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: 'approved', by: `${ctx.decider.user} (--yes)`, message });
     return true;
   }
   const { signal: s, dispose } = childSignal(signal, timeoutMs);
   try {
     const answer = await ctx.decider.decide({ kind: 'confirm', step: fullId, message, timeout_ms: timeoutMs, ...(body ? { body } : {}) }, s);
     const ok = answer.kind === 'confirm' && answer.approved;
-    ctx.emitter.emit({ type: 'approval', step: fullId, decision: ok ? 'approved' : 'rejected', by: ctx.decider.user, message });
+    ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: ok ? 'approved' : 'rejected', by: ctx.decider.user, message });
     return ok;
   } catch (e) {
     if (s.reason instanceof StepTimeout) {
-      ctx.emitter.emit({ type: 'approval', step: fullId, decision: 'timeout', by: ctx.decider.user, message });
+      ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: 'timeout', by: ctx.decider.user, message });
     }
     return false;
   } finally {
     dispose();
   }
-}
-
-async function runItems(ctx: RunContext, level: Level, s: StepModel, phase: PhaseCtx, fullId: string, items: unknown[]): Promise<AttemptOutcome> {
-  const results: AttemptOutcome[] = new Array(items.length);
-  const state = level.states.get(s.id)!;
-  state.startedItems = [];
-  let next = 0;
-  // Decision: with on_failure: abort, once an item has failed no new item starts (items already
-  // running finish): the step fails anyway, and a recovery should not keep changing more targets.
-  // With on_failure: continue every item runs (best effort) and the step fails if any failed.
-  let itemFailed = false;
-  const worker = async () => {
-    while (next < items.length && !ctx.stoppingIn(level) && !(itemFailed && s.on_failure === 'abort')) {
-      const index = next++;
-      state.startedItems!.push({ index, item: items[index] });
-      const r = await attemptLoop(ctx, level, s, phase, fullId, { item: items[index], index }, index);
-      results[index] = r;
-      if (r.status === 'failed' || r.status === 'timed_out') itemFailed = true;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(s.concurrency, items.length) }, worker));
-  const done = results.filter(Boolean);
-  const outputs: Record<string, unknown[]> = {};
-  for (const name of Object.keys(s.outputs)) outputs[name] = results.map((r) => r?.outputs[name] ?? null);
-  // An item's own failure outranks a timeout, which outranks being cancelled by the run.
-  const worst = (['failed', 'timed_out', 'cancelled'] as StepStatus[]).find((st) => done.some((r) => r.status === st));
-  const failedItems = results.map((r, i) => (r && r.status !== 'succeeded' ? `item ${i}: ${r.error}` : null)).filter(Boolean);
-  const status: StepStatus = worst ?? (done.length < items.length ? 'cancelled' : 'succeeded');
-  return {
-    status,
-    result: results.map((r) => r?.result ?? null),
-    outputs,
-    error: failedItems.length ? failedItems.join('; ') + (done.length < items.length ? `; ${items.length - done.length} item(s) not started` : '') : null,
-    attempts: Math.max(0, ...done.map((r) => r.attempts)),
-  };
 }
 
 /** The body as `plan` shows it: what is known resolved, shell scripts with their values quoted. */

@@ -8,14 +8,36 @@ import { evaluateBare, evaluateValue, locateError } from './resolve.js';
 import { runSection } from './scheduler.js';
 import { phaseCtxOf, type Level, type RunContext } from './context.js';
 import { formatMs } from './timers.js';
+import { stepAddress } from './address.js';
 
 export async function runPhases(ctx: RunContext, level: Level): Promise<void> {
   for (const ph of level.model.phases) {
-    if (ctx.stoppingIn(level)) break;
     const phase = phaseCtxOf(level, ph);
-    if (ctx.restoredPhases.has(phase.fullId)) continue;
+    // Resume: what the dead process knew of this phase ('started' when it was running).
+    const known = ctx.replay.phases.get(phase.fullId);
+    if (known === 'succeeded' || known === 'skipped') continue; // its finally ran
+    if (ctx.stoppingIn(level)) {
+      // A phase the dead process started while (or before) the run failed: its finally still runs, after the rollback.
+      if (known && ph.finally.length) ctx.deferredFinally.push({ level, steps: ph.finally, phase });
+      // It was running when the process died and cannot go on: close it as a stopped phase would be.
+      if (known === 'started') {
+        const duration = Date.now() - (ctx.replay.phaseStarts.get(phase.fullId) ?? Date.now());
+        ctx.emitter.emit({
+          type: 'phase.finished',
+          phase: phase.fullId,
+          status: ctx.failure ? 'failed' : 'cancelled',
+          duration_ms: duration,
+          ...(ph.budget_ms !== undefined ? { budget_ms: ph.budget_ms } : {}),
+          within_budget: ph.budget_ms === undefined ? null : duration <= ph.budget_ms,
+        });
+      }
+      if (known) continue;
+      break;
+    }
     const allSteps = [...ph.steps, ...ph.finally];
-    ctx.emitter.emit({ type: 'phase.started', phase: phase.fullId, ...(ph.title ? { title: ph.title } : {}), ...(ph.budget_ms !== undefined ? { budget_ms: ph.budget_ms } : {}) });
+    if (known !== 'started') {
+      ctx.emitter.emit({ type: 'phase.started', phase: phase.fullId, ...(ph.title ? { title: ph.title } : {}), ...(ph.budget_ms !== undefined ? { budget_ms: ph.budget_ms } : {}) });
+    }
 
     if (ph.when) {
       let v: unknown;
@@ -29,7 +51,7 @@ export async function runPhases(ctx: RunContext, level: Level): Promise<void> {
         for (const s of allSteps) {
           if (level.states.get(s.id)!.restored) continue;
           ctx.setState(level, s.id, { status: 'skipped' });
-          ctx.emitter.emit({ type: 'step.finished', step: level.prefix + s.id, phase: phase.fullId, status: 'skipped', attempts: 0, duration_ms: 0, outputs: {}, where: s.where });
+          ctx.emitter.emit({ type: 'step.finished', step: stepAddress(level.parent, s.id), phase: phase.fullId, status: 'skipped', attempts: 0, duration_ms: 0, outputs: {}, where: s.where });
         }
         ctx.emitter.emit({ type: 'phase.finished', phase: phase.fullId, status: 'skipped', duration_ms: 0, budget_ms: ph.budget_ms, within_budget: null });
         continue;

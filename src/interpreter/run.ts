@@ -9,7 +9,9 @@ import { SecretMasker } from '../dsl/expr/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { Decider } from './decisions.js';
-import type { EventListener, OutlinePhase, RunEvent, RunStatus } from './events.js';
+import type { EventListener, RunEvent, RunStatus } from './events.js';
+import { outlineOf } from './outline-hash.js';
+import { decideInflight, restoreRun, type ResumeInput, type Restored } from './resume.js';
 import { Emitter } from './emitter.js';
 import { JournalWriter, journalPath } from './journal.js';
 import { ConnectionPool } from './connections.js';
@@ -19,8 +21,8 @@ import { runSection } from './scheduler.js';
 import { runRollback } from './rollback.js';
 import { newRunId } from './run-id.js';
 import { formatMs } from './timers.js';
-import { restoreLevel, stepModelOf } from './restore.js';
-import { findOrphans, killOrphans } from './orphans.js';
+import { restoreLevel } from './restore.js';
+import { killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
 import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
@@ -30,10 +32,8 @@ export function exitCodeOf(status: RunStatus): number {
   return EXIT[status];
 }
 
-/** `resume` cannot continue without an operator's answer (exit 2; nothing was executed). */
-export class ResumeError extends Error {
-  override readonly name = 'ResumeError';
-}
+export { ResumeError, type ResumeInput } from './resume.js';
+export { outlineOf } from './outline-hash.js';
 
 export interface RunOptions {
   loaded: LoadedRunbook & { model: RunbookModel };
@@ -50,8 +50,8 @@ export interface RunOptions {
   yes?: boolean;
   env?: NodeJS.ProcessEnv;
   listeners?: EventListener[];
-  /** `resume`: the earlier process's events and run id. */
-  resume?: { runId: string; events: RunEvent[] };
+  /** `resume`: the earlier process's events and run id, and the operator's resume options. */
+  resume?: ResumeInput;
   runId?: string;
 }
 
@@ -69,6 +69,7 @@ export class Runner {
   readonly ctx: RunContext;
   private readonly top: Level;
   private readonly journalFile: string;
+  private restored: Restored | undefined;
 
   constructor(private readonly opts: RunOptions) {
     const model = opts.loaded.model;
@@ -88,7 +89,10 @@ export class Runner {
       { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map() },
       startedAt,
     );
-    if (opts.resume) this.restore(opts.resume.events);
+    if (opts.resume) {
+      this.ctx.held = [];
+      this.restored = restoreRun(this.ctx, opts.loaded, opts.resume);
+    }
     const top: Level = newLevel(
       model,
       opts.loaded,
@@ -128,18 +132,19 @@ export class Runner {
     const em = ctx.emitter;
     if (this.opts.resume) {
       // Decided before anything runs again: a missing answer stops here (ResumeError, exit 2).
-      await this.decideInflight();
+      const questions = await decideInflight(ctx, this.opts.loaded);
+      const restored = this.restored!;
       const orphans = await killOrphans(this.runId);
-      em.emit({
-        type: 'run.resumed',
-        pid: process.pid,
-        inflight: [...ctx.inflight]
-          .filter((step) => !step.includes('.') || ctx.inflightDecisions.has(step) || stepModelOf(this.opts.loaded, step)?.idempotent)
-          .map((step) => ({ step, decision: ctx.inflightDecisions.get(step) ?? ('rerun' as const) })),
-      });
+      em.emit({ type: 'run.resumed', pid: process.pid, inflight: questions.listed, ...(restored.changed.length ? { changed: restored.changed } : {}) });
+      for (const m of restored.markedDone) em.emit(m.approval), em.emit(m.finished);
       for (const [step, decision] of ctx.inflightDecisions) {
-        em.emit({ type: 'approval', step, decision, by: ctx.decider.user, message: 'was running when the process died' });
+        em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'was running when the process died' });
       }
+      for (const [step, decision] of ctx.rollbackDecisions) {
+        em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'its rollback was running when the process died' });
+      }
+      for (const e of ctx.held ?? []) em.emit(e);
+      ctx.held = undefined;
       if (orphans.length) {
         em.emit({
           type: 'warning',
@@ -159,7 +164,7 @@ export class Runner {
         dry_run: ctx.settings.dryRun,
         ...(this.opts.drill ? { drill: true } : {}),
         ...(model.kind ? { kind: model.kind } : {}),
-        outline: outlineOf(model),
+        outline: outlineOf(model, this.opts.loaded),
         pid: process.pid,
         host: ctx.host,
         user: safeUser(),
@@ -216,6 +221,7 @@ export class Runner {
       const root = trackingRoot();
       if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
+      for (const pool of ctx.extraPools) await pool.closeAll();
     }
     const measures = evaluateMeasures(ctx, top);
     const duration = Date.now() - ctx.startedAt;
@@ -233,77 +239,6 @@ export class Runner {
     return { runId: this.runId, status, exitCode: exitCodeOf(status), durationMs: duration, journal: this.journalFile, rtoMet };
   }
 
-  /**
-   * Resume: ask (once, before anything runs) what to do with each non-idempotent step that was
-   * running when the process died. `--rerun-inflight`/`--skip-inflight` answer without asking; a
-   * non-interactive resume without them throws ResumeError (the CLI exits 2, nothing executed).
-   * Nested steps of a sub-runbook named by an expression are asked when reached instead.
-   */
-  private async decideInflight(): Promise<void> {
-    const { ctx } = this;
-    const questions: string[] = [];
-    // Killed before anything runs again, whatever the answers: each question says which are its step's.
-    const orphans = findOrphans(this.runId);
-    for (const id of ctx.inflight) {
-      const m = stepModelOf(this.opts.loaded, id);
-      if (!m || m.idempotent || m.type === 'runbook') continue;
-      questions.push(id);
-    }
-    const missing: string[] = [];
-    for (const step of questions) {
-      try {
-        const running = orphans.filter((o) => o.step === step).map((o) => `pid ${o.pid} ${o.command}`);
-        const answer = await ctx.decider.decide({ kind: 'inflight', step, ...(running.length ? { running } : {}) }, ctx.runAbort.signal);
-        if (answer.kind !== 'inflight') throw new Error('no answer');
-        ctx.inflightDecisions.set(step, answer.action);
-      } catch {
-        missing.push(step);
-      }
-    }
-    if (missing.length) {
-      throw new ResumeError(
-        `${missing.map((s) => `step '${s}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
-          `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +
-          (orphans.length ? `\nstill running from the dead process (resume kills them): ${orphans.map((o) => `pid ${o.pid} [${o.step ?? '?'}] ${o.command}`).join('; ')}` : ''),
-      );
-    }
-  }
-
-  /** Rebuild what the earlier process knew: finished steps, in-flight steps, finished phases, rollbacks. */
-  private restore(events: RunEvent[]): void {
-    const { ctx } = this;
-    const open = new Map<string, number>();
-    let order = 0;
-    for (const e of events) {
-      if (e.type === 'step.started') {
-        open.set(e.step, order);
-        if (!ctx.restoredStartOrder.has(e.step)) ctx.restoredStartOrder.set(e.step, ++order);
-      } else if (e.type === 'step.finished') {
-        open.delete(e.step);
-        ctx.restored.set(e.step, e);
-      } else if (e.type === 'phase.finished' && e.status === 'succeeded') ctx.restoredPhases.add(e.phase);
-      else if (e.type === 'rollback.finished') ctx.rolledBack.add(e.step);
-      else if (e.type === 'run.finished') throw new Error(`run ${this.runId} already finished (${e.status}); nothing to resume`);
-    }
-    for (const id of open.keys()) ctx.inflight.add(id);
-  }
-}
-
-export function outlineOf(model: RunbookModel): OutlinePhase[] {
-  return model.phases.map((p) => ({
-    id: p.id,
-    ...(p.title ? { title: p.title } : {}),
-    ...(p.budget_ms !== undefined ? { budget_ms: p.budget_ms } : {}),
-    steps: [...p.steps, ...p.finally].map((s) => ({
-      id: s.id,
-      ...(s.title ? { title: s.title } : {}),
-      type: s.type,
-      needs: s.needs,
-      has_rollback: !!s.rollback,
-      where: s.where,
-      ...(s.estimate_ms !== undefined ? { estimate_ms: s.estimate_ms } : {}),
-    })),
-  }));
 }
 
 export function safeUser(): string {

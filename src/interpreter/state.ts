@@ -14,15 +14,8 @@ export interface StepState {
   error: string | null;
   attempts: number;
   duration: number | null;
-  /** Order in which steps started (rollback runs in reverse). */
-  startSeq?: number;
-  /** for_each: indexes/items that started (their rollbacks run per item). */
-  startedItems?: { index: number; item: unknown }[];
-  /** Restored from the journal by `resume`. */
+  /** Restored from the journal by `resume` (finished in the dead process): never run again. */
   restored?: boolean;
-  rollbackDone?: boolean;
-  /** Resume: was running when the process died and the operator chose not to run it again. */
-  inflightSkipped?: boolean;
 }
 
 export const TERMINAL: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled']);

@@ -18,7 +18,7 @@
  *   # expect duration: x < 2s        step.finished.duration_ms compared (<, <=, >=, >) to a duration
  *   # expect wall: < 4s              run.finished.duration_ms compared to a duration
  *   # expect overlap: b c            the [started, finished] intervals of b and c intersect
- *   # expect items start together: fe 0 1   for_each items 0 and 1 of fe started within 100 ms of
+ *   # expect items start together: fe 0 1   for_each items fe[0] and fe[1] started within 100 ms of
  *                                    each other, before any later item
  *   # expect outputs: x {"k": 1}     step.finished.outputs equals this JSON
  *   # expect error: x ~ some text    step.finished.error contains the text
@@ -40,6 +40,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent, StepFinishedEvent, StepStartedEvent } from '../../src/interpreter/events.js';
 import { parseDuration } from '../../src/dsl/duration.js';
+import { baseAddress, instanceAddress } from '../../src/interpreter/address.js';
 import { assertBuilt, findProcesses, journalOf, REPO, runCli, tsOf, eventually } from '../helpers/cli.js';
 
 const DIR = join(REPO, 'test/runbooks/run');
@@ -199,11 +200,12 @@ describe.concurrent('golden runbooks (test/runbooks/run)', () => {
         }
         case 'expect items start together': {
           const [id, i, j] = arg.trim().split(/\s+/);
-          const start = (k: string) => events.find((e) => isStarted(e) && e.step === id && e.index === Number(k));
+          // Items are instances `<id>[<index>]` (spec §8) and carry their index.
+          const start = (k: string) => events.find((e) => isStarted(e) && e.step === instanceAddress(id, Number(k)) && e.index === Number(k));
           const si = start(i);
           const sj = start(j);
           expect(si && sj, msg).toBeTruthy();
-          const firstLater = events.filter((e) => isStarted(e) && e.step === id && e.index! > Math.max(Number(i), Number(j))).map(tsOf)[0] ?? Infinity;
+          const firstLater = events.filter((e) => isStarted(e) && baseAddress(e.step) === id && e.index! > Math.max(Number(i), Number(j))).map(tsOf)[0] ?? Infinity;
           expect(Math.max(tsOf(si!), tsOf(sj!)) < firstLater, msg).toBe(true);
           expect(Math.abs(tsOf(si!) - tsOf(sj!)) < 100, `items ${i} and ${j} started together\n${msg}`).toBe(true);
           break;

@@ -90,7 +90,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title, columns = 100
     case 'inflight':
       body = (
         <>
-          <Text bold color="yellow">{`${r.step} was running when the previous process died and is not idempotent`}</Text>
+          <Text bold color="yellow">{`${r.rollback ? `the rollback of ${r.step}` : r.step} was running when the previous process died and is not idempotent`}</Text>
           {r.running?.length ? <Text>{`still running, resume kills them: ${terminalText(r.running.join('; '))}`}</Text> : null}
           <Keys keys={[['r', 'run it again'], ['s', 'skip it']]} />
         </>
