@@ -60,12 +60,18 @@ export async function followRun(url: string, store: { isLive(runId: string): boo
     });
     await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
     await read();
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      clearTimeout(timer);
+      wakeUp?.();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     while (!done && !opts.signal?.aborted) {
       await new Promise<void>((resolve) => {
         wakeUp = resolve;
-        const t = setTimeout(resolve, POLL_MS);
-        opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        timer = setTimeout(resolve, POLL_MS);
       });
+      clearTimeout(timer);
       if (done || opts.signal?.aborted) break;
       schedule();
       if (Date.now() - quietSince > STALE_CHECK_MS) {
@@ -81,6 +87,7 @@ export async function followRun(url: string, store: { isLive(runId: string): boo
       }
     }
     await reading;
+    opts.signal?.removeEventListener('abort', onAbort);
   } finally {
     await client.end().catch(() => {});
   }
