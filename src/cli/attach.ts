@@ -46,6 +46,7 @@ export async function attachCommand(idArg: string, opts: AttachOptions): Promise
     const stop = new AbortController();
     const onInt = () => stop.abort();
     process.on('SIGINT', onInt);
+    tui?.onInterrupt(onInt);
     try {
       await store.follow(
         runId,
