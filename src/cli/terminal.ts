@@ -37,6 +37,8 @@ export function guardTerminal(runId: () => string, opts: { onHangup?: () => void
   };
   process.stdout.on('error', onStdoutError);
   process.stderr.on('error', onStderrError);
+  // After a hang-up the terminal's stdin fails too (EIO): that is no reason to stop either.
+  process.stdin.on('error', onStderrError);
   process.on('SIGHUP', onHup);
   return {
     write(text) {

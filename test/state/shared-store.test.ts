@@ -193,6 +193,29 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
     }
   }, 60_000);
 
+  it('a live holder keeps its lock: a second run exits 4, and a resume of its run exits 4 (its heartbeat goes on)', async () => {
+    const url = await freshDb();
+    const counters = mkdtempSync(join(root, 'counters-'));
+    const a = machine('machine-a', counters, { STEP_SLEEP: '1' });
+    const b = machine('machine-b', counters, { STEP_SLEEP: '0' });
+    const file = longRunbook(root, `live-${dbs}`);
+    const runA = spawnTracked(['run', file, '--json', '--state', url, '--lease', LEASE], a);
+    try {
+      const s2 = await runA.waitForEvent((e) => e.type === 'step.started' && e.step === 's2', 20_000);
+      const second = await runCli(['run', file, '--json', '--state', url, '--lease', LEASE], b);
+      expect(second.code, second.stderr).toBe(4);
+      expect(second.stderr).toMatch(new RegExp(`lock 'live-\\d+' is held by run ${s2.run} \\(pid ${runA.pid} on machine-a`));
+      const resume = await runCli(['resume', s2.run, '--json', '--state', url, '--lease', LEASE], b);
+      expect(resume.code, resume.stderr).toBe(4);
+      expect(resume.stderr).toMatch(/it is alive \(its heartbeat goes on\): follow it with runbook attach/);
+      expect(count(counters, 's1')).toBe(1);
+    } finally {
+      runA.child.kill('SIGKILL');
+      await runA.done;
+      for (const pid of findProcesses('sleep 31.5')) process.kill(pid, 'SIGKILL');
+    }
+  }, 60_000);
+
   it('migrates a store of the first schema version and keeps its runs', async () => {
     const url = await freshDb();
     await sql(url, MIGRATIONS[0].sql);
