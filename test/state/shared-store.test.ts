@@ -216,6 +216,37 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
     }
   }, 60_000);
 
+  it('moves a run between stores: export from the file store, import into PostgreSQL, and back', async () => {
+    const url = await freshDb();
+    const counters = mkdtempSync(join(root, 'counters-'));
+    const state = mkdtempSync(join(root, 'file-state-'));
+    const file = longRunbook(root, `move-${dbs}`);
+    const r = await runCli(['run', file, '--json', '--state-dir', state], { cwd: root, env: { COUNTERS: counters, STEP_SLEEP: '0' } });
+    expect(r.code, r.stderr).toBe(0);
+    const runId = r.events[0].run;
+    const jsonl = join(root, `${runId}.jsonl`);
+    expect((await runCli(['export', 'latest', '--state-dir', state, '-o', jsonl], { cwd: root })).code).toBe(0);
+    expect(readFileSync(jsonl, 'utf8')).toBe(r.stdout);
+    const imp = await runCli(['import', jsonl, '--state', url], { cwd: root });
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stdout).toContain(`imported run ${runId} (${r.events.length} events)`);
+    const h = JSON.parse((await runCli(['history', '--json', '--state', url], { cwd: root })).stdout);
+    expect(h).toEqual([expect.objectContaining({ run: runId, status: 'succeeded' })]);
+    const fromFile = await runCli(['report', runId, '--format', 'json', '--state-dir', state], { cwd: root });
+    const fromPg = await runCli(['report', runId, '--format', 'json', '--state', url], { cwd: root });
+    expect(fromPg.stdout).toBe(fromFile.stdout);
+    // An import never merges.
+    const again = await runCli(['import', jsonl, '--state', url], { cwd: root });
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toMatch(/^runbook: run \S+ is already in the store/);
+    // And back into an empty file store, byte for byte.
+    const back = mkdtempSync(join(root, 'file-back-'));
+    const out = join(root, `${runId}-pg.jsonl`);
+    expect((await runCli(['export', runId, '--state', url, '-o', out], { cwd: root })).code).toBe(0);
+    expect((await runCli(['import', out, '--state', `file:${back}`], { cwd: root })).code).toBe(0);
+    expect(readFileSync(join(back, 'runs', runId, 'journal.jsonl'), 'utf8')).toBe(r.stdout);
+  }, 60_000);
+
   it('migrates a store of the first schema version and keeps its runs', async () => {
     const url = await freshDb();
     await sql(url, MIGRATIONS[0].sql);
