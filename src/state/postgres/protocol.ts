@@ -42,3 +42,9 @@ export const LOCK_CLASS = 1381187148;
 export const NOTIFY_CHANNEL = 'runbook_events';
 /** SQLSTATE the fence trigger raises. */
 export const FENCED_SQLSTATE = 'RBF01';
+
+/** The lease rows with the time left by the server's clock. */
+export const LEASE_SELECT_SQL = `SELECT lock, run, epoch::int, pid, host, "user", to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
+  to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS heartbeat_at, lease_ms,
+  (extract(epoch FROM (heartbeat_at + lease_ms * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 AS left_ms
+  FROM runbook.leases`;
