@@ -51,6 +51,10 @@ export class JournalWriter implements JournalSink {
   /** Reserve used: output lines are dropped. */
   private degraded = false;
   private dead: string | undefined;
+  /** Bytes of whole lines in the file: a journal that dies mid-write is cut back to it. */
+  private size: number;
+  /** Bytes of a buffer written before its write failed (the file then ends mid-line). */
+  private tornBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -58,6 +62,7 @@ export class JournalWriter implements JournalSink {
     private readonly opts: JournalOpenOptions,
   ) {
     this.fd = fd;
+    this.size = fstatSync(fd).size;
   }
 
   /** Open (creating folders and file) for appending; a torn last line left by a crash (see `readJournal`) is cut off first. */
@@ -145,6 +150,12 @@ export class JournalWriter implements JournalSink {
         this.dead = `the journal ${this.path} cannot be written (${code}): nothing more is started`;
         this.pending = '';
         this.unwritten = undefined;
+        // Never leave half a line: a torn tail would read as an event in flight. Shrinking needs no space.
+        try {
+          ftruncateSync(this.fd!, this.size);
+        } catch {
+          // the reader drops a torn last line anyway
+        }
         this.opts.onFailure?.({ kind: 'unwritable', message: this.dead });
         return false;
       }
@@ -172,9 +183,14 @@ export class JournalWriter implements JournalSink {
     let offset = 0;
     try {
       while (offset < bytes.length) offset += writeSync(this.fd!, bytes, offset);
+    } catch (error) {
+      this.tornBytes += offset;
+      throw error;
     } finally {
       this.unwritten = offset < bytes.length ? bytes.subarray(offset) : undefined;
     }
+    this.size += this.tornBytes + bytes.length;
+    this.tornBytes = 0;
   }
 
   private dropReserve(): void {

@@ -179,7 +179,11 @@ export class Runner {
     }
     if (message && !ctx.emitter.closed) {
       ctx.emitter.emit({ type: 'warning', code, message });
-      ctx.emitter.flush();
+      try {
+        ctx.emitter.flush();
+      } catch {
+        // A signal while the journal is failing or fenced: run() reports that, once.
+      }
     }
   }
 

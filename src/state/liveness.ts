@@ -1,5 +1,6 @@
 /** Is the process that last ran a run still alive? From its run.started / run.resumed events. */
 import { hostname } from 'node:os';
+import { runnerHost } from './host.js';
 import type { RunEvent } from '../interpreter/events.js';
 
 /** The pid and host of the run's latest runner (run.resumed after run.started), if journaled. */
@@ -14,7 +15,8 @@ export function lastRunner(events: RunEvent[]): { pid: number; host: string | un
 
 /** Alive: a live pid on this host. Another host cannot be checked from here: `undefined`. */
 export function processAlive(pid: number, host: string | undefined): boolean | undefined {
-  if (host !== undefined && host !== hostname()) return undefined;
+  // run.started says os.hostname(), a lease and run.resumed say $HOSTNAME when set: either is us.
+  if (host !== undefined && host !== hostname() && host !== runnerHost()) return undefined;
   try {
     process.kill(pid, 0);
     return true;
