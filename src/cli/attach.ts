@@ -19,7 +19,7 @@ export interface AttachOptions {
 }
 
 export async function attachCommand(idArg: string, opts: AttachOptions): Promise<number> {
-  const store = await openOrReport(opts);
+  const store = await openOrReport(opts, { readOnly: true });
   if (!store) return EXIT.invalid;
   try {
     let runId: string;

@@ -28,7 +28,7 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
     return 2;
   }
   // History only improves the prediction: a store that cannot be opened is said, not fatal.
-  const store = await openStore(opts).catch((e: Error) => {
+  const store = await openStore(opts, process.env, { readOnly: true }).catch((e: Error) => {
     process.stderr.write(`runbook: no history for the prediction: ${e.message}\n`);
     return undefined;
   });

@@ -10,7 +10,7 @@ export async function reportCommand(id: string, opts: { format?: string; output?
     process.stderr.write(`unknown format '${opts.format}' (one of ${REPORT_FORMATS.join(', ')})\n`);
     return 2;
   }
-  const store = await openOrReport(opts);
+  const store = await openOrReport(opts, { readOnly: true });
   if (!store) return 2;
   let text: string;
   try {
@@ -27,7 +27,7 @@ export async function reportCommand(id: string, opts: { format?: string; output?
 }
 
 export async function historyCommand(runbookId: string | undefined, opts: { json?: boolean; stateDir?: string; state?: string; limit?: string }): Promise<number> {
-  const store = await openOrReport(opts);
+  const store = await openOrReport(opts, { readOnly: true });
   if (!store) return 2;
   let all;
   try {

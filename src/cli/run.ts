@@ -102,9 +102,9 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
 }
 
 /** Open the store the options name; a one-line message and undefined when it cannot be used (exit 2). */
-export async function openOrReport(opts: { state?: string; stateDir?: string }): Promise<StateStore | undefined> {
+export async function openOrReport(opts: { state?: string; stateDir?: string }, mode: { readOnly?: boolean } = {}): Promise<StateStore | undefined> {
   try {
-    return await openStore(opts);
+    return await openStore(opts, process.env, mode);
   } catch (e) {
     if (!(e instanceof StateStoreError)) throw e;
     process.stderr.write(`runbook: ${e.message}\n`);

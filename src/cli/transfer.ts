@@ -14,7 +14,7 @@ interface StoreOpts {
 }
 
 export async function exportCommand(idArg: string, opts: StoreOpts & { output?: string }): Promise<number> {
-  const store = await openOrReport(opts);
+  const store = await openOrReport(opts, { readOnly: true });
   if (!store) return 2;
   let text: string;
   try {

@@ -23,8 +23,12 @@ export function stateUrlOf(choice: StateChoice, env: NodeJS.ProcessEnv = process
   return 'file:.runbook';
 }
 
-/** Open the store; throws StateStoreError (one line, exit 2) for a bad URL or a store that cannot be used. */
-export async function openStore(choice: StateChoice, env: NodeJS.ProcessEnv = process.env): Promise<StateStore> {
+/**
+ * Open the store; throws StateStoreError (one line, exit 2) for a bad URL or a store that cannot be used.
+ * `readOnly` (history, report, attach, export, plan): a shared store is read as it is, never
+ * created or migrated — those commands change nothing.
+ */
+export async function openStore(choice: StateChoice, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean } = {}): Promise<StateStore> {
   const url = stateUrlOf(choice, env);
   if (url.startsWith('file:')) {
     let dir = url.slice('file:'.length);
@@ -41,7 +45,7 @@ export async function openStore(choice: StateChoice, env: NodeJS.ProcessEnv = pr
     }
     if (!parsed.hostname && !parsed.searchParams.get('host')) throw new StateStoreError(`bad state URL '${redactLoose(url)}': no host`);
     const { PostgresStore } = await import('./postgres/index.js');
-    return new PostgresStore(url);
+    return new PostgresStore(url, opts);
   }
   throw new StateStoreError(`bad state URL '${redactLoose(url)}': use file:<dir> or postgres://user@host/db`);
 }

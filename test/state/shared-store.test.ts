@@ -257,14 +257,33 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
     await sql(url, "INSERT INTO runbook.runs (id, runbook, epoch) VALUES ($1, 'old', 1)", [run]);
     await sql(url, "INSERT INTO runbook.events (run, seq, epoch, type, line) VALUES ($1, 1, 1, 'run.started', $2), ($1, 2, 1, 'run.finished', $3)", [run, startedLine, finishedLine]);
 
+    // A read-only command reads the old version as it is and migrates nothing.
     const h = await runCli(['history', '--json', '--state', url], { cwd: root });
     expect(h.code, h.stderr).toBe(0);
     expect(JSON.parse(h.stdout)).toEqual([expect.objectContaining({ run, runbook: 'old', status: 'succeeded', duration_ms: 1000 })]);
+    expect(await sql(url, 'SELECT version FROM runbook.schema_version')).toEqual([{ version: 1 }]);
+    // A run migrates it, and both runs are there.
+    const counters = mkdtempSync(join(root, 'counters-'));
+    const ran = await runCli(['run', longRunbook(root, `upgrade-${dbs}`), '--json', '--state', url], { cwd: root, env: { COUNTERS: counters, STEP_SLEEP: '0' } });
+    expect(ran.code, ran.stderr).toBe(0);
+    const after = JSON.parse((await runCli(['history', '--json', '--state', url], { cwd: root })).stdout) as { run: string }[];
+    expect(after.map((r) => r.run)).toEqual([ran.events[0].run, run]);
     const versions = await sql<{ version: number }>(url, 'SELECT version FROM runbook.schema_version ORDER BY version');
     expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await sql(url, 'SELECT * FROM runbook.fenced_writes')).toEqual([]);
     const r = await runCli(['export', run, '--state', url], { cwd: root });
     expect(r.stdout).toBe(`${startedLine}\n${finishedLine}\n`);
+  }, 30_000);
+
+  it('read-only commands create nothing in a fresh database', async () => {
+    const url = await freshDb();
+    const h = await runCli(['history', '--state', url], { cwd: root });
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/^no runs in postgres:\/\/postgres:\*\*\*@/);
+    const r = await runCli(['report', 'latest', '--state', url], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^no runs in postgres:/);
+    expect(await sql(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'runbook'")).toEqual([]);
   }, 30_000);
 
   describe('bad input: one line, the documented exit code, no step without a journal', () => {
@@ -277,7 +296,7 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
         'a store of a newer schema version',
         async () => {
           const url = await freshDb();
-          await runCli(['history', '--state', url], { cwd: root });
+          for (const m of MIGRATIONS) await sql(url, m.sql);
           await sql(url, 'INSERT INTO runbook.schema_version (version) VALUES (99)');
           return url;
         },

@@ -49,7 +49,13 @@ export class PostgresStore implements StateStore {
   private lostReason: string | undefined;
   private waitListener: ((message: string) => void) | undefined;
 
-  constructor(readonly url: string) {
+  /** The schema version found (0: none yet, a read-only open of a fresh database). */
+  private version = 0;
+
+  constructor(
+    readonly url: string,
+    opts: { readOnly?: boolean } = {},
+  ) {
     this.label = redact(url);
     const channel = new MessageChannel();
     this.port = channel.port1;
@@ -65,7 +71,7 @@ export class PostgresStore implements StateStore {
     this.worker.on('error', (e) => this.markLost(`the state store's worker failed (${e.message})`));
     this.worker.unref();
     try {
-      this.call('open', {}, 20_000);
+      this.version = this.call<number>('open', { readOnly: !!opts.readOnly }, 20_000);
     } catch (e) {
       this.close();
       throw new StateStoreError(`state store ${this.label}: ${describeOpenError(e as Error)}`);
@@ -136,7 +142,7 @@ export class PostgresStore implements StateStore {
   }
 
   readRun(runId: string): RunEvent[] {
-    const lines = this.call<string[] | null>('readRun', { run: runId });
+    const lines = this.version === 0 ? null : this.call<string[] | null>('readRun', { run: runId });
     if (lines === null) throw new RunbookError({ code: 'RUN_NOT_FOUND', message: `no run '${runId}' in ${this.label}` });
     return lines.map((l) => JSON.parse(l) as RunEvent);
   }
@@ -147,10 +153,12 @@ export class PostgresStore implements StateStore {
   }
 
   hasRun(runId: string): boolean {
+    if (this.version === 0) return false;
     return this.call<string[] | null>('readRun', { run: runId, after: Number.MAX_SAFE_INTEGER }) !== null;
   }
 
   listRuns(runbookId?: string): RunSummary[] {
+    if (this.version === 0) return [];
     const rows = this.call<{ id: string; started: string; finished: string | null }[]>('listRuns', { runbook: runbookId ?? null });
     return rows
       .map((r) => summarizeRun(r.id, JSON.parse(r.started) as RunStartedEvent, r.finished ? (JSON.parse(r.finished) as RunFinishedEvent) : undefined))
@@ -203,6 +211,7 @@ export class PostgresStore implements StateStore {
   }
 
   isLive(runId: string): boolean {
+    if (this.version === 0) return false;
     if (this.call<boolean>('isLive', { run: runId })) return true;
     // No fresh lease: a run without one (a dry run) is live while its process is.
     const events = this.readRun(runId);

@@ -76,7 +76,7 @@ async function handle(op: string, m: Record<string, unknown>): Promise<unknown> 
     case 'open':
       data = await connect({ application_name: 'runbook' });
       await data.query("SET synchronous_commit = on; SET statement_timeout = '60s'");
-      return migrate(data);
+      return migrate(data, m.readOnly === true);
     case 'flush':
       await queue;
       if (writeError) throw Object.assign(new Error(writeError.message), { code: writeError.kind });
@@ -142,14 +142,15 @@ async function handle(op: string, m: Record<string, unknown>): Promise<unknown> 
 }
 
 
-async function migrate(client: pg.Client): Promise<number> {
+/** Bring the schema to the latest version; a read-only command only reads it (0: no schema yet). */
+async function migrate(client: pg.Client, readOnly: boolean): Promise<number> {
   const has = await client.query("SELECT to_regclass('runbook.schema_version') IS NOT NULL AS ok");
   let current = 0;
   if (has.rows[0].ok) current = (await client.query('SELECT coalesce(max(version), 0) AS v FROM runbook.schema_version')).rows[0].v;
   if (current > LATEST_VERSION) {
     throw Object.assign(new Error(`the state store has schema version ${current}, newer than this runbook knows (${LATEST_VERSION}): upgrade runbook`), { code: 'STATE_SCHEMA_NEWER' });
   }
-  if (current === LATEST_VERSION) return current;
+  if (current === LATEST_VERSION || readOnly) return current;
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', MIGRATION_LOCK);
