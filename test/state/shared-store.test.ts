@@ -183,8 +183,8 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
       const fencedAfter = Date.now() - cut;
       expect(ra.code, ra.stderr).toBe(5);
       expect(ra.stderr).toMatch(/lost its lease/);
-      // Fenced within the lease (3 s), plus the few seconds its last words may wait for the store.
-      expect(fencedAfter).toBeLessThan(3000 + 9000);
+      // Fenced within the lease (3 s), plus the few seconds its last words and close may wait for the store.
+      expect(fencedAfter).toBeLessThan(3000 + 6000);
       expect(count(counters, 's3')).toBe(0);
       expect(ra.events.some((e) => e.type === 'step.started' && e.step === 's3')).toBe(false);
     } finally {

@@ -244,7 +244,7 @@ export class PostgresStore implements StateStore {
   close(): void {
     if (this.closed) return;
     try {
-      this.call('close', {}, 5000);
+      this.call('close', {}, this.lostReason ? 2000 : 15_000);
     } catch {
       // closing is best effort: the process is about to exit
     }

@@ -131,7 +131,7 @@ async function handle(op: string, m: Record<string, unknown>): Promise<unknown> 
       return null;
     }
     case 'close':
-      await queue;
+      await Promise.race([queue, sleep(keeper.lost ? 500 : 10_000)]);
       await keeper.release();
       await data?.end().catch(() => {});
       data = undefined;
@@ -219,9 +219,10 @@ async function recordFenced(run: string, epoch: number, rows: Row[]): Promise<vo
  */
 async function lastWords(m: { run: string; epoch: number; rows: Row[] }): Promise<string> {
   if (!data || !m.rows.length) return 'none';
-  await Promise.race([queue, sleep(2000)]);
+  // Short waits: a runner that lost its lease must exit soon, and the store may be unreachable.
+  await Promise.race([queue, sleep(1000)]);
   try {
-    await Promise.race([insertStatement(m.run, m.epoch, m.rows), sleep(3000).then(() => Promise.reject(new Error('timeout')))]);
+    await Promise.race([insertStatement(m.run, m.epoch, m.rows), sleep(2000).then(() => Promise.reject(new Error('timeout')))]);
     return 'written';
   } catch (e) {
     if ((e as { code?: string }).code === FENCED_SQLSTATE) {
