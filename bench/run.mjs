@@ -9,6 +9,8 @@ const benches = [
   ['state.mjs', 'PostgreSQL store vs file store: control steps (≤ 3×), commit vs fsync (≤ 2×), takeover (≤ lease + 2 s)'],
   ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
   ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
+  ['drill.mjs', 'scenario-1 drill at 1,000,000 rows against fetch + decrypt + bare pg_restore (target ≤ 1.2×)'],
+  ['output-memory.mjs', 'a step printing 2 GB through the CLI: peak RSS (target < 200 MB) and journal size (target < 3 MiB)'],
 ];
 const only = process.argv.slice(2);
 let failed = 0;

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
-import { readSecrets } from '../interpreter/secrets.js';
+import { readSecretsTree } from '../interpreter/secrets.js';
 import { LockHeldError } from '../interpreter/lock.js';
 import { openStore, StateStoreError } from '../state/open.js';
 import type { RunLease, StateStore } from '../state/types.js';
@@ -114,7 +114,7 @@ export async function openOrReport(opts: { state?: string; stateDir?: string }, 
 
 async function execute(store: StateStore, loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: { runId: string; events: RunEvent[] }): Promise<number> {
   const model = loaded.model;
-  const secrets = readSecrets(model, process.env);
+  const secrets = readSecretsTree(loaded, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
     return EXIT.invalid;
@@ -188,6 +188,7 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     loaded,
     params,
     secrets: secrets.values,
+    childSecrets: secrets.byFile,
     store,
     lease,
     decider,

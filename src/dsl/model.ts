@@ -3,6 +3,7 @@
  * milliseconds, `needs` resolved (sequential by default), every step with its YAML position.
  * Built only from a document that passed the schema, so shapes can be trusted here.
  */
+import { DEFAULT_OUTPUT_LIMIT, parseSize } from './size.js';
 import { dirname, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 import type { Path, SourceFile } from './load.js';
@@ -33,6 +34,8 @@ export interface BodyModel {
   timeout_ms: number;
   /** Whether `timeout` is written on the body itself (not taken from defaults). */
   timeout_explicit: boolean;
+  /** Bytes of each output stream journaled (spec §12 `output_limit`). */
+  output_limit: number;
   retry: RetryPolicy;
   when?: Located;
   expect: Located[];
@@ -97,7 +100,7 @@ export interface RunbookModel {
   params: ParamModel[];
   secrets: Record<string, { env?: string; file?: string; required: boolean }>;
   connections: Record<string, { kind: string; config: unknown; path: Path }>;
-  defaults: { timeout_ms: number; retry: RetryPolicy };
+  defaults: { timeout_ms: number; retry: RetryPolicy; output_limit: number };
   phases: PhaseModel[];
   finally: StepModel[];
   measure: Record<string, Located>;
@@ -139,6 +142,7 @@ function bodyModel(
     path: [...path, type],
     timeout_ms: ms(doc.timeout) ?? defaults.timeout_ms,
     timeout_explicit: doc.timeout !== undefined,
+    output_limit: parseSize(doc.output_limit) ?? defaults.output_limit,
     retry: retryOf(doc.retry, defaults.retry),
     when: doc.when === undefined ? undefined : { value: doc.when, path: [...path, 'when'] },
     expect,
@@ -151,6 +155,7 @@ export function buildModel(src: SourceFile): RunbookModel {
   const doc = src.data as RunbookDocument;
   const defaults = {
     timeout_ms: ms(doc.defaults?.timeout) ?? DEFAULT_TIMEOUT_MS,
+    output_limit: parseSize(doc.defaults?.output_limit) ?? DEFAULT_OUTPUT_LIMIT,
     retry: retryOf(doc.defaults?.retry, { attempts: 1, delay_ms: 1000, backoff: 1 }),
   };
   const file = src.file;

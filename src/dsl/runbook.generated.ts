@@ -62,6 +62,10 @@ export type Step = {
    * Per attempt; the work is cancelled when it passes → timed_out.
    */
   timeout?: string;
+  /**
+   * Journal what the step prints up to this per stream (default: defaults.output_limit, else 1MiB); the rest is counted in step.output_truncated.
+   */
+  output_limit?: number | string;
   retry?: Retry;
   until?: Until;
   /**
@@ -223,6 +227,10 @@ export type Rollback = {
    * Per attempt.
    */
   timeout?: string;
+  /**
+   * Journal what the rollback prints up to this per stream (default: defaults.output_limit, else 1MiB).
+   */
+  output_limit?: number | string;
   retry?: Retry;
   /**
    * Must hold on `result`.
@@ -355,6 +363,13 @@ export type Step1 = {
  * via the `definition` "duration".
  */
 export type Duration = string;
+/**
+ * A size: a number of bytes, or 512KiB, 1MiB, 10MB (KiB/MiB/GiB are 1024-based, KB/MB/GB 1000-based).
+ *
+ * This interface was referenced by `Runbook`'s JSON-Schema
+ * via the `definition` "size".
+ */
+export type Size = number | string;
 /**
  * An expression, or a list of expressions that must all hold.
  *
@@ -659,6 +674,10 @@ export interface Defaults {
    */
   timeout?: string;
   retry?: Retry;
+  /**
+   * What a step prints is journaled up to this per stream (built-in default 1MiB); the rest is counted in step.output_truncated.
+   */
+  output_limit?: number | string;
 }
 /**
  * Re-run the body after an error, a timeout or a failed expect.

@@ -5,6 +5,7 @@
  */
 import type { JsonSchema } from './json-schema.js';
 import { DURATION_PATTERN } from './duration.js';
+import { SIZE_PATTERN } from './size.js';
 
 export const ID_PATTERN = '^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$';
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$';
@@ -19,6 +20,13 @@ export const coreDefs: Record<string, JsonSchema> = {
     type: 'string',
     pattern: DURATION_PATTERN,
     description: 'A duration: 250ms, 30s, 5m, 1h30m, 2d.',
+  },
+  size: {
+    description: 'A size: a number of bytes, or 512KiB, 1MiB, 10MB (KiB/MiB/GiB are 1024-based, KB/MB/GB 1000-based).',
+    anyOf: [
+      { type: 'integer', minimum: 0, description: 'Bytes.' },
+      { type: 'string', pattern: SIZE_PATTERN, description: 'A number with a unit: B, KB, KiB, MB, MiB, GB, GiB.' },
+    ],
   },
   expression: {
     type: ['string', 'boolean'],
@@ -125,6 +133,7 @@ export const coreDefs: Record<string, JsonSchema> = {
     properties: {
       timeout: { ...ref('duration'), description: 'Per-attempt timeout (built-in default 5m).' },
       retry: ref('retry'),
+      output_limit: { ...ref('size'), description: 'What a step prints is journaled up to this per stream (built-in default 1MiB); the rest is counted in step.output_truncated.' },
     },
   },
 };
@@ -142,6 +151,7 @@ export const stepCommonProperties: Record<string, JsonSchema> = {
     description: 'Step ids this step waits for. Default: the step before it in its phase; [] starts it at phase start.',
   },
   timeout: { ...ref('duration'), description: 'Per attempt; the work is cancelled when it passes → timed_out.' },
+  output_limit: { ...ref('size'), description: 'Journal what the step prints up to this per stream (default: defaults.output_limit, else 1MiB); the rest is counted in step.output_truncated.' },
   retry: ref('retry'),
   until: ref('until'),
   expect: { ...ref('expressions'), description: 'Must hold on `result`, else the attempt fails.' },
@@ -163,6 +173,7 @@ export const rollbackCommonProperties: Record<string, JsonSchema> = {
   title: { type: 'string', description: 'Shown in the TUI and reports.' },
   when: { ...ref('expression'), description: "Guard, e.g. self.status == 'succeeded' (`self` is the original step)." },
   timeout: { ...ref('duration'), description: 'Per attempt.' },
+  output_limit: { ...ref('size'), description: 'Journal what the rollback prints up to this per stream (default: defaults.output_limit, else 1MiB).' },
   retry: ref('retry'),
   expect: { ...ref('expressions'), description: 'Must hold on `result`.' },
   confirm: { type: 'boolean', description: 'Needs an operator\'s yes before it runs.' },

@@ -16,6 +16,7 @@ import { executeControl } from './control.js';
 import { checkResolvedBody } from './check-body.js';
 import { RUN_ID_ENV, STEP_ID_ENV } from './orphans.js';
 import { MaskedOutput } from './masked-output.js';
+import { OutputLimit } from './output-limit.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
 
 export interface AttemptOutcome {
@@ -39,6 +40,26 @@ export async function attemptLoop(
   extra: Scope,
   index?: number,
   opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean } = {},
+): Promise<AttemptOutcome> {
+  // One output budget for all attempts and polls of this instance; what it dropped is told once, at the end.
+  const limit = new OutputLimit((opts.body ?? s).output_limit);
+  try {
+    return await attempts(ctx, level, s, phase, fullId, extra, index, opts, limit);
+  } finally {
+    for (const t of limit.truncated()) ctx.emitter.emit({ type: 'step.output_truncated', step: fullId, ...t });
+  }
+}
+
+async function attempts(
+  ctx: RunContext,
+  level: Level,
+  s: StepModel,
+  phase: PhaseCtx | undefined,
+  fullId: string,
+  extra: Scope,
+  index: number | undefined,
+  opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean },
+  limit: OutputLimit,
 ): Promise<AttemptOutcome> {
   const b = opts.body ?? s;
   const parent = opts.signal ?? ctx.signalOf(level);
@@ -69,8 +90,8 @@ export async function attemptLoop(
     try {
       const scope = ctx.scope(level, phase, extra);
       result = usePoll
-        ? await pollUntil(ctx, level, s, phase, fullId, scope, signal)
-        : await executeBody(ctx, level, b, fullId, scope, signal);
+        ? await pollUntil(ctx, level, s, phase, fullId, scope, signal, limit)
+        : await executeBody(ctx, level, b, fullId, scope, signal, limit);
       const rscope = { ...scope, result };
       for (const e of b.expect) {
         let v: unknown;
@@ -154,7 +175,16 @@ const asRecord = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v
 
 
 /** `until`: run the body every `every` until the condition holds; timed_out after `within`. */
-async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: PhaseCtx | undefined, fullId: string, scope: Scope, signal: AbortSignal): Promise<unknown> {
+async function pollUntil(
+  ctx: RunContext,
+  level: Level,
+  s: StepModel,
+  phase: PhaseCtx | undefined,
+  fullId: string,
+  scope: Scope,
+  signal: AbortSignal,
+  limit: OutputLimit,
+): Promise<unknown> {
   const until = s.until!;
   const within = until.within_ms ?? s.timeout_ms;
   const deadline = Date.now() + within;
@@ -165,7 +195,7 @@ async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: Pha
     const remaining = deadline - Date.now();
     const poll = childSignal(signal, Math.max(1, Math.min(s.timeout_ms, remaining)));
     try {
-      last = await executeBody(ctx, level, s, fullId, scope, poll.signal);
+      last = await executeBody(ctx, level, s, fullId, scope, poll.signal, limit);
     } catch (e) {
       // A failing poll counts as "not yet" — unless the run is cancelled or the window is over.
       if (signal.aborted) throw e;
@@ -193,7 +223,15 @@ async function pollUntil(ctx: RunContext, level: Level, s: StepModel, phase: Pha
 }
 
 /** The body's work: a built-in type through its module, or a control type. */
-export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, fullId: string, scope: Scope, signal: AbortSignal): Promise<unknown> {
+export async function executeBody(
+  ctx: RunContext,
+  level: Level,
+  b: BodyModel,
+  fullId: string,
+  scope: Scope,
+  signal: AbortSignal,
+  limit = new OutputLimit(b.output_limit),
+): Promise<unknown> {
   const t = stepType(b.type);
   if (b.type === 'assert') return executeControl(ctx, level, b, fullId, scope, signal);
   let body: unknown;
@@ -209,7 +247,11 @@ export async function executeBody(ctx: RunContext, level: Level, b: BodyModel, f
   }
   checkResolvedBody(t, b.body, body);
   let lastProgress = 0;
-  const out = new MaskedOutput(ctx.secretForms, (stream, text) => ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text }));
+  // Masked first, then cut to the output limit (see output-limit.ts for why in this order).
+  const out = new MaskedOutput(ctx.secretForms, (stream, text) => {
+    const kept = limit.take(stream, text);
+    if (kept !== '') ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text: kept });
+  });
   try {
     return await t.execute(body as Record<string, unknown>, {
       signal,

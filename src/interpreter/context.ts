@@ -27,6 +27,8 @@ export interface Level {
   /** `steps.<id>` as expressions see it, kept in step with `states`. */
   stepsScope: Record<string, Record<string, unknown>>;
   connections: ConnectionPool;
+  /** The secrets this level's runbook declares (sub-runbooks); the top level uses the run's. */
+  secrets?: Record<string, string>;
   /**
    * A sub-runbook level: the signal of its `runbook:` step's attempt (its timeout, the run's abort).
    * While it is aborted no new step of the level starts and its running steps are cancelled.
@@ -47,6 +49,8 @@ export interface RunSettings {
   yes: boolean;
   env: NodeJS.ProcessEnv;
   secrets: Record<string, string>;
+  /** Secrets of sub-runbooks, by absolute file; runtime-named ones are added as they are read. */
+  childSecrets: Map<string, Record<string, string>>;
 }
 
 export interface StartedEntry {
@@ -84,7 +88,7 @@ export class RunContext {
     startedAt = Date.now(),
   ) {
     this.startedAt = startedAt;
-    this.secretForms = secretForms(Object.values(settings.secrets));
+    this.secretForms = secretForms([settings.secrets, ...settings.childSecrets.values()].flatMap((m) => Object.values(m)));
     this.runScope = {
       id: runId,
       started_at: new Date(startedAt).toISOString(),
@@ -165,7 +169,7 @@ export class RunContext {
   }
 
   scope(level: Level, phase?: PhaseCtx, extra?: Scope): Scope {
-    const secrets = this.settings.secrets;
+    const secrets = level.secrets ?? this.settings.secrets;
     return {
       params: level.params,
       env: this.settings.env,
@@ -186,7 +190,7 @@ export function newLevel(
   loaded: LoadedRunbook,
   params: Record<string, unknown>,
   connections: ConnectionPool,
-  parent?: { fullId: string; depth: number; signal?: AbortSignal },
+  parent?: { fullId: string; depth: number; signal?: AbortSignal; secrets?: Record<string, string> },
 ): Level {
   const states = new Map<string, StepState>();
   const stepsScope: Record<string, Record<string, unknown>> = {};
@@ -206,6 +210,7 @@ export function newLevel(
     stepsScope,
     connections,
     ...(parent?.signal ? { signal: parent.signal } : {}),
+    ...(parent?.secrets ? { secrets: parent.secrets } : {}),
   };
 }
 

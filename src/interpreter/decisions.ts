@@ -35,6 +35,8 @@ export type DecisionRequest =
       kind: 'inflight';
       /** `resume`: a non-idempotent step was running when the process died. */
       step: string;
+      /** Its processes still running from the dead process (`pid command`), which resume kills whatever the answer. */
+      running?: string[];
     };
 
 export type DecisionAnswer =

@@ -77,6 +77,15 @@ export interface StepOutputEvent extends Base {
   text: string;
 }
 
+/** What a step printed beyond its `output_limit` on one stream: counted, not journaled (spec §12). */
+export interface StepOutputTruncatedEvent extends Base {
+  type: 'step.output_truncated';
+  step: string;
+  stream: 'stdout' | 'stderr' | 'info';
+  /** Bytes (UTF-8, after masking) not journaled. */
+  bytes: number;
+}
+
 /** Live transfer/poll progress (s3 bytes, until polls, docker state). Throttled by the interpreter. */
 export interface StepProgressEvent extends Base {
   type: 'step.progress';
@@ -100,6 +109,8 @@ export interface StepFinishedEvent extends Base {
   result?: unknown;
   where?: string;
   depth?: number;
+  /** `shell.detach: true`: pids of the processes left running on purpose. */
+  detached?: number[];
 }
 
 export interface PhaseFinishedEvent extends Base {
@@ -174,6 +185,7 @@ export type RunEvent =
   | PhaseStartedEvent
   | StepStartedEvent
   | StepOutputEvent
+  | StepOutputTruncatedEvent
   | StepProgressEvent
   | StepFinishedEvent
   | PhaseFinishedEvent

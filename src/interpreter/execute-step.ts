@@ -42,6 +42,7 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
       outputs: ctx.settings.dryRun ? {} : (o.outputs ?? {}),
       ...(o.error ? { error: o.error } : {}),
       ...(o.result !== undefined && o.result !== null && o.result !== UNKNOWN ? { result: journalResult(o.result) } : {}),
+      ...detachedOf(o.result),
       where: s.where,
       ...(level.depth ? { depth: level.depth } : {}),
     });
@@ -232,4 +233,10 @@ function safeResolve(b: BodyModel, scope: Scope, keepUnknown: boolean): unknown 
   } catch {
     return b.body;
   }
+}
+
+/** `shell.detach`: the pids left running on purpose, recorded in step.finished.detached (spec §12). */
+function detachedOf(result: unknown): { detached?: number[] } {
+  const d = result && typeof result === 'object' ? (result as { detached?: unknown }).detached : undefined;
+  return Array.isArray(d) ? { detached: d as number[] } : {};
 }

@@ -27,6 +27,7 @@ import { formatMs } from './timers.js';
 import { restoreLevel, stepModelOf } from './restore.js';
 import { findOrphans, killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
+import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, taken_over: 5, aborted: 130 } as const;
 
@@ -43,6 +44,8 @@ export interface RunOptions {
   loaded: LoadedRunbook & { model: RunbookModel };
   params: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** Secrets of sub-runbooks named by a literal file, by absolute file (readSecretsTree). */
+  childSecrets?: Map<string, Record<string, string>>;
   /** The local store's folder (when no `store` is given). */
   stateDir?: string;
   /** Where the journal goes (spec §10); default the file store of `stateDir`. */
@@ -87,7 +90,8 @@ export class Runner {
     this.runId = opts.resume?.runId ?? opts.runId ?? newRunId(model.id);
     const store = opts.store ?? new FileStore(opts.stateDir ?? '.runbook');
     this.journalFile = store instanceof FileStore ? journalPath(store.dir, this.runId) : `${store.label}#${this.runId}`;
-    const masker = new SecretMasker(Object.values(opts.secrets).filter((v) => v.length > 0));
+    const allSecrets = [opts.secrets, ...(opts.childSecrets?.values() ?? [])].flatMap((m) => Object.values(m));
+    const masker = new SecretMasker(allSecrets.filter((v) => v.length > 0));
     const journal = store.openJournal(this.runId, { epoch: opts.lease?.epoch ?? 0, runbook: model.id, onFailure: (f) => this.journalFailed(f) });
     const emitter = new Emitter(this.runId, journal, masker);
     for (const l of opts.listeners ?? []) emitter.on(l);
@@ -98,7 +102,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map() },
       startedAt,
     );
     if (opts.resume) this.restore(opts.resume.events);
@@ -283,6 +287,9 @@ export class Runner {
     } finally {
       if (rtoTimer) clearTimeout(rtoTimer);
       killAllShellGroups('SIGKILL');
+      // Empty cgroup folders of this run go; a detached service's stays (spec §12).
+      const root = trackingRoot();
+      if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
     }
     if (this.fenced) return this.stopped();
@@ -325,6 +332,8 @@ export class Runner {
   private async decideInflight(): Promise<void> {
     const { ctx } = this;
     const questions: string[] = [];
+    // Killed before anything runs again, whatever the answers: each question says which are its step's.
+    const orphans = findOrphans(this.runId);
     for (const id of ctx.inflight) {
       const m = stepModelOf(this.opts.loaded, id);
       if (!m || m.idempotent || m.type === 'runbook') continue;
@@ -333,7 +342,8 @@ export class Runner {
     const missing: string[] = [];
     for (const step of questions) {
       try {
-        const answer = await ctx.decider.decide({ kind: 'inflight', step }, ctx.runAbort.signal);
+        const running = orphans.filter((o) => o.step === step).map((o) => `pid ${o.pid} ${o.command}`);
+        const answer = await ctx.decider.decide({ kind: 'inflight', step, ...(running.length ? { running } : {}) }, ctx.runAbort.signal);
         if (answer.kind !== 'inflight') throw new Error('no answer');
         ctx.inflightDecisions.set(step, answer.action);
       } catch {
@@ -341,7 +351,6 @@ export class Runner {
       }
     }
     if (missing.length) {
-      const orphans = findOrphans(this.runId);
       throw new ResumeError(
         `${missing.map((s) => `step '${s}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} running when the process died and ${missing.length > 1 ? 'are' : 'is'} not idempotent: ` +
           `check what ${missing.length > 1 ? 'they' : 'it'} did, then resume with --rerun-inflight (run again) or --skip-inflight (record as skipped)` +

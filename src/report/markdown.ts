@@ -4,6 +4,7 @@
  * phase budgets, rollbacks, operator decisions, notes, warnings and params. Deterministic: the current
  * time appears only when `now` is passed.
  */
+import { terminalText } from '../util/terminal-text.js';
 import { formatDuration, formatOffset, formatUtc, msBetween } from './format.js';
 import type { PhaseReport, RunReport, TimelineEntry } from './types.js';
 
@@ -140,12 +141,12 @@ function row(cells: string[]): string {
 /** A table cell: `|` escaped, `<` neutralised, newlines as `<br>`, long text cut. */
 export function cell(text: string): string {
   const t = text.length > MAX_CELL ? `${text.slice(0, MAX_CELL)}…` : text;
-  return t.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, '<br>');
+  return terminalText(t.replace(/\r\n/g, '\n')).replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, '<br>');
 }
 
 /** Text on one line outside tables (headings, list items), `<` neutralised so it is not read as HTML. */
 function inline(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/\s*\r?\n\s*/g, ' ');
+  return terminalText(text.replace(/\r\n/g, '\n')).replace(/</g, '&lt;').replace(/\s*\r?\n\s*/g, ' ');
 }
 
 function value(v: unknown): string {

@@ -18,6 +18,9 @@ export interface ProcessRequest {
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** `shell.detach`: processes left running on purpose at the end; their pids are reported. */
   detach?: boolean;
+  /** The run and the step instance address the processes belong to (local: names the step's cgroup, so `resume` finds them). */
+  runId?: string;
+  step?: string;
 }
 
 export interface ProcessOutcome {
@@ -33,6 +36,8 @@ export interface ProcessOutcome {
   forceKilled: boolean;
   /** `detach: true`: pids left running on purpose. */
   detached?: number[];
+  /** Processes still running when the command exited, stopped at the step's end (not with `detach`). */
+  leftovers?: { pid: number; command: string }[];
 }
 
 export interface Transport {

@@ -133,5 +133,5 @@ export function splitLines(text: string): string[] {
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   // a bare \r (progress bars of other tools) keeps only what was drawn last
   // eslint-disable-next-line no-control-regex
-  return lines.map((l) => (l.includes('\r') ? l.slice(l.lastIndexOf('\r') + 1) : l).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, ''));
+  return lines.map((l) => (l.includes('\r') ? l.slice(l.lastIndexOf('\r') + 1) : l).replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, ''));
 }

@@ -3,6 +3,7 @@
  * ink and react cost ~0.6 s to import, which `--no-tui`, `--json`, `validate` and `plan` never pay.
  */
 // First: Ink must load in live mode even when CI is set (see ink-live.ts).
+import { terminalEvent } from '../util/terminal-text.js';
 import { restoreCiEnv } from './ink-live.js';
 import { createElement } from 'react';
 import { render } from 'ink';
@@ -53,7 +54,7 @@ export async function startTui(opts: TuiOptions): Promise<TuiHandle> {
   const stdin = opts.stdin ?? process.stdin;
   const decider = stdin.isTTY ? createTuiDecider(store, opts.user) : autoDecider({ yes: opts.yes, user: opts.user });
   return {
-    push: (event) => store.push(event),
+    push: (event) => store.push(terminalEvent(event)),
     decider,
     onInterrupt: (cb) => void interruptListeners.push(cb),
     async finish({ reportPath }) {

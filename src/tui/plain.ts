@@ -3,6 +3,7 @@
  * event stream, like the TUI. Must not import ink or react: plain runs must not pay ~0.6 s for them.
  */
 import type { RunEvent, StepStatus } from '../interpreter/events.js';
+import { terminalEvent } from '../util/terminal-text.js';
 import { STEP_SYMBOL, RUN_SYMBOL, describeStatus, formatBudget, formatClock, formatDuration, formatProgress, splitLines } from './format.js';
 
 export interface PlainOptions {
@@ -61,7 +62,8 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
     return ` · ${elapsed > rtoMs ? paint(RED, text) : pct > 80 ? paint(YELLOW, text) : text}`;
   };
 
-  return (e: RunEvent) => {
+  return (event: RunEvent) => {
+    const e = terminalEvent(event);
     const ts = stamp(e);
     const line = (text: string) => write(`${ts} ${text}`);
     switch (e.type) {
@@ -116,6 +118,9 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
           const body = e.stream === 'stderr' ? paint(YELLOW, text) : e.stream === 'info' ? paint(DIM, text) : text;
           write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${body}`);
         }
+        return;
+      case 'step.output_truncated':
+        write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${paint(DIM, `… ${e.bytes} more bytes of ${e.stream} not journaled (output_limit)`)}`);
         return;
       case 'step.progress':
         if (opts.verbose) write(`${ts}   │ ${paint(DIM, `[${e.step}]`)} ${formatProgress(e)}`);

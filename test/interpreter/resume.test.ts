@@ -8,9 +8,10 @@
  *   step and the flags, and listing the dead run's processes still running (they are left alone:
  *   the operator may want to look at them).
  * - An `idempotent: true` in-flight step runs again without a flag.
- * - Processes of the dead run (shell steps run in their own process groups, which survive a
- *   SIGKILL of the interpreter) are found by the `RUNBOOK_RUN_ID` in their environment and killed
- *   when the resume proceeds, before anything runs again (a `warning` ORPHANS_KILLED says which).
+ * - Processes of the dead run (each command runs in its own cgroup, which survives a SIGKILL of the
+ *   interpreter; without cgroups, its own process group) are found by the run's cgroups (else by the
+ *   `RUNBOOK_RUN_ID` in their environment) and killed when the resume proceeds, before anything runs
+ *   again (a `warning` ORPHANS_KILLED says which).
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,7 +75,7 @@ async function crash(name: string, sleepArg: string, opts: { idempotent?: boolea
   p.child.kill('SIGKILL');
   const r = await p.done;
   expect(r.signal).toBe('SIGKILL');
-  // The step's process group outlives the interpreter (it runs detached, in its own group).
+  // The step's processes outlive the interpreter (in their cgroup, or their own process group).
   expect(findProcesses(`sleep ${sleepArg}`)).toHaveLength(1);
   const journal = journalOf(stateDir, started.run);
   appendFileSync(journal, '{"ts":"2026-11-26T04:00:00.000Z","run":"' + started.run + '","type":"step.fin');

@@ -195,8 +195,10 @@ describe('decisions', () => {
     expect(frame()).toContain('│ restore-db was running when the previous process died and is not idempotent                      │');
     await press(ui, 'r');
     await expect(rerun).resolves.toEqual({ kind: 'inflight', action: 'rerun' });
-    const skip = decider.decide({ kind: 'inflight', step: 'restore-db' }, new AbortController().signal);
+    // The question says which of the step's processes resume will kill (control bytes escaped).
+    const skip = decider.decide({ kind: 'inflight', step: 'restore-db', running: ['pid 4242 pg_restore -d trading\x1b[2J'] }, new AbortController().signal);
     await settle(60);
+    expect(frame()).toContain('│ still running, resume kills them: pid 4242 pg_restore -d trading\\x1b[2J                          │');
     await press(ui, 's');
     await expect(skip).resolves.toEqual({ kind: 'inflight', action: 'skip' });
   });

@@ -3,7 +3,7 @@
  * Output is streamed to the step's live output as it arrives and kept (the last 1 MiB) for the result.
  */
 import { DockerApiError, type DockerClient } from './client.js';
-import { createDemuxer } from './frames.js';
+import { createDemuxer, KEEP_BYTES } from './frames.js';
 import type { DockerBody } from './schema.js';
 import { currentState } from './lifecycle.js';
 import { sleep } from '../../interpreter/timers.js';
@@ -20,7 +20,9 @@ export async function logsAction(client: DockerClient, body: DockerBody, ctx: St
     if (several) ctx.output('info', `== ${name} ==\n`);
     let text = '';
     const demux = createDemuxer(c.Config?.Tty === true, (stream, chunk) => {
+      // Both streams in arrival order, bounded: the last KEEP_BYTES characters are kept.
       text += chunk;
+      if (text.length > 2 * KEEP_BYTES) text = text.slice(-KEEP_BYTES);
       ctx.output(stream, chunk);
     });
     await client.stream('GET', `/containers/${c.Id}/logs`, (chunk) => demux.push(chunk), {
@@ -28,6 +30,7 @@ export async function logsAction(client: DockerClient, body: DockerBody, ctx: St
       signal: ctx.signal,
     });
     demux.end();
+    if (text.length > KEEP_BYTES) text = text.slice(-KEEP_BYTES);
     // With several containers, mark each line with its container, as `docker compose logs` does.
     parts.push(several ? text.replace(/^(?=.)/gm, `${name} | `) : text);
   }

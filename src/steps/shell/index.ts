@@ -6,9 +6,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StepFailure, type StepContext, type StepType } from '../types.js';
 import { quoteShellWord } from './quote.js';
-import { runProcess, SpawnError, type ProcessOutcome } from './process.js';
+import { localTransport, SpawnError } from '../../transport/local/index.js';
+import type { ProcessOutcome } from '../../transport/types.js';
 
-export { KILL_GRACE_MS, OUTPUT_TAIL_BYTES, PIPE_DRAIN_MS, killAllShellGroups, listShellGroups } from './process.js';
+export { KILL_GRACE_MS, OUTPUT_TAIL_BYTES, PIPE_DRAIN_MS, killAllTrees as killAllShellGroups, listTrees as listShellGroups } from '../../transport/local/index.js';
 
 export type ShellBody = {
   run?: string;
@@ -17,6 +18,7 @@ export type ShellBody = {
   cwd?: string;
   stdin?: string;
   expect_exit?: number | number[];
+  detach?: boolean;
 };
 
 const RENDER_WIDTH = 72;
@@ -46,6 +48,11 @@ const schema = {
     },
     cwd: { type: 'string', description: "Working directory; relative to the runbook file's folder (the default)." },
     stdin: { type: 'string', description: 'Text written to the standard input (otherwise stdin is empty).' },
+    detach: {
+      type: 'boolean',
+      description:
+        'For a step that starts a service on purpose: processes still running when the script ends are left running (their pids in step.finished.detached) instead of being stopped. A timeout or abort still stops them.',
+    },
     expect_exit: {
       description: 'Exit code(s) that count as success (default [0]).',
       oneOf: [
@@ -96,11 +103,25 @@ async function executeShell(body: ShellBody, ctx: StepContext): Promise<Record<s
   if (ctx.signal.aborted) throw new StepFailure(`cancelled (${describeReason(ctx.signal.reason)}) before it started`, undefined, 'STEP_CANCELLED');
   let outcome: ProcessOutcome;
   try {
-    outcome = await runProcess({ file, args, cwd, env, stdin: body.stdin, signal: ctx.signal, onOutput: (s, t) => ctx.output(s, t) });
+    outcome = await localTransport.run({
+      file,
+      args,
+      cwd,
+      env,
+      stdin: body.stdin,
+      signal: ctx.signal,
+      onOutput: (s, t) => ctx.output(s, t),
+      detach: body.detach === true,
+      runId: ctx.runId,
+      step: ctx.stepId,
+    });
   } catch (error) {
     throw describeSpawnError(error, file, cwd);
   }
   const result = toResult(outcome);
+  if (outcome.leftovers) {
+    ctx.output('info', `stopped ${outcome.leftovers.length} process(es) still running at the step's end (use shell.detach for a service): ${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(', ')}\n`);
+  }
   if (outcome.cancelled) {
     const how = outcome.forceKilled ? 'SIGTERM, then SIGKILL' : 'SIGTERM';
     throw new StepFailure(`cancelled (${describeReason(ctx.signal.reason)}): process group killed with ${how}`, result, 'STEP_CANCELLED');
@@ -121,6 +142,7 @@ function toResult(o: ProcessOutcome): Record<string, unknown> {
     stderr: o.stderr,
     json: o.stdoutTruncated ? null : parseJson(o.stdout),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
+    ...(o.detached === undefined ? {} : { detached: o.detached }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { terminalText } from '../../util/terminal-text.js';
 import { Box, Text } from 'ink';
 import type { PendingPrompt } from '../store.js';
 import { startRollbackPick, type RollbackPick } from '../keys.js';
@@ -49,7 +50,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title }: DecisionPro
       body = (
         <>
           <Text bold color="red">{`✗ ${r.step} failed`}</Text>
-          <Text color="red">{r.error}</Text>
+          <Text color="red">{terminalText(r.error)}</Text>
           {r.where ? <Text dimColor>{`at ${r.where}`}</Text> : null}
           <Keys keys={[['r', 'retry'], ['s', 'skip and continue'], ['i', 'ignore'], ['a', 'abort and roll back']]} />
         </>
@@ -72,6 +73,7 @@ export function DecisionPrompt({ prompt, pick, queued, now, title }: DecisionPro
       body = (
         <>
           <Text bold color="yellow">{`${r.step} was running when the previous process died and is not idempotent`}</Text>
+          {r.running?.length ? <Text>{`still running, resume kills them: ${terminalText(r.running.join('; '))}`}</Text> : null}
           <Keys keys={[['r', 'run it again'], ['s', 'skip it']]} />
         </>
       );
