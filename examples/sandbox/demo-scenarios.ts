@@ -109,10 +109,10 @@ const databaseCorruption: Scenario = {
 
 const corruptBackup: Scenario = {
   name: 'corrupt-backup',
-  title: 'Scenario 1 with both copies of the backup damaged: sha256 mismatch, the run rolls back (maintenance off)',
+  title: 'Scenario 1 with both copies of the backup damaged: sha256 mismatch while assessing, the run stops before anything changes',
   runbook: 'database-corruption',
   sandbox: { trades: 500 },
-  expectStatus: 'rolled_back',
+  expectStatus: 'failed',
   async setup(ctx) {
     const key = await takeBackup(ctx);
     await corruptObject(ctx.sb, key);
@@ -123,7 +123,7 @@ const corruptBackup: Scenario = {
   },
   async verdict(ctx, run) {
     const m = (await fetch(`${ctx.sb.app.url}/admin/maintenance`).then((r) => r.json())) as { maintenance: boolean };
-    return `run ${run.finished?.status} (exit ${run.code}) · maintenance mode ${m.maintenance ? 'still ON' : 'back off'} · error: ${(run.finished as { error?: string } | undefined)?.error ?? '—'}`;
+    return `run ${run.finished?.status} (exit ${run.code}) · maintenance mode ${m.maintenance ? 'ON' : 'never turned on'} · error: ${(run.finished as { error?: string } | undefined)?.error ?? '—'}`;
   },
 };
 

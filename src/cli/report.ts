@@ -49,7 +49,7 @@ export async function historyCommand(runbookId: string | undefined, opts: { json
     r.runbook,
     r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     r.duration_ms === undefined || r.duration_ms === null ? '—' : formatDuration(r.duration_ms),
-    r.dry_run ? `${r.status} (dry run)` : r.status,
+    r.dry_run ? `${r.status} (dry run)` : r.drill ? `${r.status} (drill)` : r.status,
     r.rto_met === null || r.rto_met === undefined ? '—' : r.rto_met ? `met (${formatDuration(r.rto_ms ?? 0)})` : `missed (${formatDuration(r.rto_ms ?? 0)})`,
   ]);
   const head = ['RUN', 'RUNBOOK', 'STARTED', 'DURATION', 'STATUS', 'RTO'];

@@ -18,6 +18,7 @@ import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { newRunId } from '../interpreter/run-id.js';
 import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/events.js';
 import { createPlainPrinter } from '../tui/plain.js';
+import { colorLevel } from '../tui/color-support.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations } from '../report/history.js';
@@ -173,6 +174,8 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
       user,
       predicted: runHist ? { run_ms: runHist.p50, phases: Object.fromEntries([...(phaseHist ?? new Map())].map(([k, v]) => [k, v.p50])) } : undefined,
     });
+    // a resumed run's view starts from the journal's earlier events: the original start, phases, steps
+    for (const e of resume?.events ?? []) tui.push(e);
     listeners.push((e) => {
       if (!term.stdoutBroken) tui!.push(e);
     });
@@ -180,7 +183,15 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     // --rerun-inflight/--skip-inflight answer resume questions without asking.
     decider = opts.rerunInflight || opts.skipInflight ? { ...inner, decide: (r, s) => (r.kind === 'inflight' ? autoDecider({ yes: false, user, inflight: opts.rerunInflight ? 'rerun' : 'skip' }).decide(r, s) : inner.decide(r, s)) } : inner;
   } else {
-    const print = createPlainPrinter((line) => term.write(line + '\n'), { color: !!process.stdout.isTTY && !process.env.NO_COLOR });
+    const tty = !!process.stdout.isTTY;
+    let replaying = true;
+    const print = createPlainPrinter((line) => void (replaying || term.write(line + '\n')), { color: colorLevel(process.env, tty) > 0, live: tty });
+    // the printer learns the run's start, RTO and steps from the earlier events; of them it prints only the run's own line
+    for (const e of resume?.events ?? []) {
+      replaying = e.type !== 'run.started';
+      print(e);
+    }
+    replaying = false;
     listeners.push(print);
   }
 

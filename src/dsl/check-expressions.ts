@@ -9,6 +9,7 @@ import type { Located, RunbookModel, StepModel, BodyModel } from './model.js';
 import { ExprError, parseBareExpression, parseTemplate, references, type Expr } from './expr/index.js';
 import { closest } from './suggest.js';
 import { stepType } from '../steps/registry.js';
+import { checkShellQuote } from './check-shell-quote.js';
 
 const STEP_FIELDS = ['status', 'outputs', 'result', 'error', 'attempts', 'duration'];
 const BASE_ROOTS = ['params', 'env', 'secrets', 'steps', 'run', 'phase', 'objectives'];
@@ -171,5 +172,6 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
     templates(c.config, c.path, { roots: ['params', 'env', 'secrets', 'run'], why: { steps: 'connections are opened before steps run' } });
   }
   for (const m of Object.values(model.measure)) valueExpr(m, { roots: BASE_ROOTS.filter((r) => r !== 'phase'), why: noResult });
+  out.push(...checkShellQuote(model));
   return out;
 }

@@ -199,7 +199,8 @@ async function pollUntil(
     } catch (e) {
       // A failing poll counts as "not yet" — unless the run is cancelled or the window is over.
       if (signal.aborted) throw e;
-      if (Date.now() >= deadline) throw new StepTimeout(within);
+      // A poll cut short by the end of the window: the condition was not met within it either.
+      if (Date.now() >= deadline) throw notMet(within, polls, until.condition.value);
       last = e instanceof StepFailure ? e.result : undefined;
       ctx.emitter.emit({ type: 'step.output', step: fullId, stream: 'info', text: `poll ${polls}: ${e instanceof Error ? e.message : e}` });
     } finally {
@@ -213,13 +214,15 @@ async function pollUntil(
     }
     if (ok === true || (ok === UNKNOWN && ctx.settings.dryRun)) return last;
     ctx.emitter.emit({ type: 'step.progress', step: fullId, message: `poll ${polls}: waiting for ${stringifyValue(until.condition.value)}` });
-    if (Date.now() + until.every_ms > deadline) {
-      const e = new StepTimeout(within);
-      e.message = `condition not met within ${formatMs(within)} (${polls} polls): ${stringifyValue(until.condition.value)}`;
-      throw e;
-    }
+    if (Date.now() + until.every_ms > deadline) throw notMet(within, polls, until.condition.value);
     await sleep(until.every_ms, signal);
   }
+}
+
+function notMet(within: number, polls: number, condition: unknown): StepTimeout {
+  const e = new StepTimeout(within);
+  e.message = `condition not met within ${formatMs(within)} (${polls} polls): ${stringifyValue(condition)}`;
+  return e;
 }
 
 /** The body's work: a built-in type through its module, or a control type. */
@@ -236,7 +239,7 @@ export async function executeBody(
   if (b.type === 'assert') return executeControl(ctx, level, b, fullId, scope, signal);
   let body: unknown;
   try {
-    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, keepUnknown: ctx.settings.dryRun });
+    body = resolveValue(b.body, scope, { quoteFields: t?.shellQuoted, urlFields: t?.urlFields, keepUnknown: ctx.settings.dryRun, display: ctx.settings.dryRun });
   } catch (e) {
     throw new StepFailure(locateError(e, level.model.src, { path: b.path, value: b.body }), undefined, 'EXPR_EVAL');
   }
@@ -246,14 +249,17 @@ export async function executeBody(
     return UNKNOWN;
   }
   checkResolvedBody(t, b.body, body);
+  // An Authorization header built from parts is a credential as a whole (spec §3).
+  const headers = (body as { headers?: unknown } | null)?.headers;
+  if (headers && typeof headers === 'object') ctx.emitter.masker.addHeaders(headers as Record<string, unknown>);
   let lastProgress = 0;
   // Masked first, then cut to the output limit (see output-limit.ts for why in this order).
-  const out = new MaskedOutput(ctx.secretForms, (stream, text) => {
+  const out = new MaskedOutput(ctx.emitter.masker.forms, (stream, text) => {
     const kept = limit.take(stream, text);
     if (kept !== '') ctx.emitter.emit({ type: 'step.output', step: fullId, stream, text: kept });
   });
   try {
-    return await t.execute(body as Record<string, unknown>, {
+    const result = await t.execute(body as Record<string, unknown>, {
       signal,
       runId: ctx.runId,
       stepId: fullId,
@@ -269,6 +275,10 @@ export async function executeBody(
         ctx.emitter.emit({ type: 'step.progress', step: fullId, ...p });
       },
     });
+    // A session cookie or token a server sends back is a credential too, before the result is journaled.
+    const answered = (result as { headers?: unknown } | null)?.headers;
+    if (answered && typeof answered === 'object') ctx.emitter.masker.addHeaders(answered as Record<string, unknown>);
+    return result;
   } finally {
     out.flush();
   }

@@ -3,7 +3,7 @@
  * resolved (params, env, secrets, run); all are closed when the run ends.
  */
 import type { RunbookModel } from '../dsl/model.js';
-import type { Scope } from '../dsl/expr/index.js';
+import type { Scope, SecretMasker } from '../dsl/expr/index.js';
 import { connectionKind } from '../steps/registry.js';
 import { resolveValue } from './resolve.js';
 import { StepFailure } from '../steps/types.js';
@@ -14,7 +14,7 @@ export class ConnectionPool {
   constructor(
     private readonly model: RunbookModel,
     private readonly scope: () => Scope,
-    private readonly ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv },
+    private readonly ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv; masker?: SecretMasker },
   ) {}
 
   async get<T>(name: string, kind: string): Promise<T> {
@@ -25,7 +25,9 @@ export class ConnectionPool {
     if (!p) {
       const k = connectionKind(kind);
       if (!k) throw new StepFailure(`no connection kind '${kind}'`);
-      const config = resolveValue(decl.config, this.scope()) as Record<string, unknown>;
+      const config = resolveValue(decl.config, this.scope(), { urlFields: k.urlFields }) as Record<string, unknown>;
+      // An Authorization header built from parts is a credential as a whole (spec §3).
+      if (config.headers && typeof config.headers === 'object') this.ctx.masker?.addHeaders(config.headers as Record<string, unknown>);
       p = Promise.resolve(k.open(config, this.ctx)).then((client) => ({ kind, client }));
       this.open.set(name, p);
       p.catch(() => this.open.delete(name));

@@ -114,7 +114,7 @@ async function runSubRunbook(
     model,
     loaded,
     values,
-    new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env }),
+    new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env, masker: ctx.emitter.masker }),
     { fullId, depth: level.depth, signal, secrets: childSecrets(ctx, abs, model) },
   );
   restoreLevel(ctx, child);

@@ -11,6 +11,8 @@ export type DecisionRequest =
       title?: string;
       /** The body rendered as `plan` shows it, guards resolved. */
       rendered: string;
+      /** The whole body, resolved, secrets masked (YAML), for the prompt to show in full. */
+      body?: string;
     }
   | {
       kind: 'confirm';
@@ -18,6 +20,8 @@ export type DecisionRequest =
       step: string;
       message: string;
       timeout_ms?: number;
+      /** A `confirm: true` step: its whole body, resolved, secrets masked (YAML) — what is being approved. */
+      body?: string;
     }
   | {
       kind: 'failure';

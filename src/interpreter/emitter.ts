@@ -23,7 +23,7 @@ export class Emitter {
   emit(input: EventInput): RunEvent {
     if (this.sealed) return { ts: new Date().toISOString(), run: this.runId, ...input } as RunEvent;
     const raw = { ts: new Date().toISOString(), run: this.runId, ...input } as RunEvent;
-    const event = this.masker.size ? this.masker.maskDeep(raw) : raw;
+    const event = this.masker.size ? this.masker.maskEvent(raw) : raw;
     this.journal?.append(event);
     for (const l of this.listeners) {
       try {

@@ -30,6 +30,8 @@ export interface RunStartedEvent extends Base {
   user: string;
   /** Present when this process continues an earlier one (`runbook resume`). */
   resumed?: boolean;
+  /** `run --drill`: a real run that exercises the plan; its report is a "DR drill report" (spec §12). */
+  drill?: boolean;
 }
 
 export interface OutlinePhase {
@@ -67,6 +69,10 @@ export interface StepStartedEvent extends Base {
   title?: string;
   /** for_each: which item this attempt works on. */
   index?: number;
+  /** for_each: the item's value (masked). */
+  item?: unknown;
+  /** A host instance of a fan-out (spec §9). */
+  host?: string;
   depth?: number;
 }
 
@@ -109,6 +115,11 @@ export interface StepFinishedEvent extends Base {
   result?: unknown;
   where?: string;
   depth?: number;
+  index?: number;
+  item?: unknown;
+  host?: string;
+  /** The aggregate step.finished of a for_each step: how its items ended. */
+  items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
   /** `shell.detach: true`: pids of the processes left running on purpose. */
   detached?: number[];
 }

@@ -12,6 +12,7 @@ import { evaluateBare, locateError, resolveValue } from './resolve.js';
 import { childSignal, StepTimeout } from './timers.js';
 import { journalResult } from './state.js';
 import { renderBody } from './render.js';
+import { renderPromptBody } from './prompt-body.js';
 import { attemptLoop, type AttemptOutcome } from './attempt.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
 
@@ -92,8 +93,11 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
   }
 
   if (ctx.settings.stepMode) {
-    const rendered = renderBody(s.type, safeResolve(s, scope, true));
-    const answer = await ctx.decider.decide({ kind: 'step', step: fullId, title: s.title, rendered }, ctx.activeSignal).catch(() => undefined);
+    const resolved = safeResolve(s, scope, true);
+    // the prompt goes to the screen, not through the emitter: mask it here
+    const rendered = ctx.emitter.masker.mask(renderBody(s.type, resolved));
+    const body = renderPromptBody(s.type, resolved, ctx.emitter.masker);
+    const answer = await ctx.decider.decide({ kind: 'step', step: fullId, title: s.title, rendered, body }, ctx.activeSignal).catch(() => undefined);
     if (!answer || answer.kind !== 'step') return;
     ctx.emitter.emit({ type: 'approval', step: fullId, decision: answer.action, by: ctx.decider.user });
     if (answer.action === 'skip') return finish({ status: 'skipped' });
@@ -104,7 +108,7 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     if (answer.action === 'continue') ctx.settings.stepMode = false;
   }
 
-  if (s.confirm && !(await confirmGate(ctx, fullId, s.title ?? `run step '${s.id}'`))) {
+  if (s.confirm && !(await confirmGate(ctx, fullId, s.title ?? `run step '${s.id}'`, undefined, undefined, renderPromptBody(s.type, safeResolve(s, scope, true), ctx.emitter.masker)))) {
     return failStep(ctx, s, fullId, finish, { status: 'failed', error: notApprovedMessage(ctx), attempts: 0 });
   }
   if (ctx.stoppingIn(level)) return;
@@ -166,7 +170,7 @@ const notApprovedMessage = (ctx: RunContext) =>
   ctx.decider.interactive ? 'not approved by the operator' : 'needs approval: run with --yes to approve non-interactively';
 
 /** A `confirm: true` step or `approve` gate. Journaled as an `approval` event. */
-export async function confirmGate(ctx: RunContext, fullId: string, message: string, timeoutMs?: number, signal = ctx.activeSignal): Promise<boolean> {
+export async function confirmGate(ctx: RunContext, fullId: string, message: string, timeoutMs?: number, signal = ctx.activeSignal, body?: string): Promise<boolean> {
   if (ctx.settings.dryRun && !ctx.decider.interactive) {
     ctx.emitter.emit({ type: 'approval', step: fullId, decision: 'dry-run', by: ctx.decider.user, message });
     return true;
@@ -177,7 +181,7 @@ export async function confirmGate(ctx: RunContext, fullId: string, message: stri
   }
   const { signal: s, dispose } = childSignal(signal, timeoutMs);
   try {
-    const answer = await ctx.decider.decide({ kind: 'confirm', step: fullId, message, timeout_ms: timeoutMs }, s);
+    const answer = await ctx.decider.decide({ kind: 'confirm', step: fullId, message, timeout_ms: timeoutMs, ...(body ? { body } : {}) }, s);
     const ok = answer.kind === 'confirm' && answer.approved;
     ctx.emitter.emit({ type: 'approval', step: fullId, decision: ok ? 'approved' : 'rejected', by: ctx.decider.user, message });
     return ok;
@@ -229,7 +233,7 @@ async function runItems(ctx: RunContext, level: Level, s: StepModel, phase: Phas
 /** The body as `plan` shows it: what is known resolved, shell scripts with their values quoted. */
 function safeResolve(b: BodyModel, scope: Scope, keepUnknown: boolean): unknown {
   try {
-    return resolveValue(b.body, scope, { keepUnknown, quoteFields: stepType(b.type)?.shellQuoted });
+    return resolveValue(b.body, scope, { keepUnknown, quoteFields: stepType(b.type)?.shellQuoted, urlFields: stepType(b.type)?.urlFields, display: true });
   } catch {
     return b.body;
   }

@@ -6,17 +6,8 @@
  */
 export type OutputStream = 'stdout' | 'stderr' | 'info';
 
-/** The forms of each secret the masker replaces: raw, JSON-escaped, URL-encoded. */
-export function secretForms(secrets: Iterable<string>): string[] {
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (s === '') continue;
-    forms.add(s);
-    forms.add(JSON.stringify(s).slice(1, -1));
-    forms.add(encodeURIComponent(s));
-  }
-  return [...forms];
-}
+/** The forms of each secret the masker replaces (one list: dsl/expr/secret-forms.ts). */
+export { secretForms } from '../dsl/expr/secret-forms.js';
 
 export class MaskedOutput {
   private pending: Record<OutputStream, string> = { stdout: '', stderr: '', info: '' };

@@ -10,7 +10,7 @@ import type { BodyModel, RunbookModel, StepModel } from '../dsl/model.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import { parseDuration } from '../dsl/duration.js';
 import { concurrencyGroups, criticalPath } from './graph.js';
-import { evaluateBare, resolveValue } from './resolve.js';
+import { evaluateBare, hideSensitiveHeaders, resolveValue } from './resolve.js';
 import { renderBody } from './render.js';
 import { stepType } from '../steps/registry.js';
 
@@ -126,8 +126,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     const t = stepType(b.type);
     let body: unknown;
     try {
-      // Rendered exactly as it would run: values in shell.run are shell-quoted words.
-      body = resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted });
+      // Shown as an operator reads it: values in shell.run written in place, quoted for their context.
+      body = hideSensitiveHeaders(resolveValue(b.body, rscope, { keepUnknown: true, quoteFields: t?.shellQuoted, urlFields: t?.urlFields, display: true }));
     } catch (e) {
       body = b.body;
       warnings.push(`${b.type} body: ${(e as Error).message}`);

@@ -27,7 +27,7 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     const kind = connectionKind(c.kind);
     const target = `connection ${name} (${c.kind})`;
     try {
-      const config = resolveValue(c.config, scope) as Record<string, unknown>;
+      const config = resolveValue(c.config, scope, { urlFields: kind?.urlFields }) as Record<string, unknown>;
       const client = await pool.get(name, c.kind);
       const r = kind?.preflight ? await kind.preflight(client, config) : { ok: true, detail: 'opened', target };
       checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
@@ -43,7 +43,7 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
       // self/item/index only exist while the run goes: a body that needs them is checked then.
       let body: unknown;
       try {
-        body = resolveValue(b.body, { ...scope, self: UNKNOWN, item: UNKNOWN, index: UNKNOWN }, { keepUnknown: false });
+        body = resolveValue(b.body, { ...scope, self: UNKNOWN, item: UNKNOWN, index: UNKNOWN }, { keepUnknown: false, urlFields: t.urlFields });
       } catch (e) {
         checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
         continue;

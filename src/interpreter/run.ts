@@ -110,7 +110,7 @@ export class Runner {
       model,
       opts.loaded,
       opts.params,
-      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env }),
+      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env, masker }),
     );
     this.top = top;
     restoreLevel(this.ctx, top);
@@ -255,6 +255,8 @@ export class Runner {
 
     let status: RunStatus = 'succeeded';
     let runError: string | undefined;
+    // Probe process tracking once now, not in the middle of the first step's spawn.
+    if (!ctx.settings.dryRun) trackingRoot();
     try {
       await runPhases(ctx, top);
       const failedMain = ctx.failure;

@@ -1,6 +1,8 @@
 /**
  * Secrets are read once at run start from the environment or a file. A missing required secret
- * stops the run before anything executes; its declaration is named in the error.
+ * stops the run before anything executes; its declaration is named in the error. A secret shorter
+ * than MIN_SECRET_LENGTH also stops it: masking `e` or `ok` everywhere would mangle every line it
+ * prints (and once did mangle the journal), while a real credential is never that short.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,22 +10,40 @@ import type { Diagnostic } from '../dsl/errors.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 
+export const MIN_SECRET_LENGTH = 4;
+
 export function readSecrets(model: RunbookModel, env: NodeJS.ProcessEnv): { values: Record<string, string>; diagnostics: Diagnostic[] } {
   const values: Record<string, string> = {};
   const diagnostics: Diagnostic[] = [];
   for (const [name, s] of Object.entries(model.secrets)) {
     const at = model.src.pos(['secrets', name]);
+    let source = '';
     if (s.env !== undefined) {
+      source = `environment variable ${s.env}`;
       const v = env[s.env];
       if (v !== undefined && v !== '') values[name] = v;
-      else if (s.required) diagnostics.push({ code: 'SECRET_MISSING', message: `secret '${name}': environment variable ${s.env} is not set`, ...at });
+      else if (s.required) {
+        const why = v === undefined ? 'is not set' : 'is empty';
+        diagnostics.push({ code: 'SECRET_MISSING', message: `secret '${name}': ${source} ${why}`, ...at });
+      }
     } else if (s.file !== undefined) {
       const path = resolve(model.baseDir, s.file);
+      source = `file ${path}`;
       try {
-        values[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+        const v = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+        if (v !== '') values[name] = v;
+        else if (s.required) diagnostics.push({ code: 'SECRET_MISSING', message: `secret '${name}': ${source} is empty`, ...at });
       } catch (e) {
         if (s.required) diagnostics.push({ code: 'SECRET_MISSING', message: `secret '${name}': cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? e})`, ...at });
       }
+    }
+    const v = values[name];
+    if (v !== undefined && v.length < MIN_SECRET_LENGTH) {
+      diagnostics.push({
+        code: 'SECRET_SHORT',
+        message: `secret '${name}': the value of ${source} is ${v.length} character${v.length === 1 ? '' : 's'} long; secrets need at least ${MIN_SECRET_LENGTH} (a shorter one cannot be masked without mangling the output)`,
+        ...at,
+      });
     }
     if (!(name in values)) values[name] = '';
   }

@@ -3,6 +3,8 @@
  * warning records plus the timeline. `summarizeRun` shapes the result into a `RunReport`.
  */
 import type { OutlineStep, RunEvent, RunFinishedEvent, RunStartedEvent } from '../interpreter/events.js';
+import { baseAddress } from '../interpreter/address.js';
+import { treeDepth } from '../interpreter/address-tree.js';
 import { formatDuration, msBetween } from './format.js';
 import type {
   DecisionReport,
@@ -43,13 +45,16 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
     let s = c.steps.get(id);
     if (!s) {
       const o = outline.get(id);
-      s = { id, phase, title: o?.title, type: o?.type, depth: 0, status: 'pending', attempts: 0, outputs: {}, where: o?.where, rollback: null };
+      // an item takes its step's title and type (the outline knows only top-level steps)
+      const of = o ?? (id.endsWith(']') ? c.steps.get(baseAddress(id)) : undefined);
+      s = { id, phase, top_phase: phase, title: of?.title, type: of?.type, depth: treeDepth(id), status: 'pending', attempts: 0, outputs: {}, where: of?.where, rollback: null };
       c.steps.set(id, s);
     }
     return s;
   };
   let resumedStarts = 0;
   let resumedEvents = 0;
+  const resumed = () => resumedStarts + resumedEvents > 0;
 
   for (const ev of events) {
     switch (ev.type) {
@@ -72,9 +77,12 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
         if (!p) c.phases.set(ev.phase, (p = { id: ev.phase, status: 'pending', within_budget: null, steps: [] }));
         p.title = ev.title ?? p.title;
         p.budget_ms = ev.budget_ms ?? p.budget_ms;
+        // a resumed process starts the phase again: it keeps its first start
+        if (p.started_at === undefined || p.status !== 'running') {
+          p.started_at = ev.ts;
+          p.start_offset_ms = msBetween(started.ts, ev.ts);
+        }
         p.status = 'running';
-        p.started_at = ev.ts;
-        p.start_offset_ms = msBetween(started.ts, ev.ts);
         const note = [p.title, p.budget_ms !== undefined ? `budget ${formatDuration(p.budget_ms)}` : undefined].filter(Boolean).join(', ');
         c.timeline.push({ ...at(ev.ts), kind: 'phase', phase: ev.phase, event: 'phase started', note: note || undefined });
         break;
@@ -83,23 +91,25 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
         let p = c.phases.get(ev.phase);
         if (!p) c.phases.set(ev.phase, (p = { id: ev.phase, status: 'pending', within_budget: null, steps: [] }));
         p.status = ev.status;
-        p.duration_ms = ev.duration_ms;
+        // after a resume the new process counts from its own start: the phase ran since its first start
+        p.duration_ms = resumed() && p.started_at !== undefined ? Math.max(ev.duration_ms, msBetween(p.started_at, ev.ts)) : ev.duration_ms;
         p.budget_ms = ev.budget_ms ?? p.budget_ms;
-        p.within_budget = ev.within_budget ?? null;
+        p.within_budget = p.budget_ms === undefined || ev.within_budget === null || ev.within_budget === undefined ? (ev.within_budget ?? null) : p.duration_ms <= p.budget_ms;
         const note =
           p.budget_ms === undefined || p.within_budget === null
             ? undefined
             : `${p.within_budget ? 'within' : 'over'} budget ${formatDuration(p.budget_ms)}`;
-        c.timeline.push({ ...at(ev.ts), kind: 'phase', phase: ev.phase, event: 'phase finished', status: ev.status, duration_ms: ev.duration_ms, note });
+        c.timeline.push({ ...at(ev.ts), kind: 'phase', phase: ev.phase, event: 'phase finished', status: ev.status, duration_ms: p.duration_ms, note });
         break;
       }
       case 'step.started': {
+        startItemsStep(ev.step, ev.phase, ev.ts);
         const s = step(ev.step, ev.phase);
         s.phase = ev.phase;
         s.title = ev.title ?? s.title;
         s.type = ev.step_type ?? s.type;
-        s.depth = ev.depth ?? s.depth;
         s.max_attempts = ev.max_attempts ?? s.max_attempts;
+        tagItem(s, ev);
         s.attempts = Math.max(s.attempts, ev.attempt);
         s.status = 'running';
         if (s.started_at === undefined) {
@@ -110,8 +120,10 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
           c.steps.set(s.id, s);
         }
         let event = ev.attempt > 1 ? `attempt ${ev.attempt}${ev.max_attempts ? `/${ev.max_attempts}` : ''}` : 'started';
-        if (ev.index !== undefined) event += ` (item ${ev.index})`;
-        c.timeline.push({ ...at(ev.ts), kind: 'step', phase: ev.phase, step: ev.step, event, status: 'running', note: ev.attempt > 1 ? undefined : s.title });
+        // v1 journals: every item's attempt is under the step's own id
+        if (ev.index !== undefined && !ev.step.includes('[')) event += ` (item ${ev.index})`;
+        const note = ev.attempt > 1 ? undefined : ev.step.endsWith(']') && s.item !== undefined ? `${s.host !== undefined ? 'host' : 'item'} ${s.item}` : s.title;
+        c.timeline.push({ ...at(ev.ts), kind: 'step', phase: ev.phase, step: ev.step, event, status: 'running', note });
         break;
       }
       case 'step.finished': {
@@ -124,8 +136,10 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
         s.error = ev.error;
         s.outputs = ev.outputs ?? {};
         s.where = ev.where ?? s.where;
-        s.depth = ev.depth ?? s.depth;
-        c.timeline.push({ ...at(ev.ts), kind: 'step', phase: ev.phase, step: ev.step, event: 'finished', status: ev.status, duration_ms: ev.duration_ms, note: ev.error });
+        if (ev.items) s.items = ev.items;
+        tagItem(s, ev);
+        const items = ev.items ? `items: ${formatItemCounts(ev.items)}` : undefined;
+        c.timeline.push({ ...at(ev.ts), kind: 'step', phase: ev.phase, step: ev.step, event: 'finished', status: ev.status, duration_ms: ev.duration_ms, note: [items, ev.error].filter(Boolean).join('; ') || undefined });
         break;
       }
       case 'rollback.started': {
@@ -175,6 +189,33 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
   // Resume may journal a fresh run.started, a run.resumed, or both: count each resume once.
   c.resumes = Math.max(resumedStarts, resumedEvents);
   return c;
+
+  /** A for_each step without a step.started of its own starts with its first item. */
+  function startItemsStep(address: string, phase: string, ts: string): void {
+    if (!address.endsWith(']')) return;
+    const parent = step(baseAddress(address), phase);
+    if (parent.started_at !== undefined) return;
+    parent.status = 'running';
+    parent.started_at = ts;
+    parent.start_offset_ms = msBetween(started.ts, ts);
+    c.steps.delete(parent.id);
+    c.steps.set(parent.id, parent);
+  }
+}
+
+/** The item (masked value) or host an instance works on, as the events tell it. */
+function tagItem(s: StepReport, ev: { index?: number; item?: unknown; host?: string }): void {
+  if (ev.index !== undefined) s.index = ev.index;
+  if (ev.item !== undefined) s.item = typeof ev.item === 'string' ? ev.item : JSON.stringify(ev.item);
+  if (ev.host !== undefined) s.host = ev.host;
+}
+
+const ITEM_STATUSES = ['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'] as const;
+
+/** `3 succeeded, 1 timed_out` (zero counts left out); `none` when the list was empty. */
+export function formatItemCounts(items: Partial<Record<(typeof ITEM_STATUSES)[number], number>>): string {
+  const parts = ITEM_STATUSES.filter((k) => (items[k] ?? 0) > 0).map((k) => `${items[k]} ${k}`);
+  return parts.length ? parts.join(', ') : 'none';
 }
 
 function startOf(started: RunStartedEvent, ts: string): { started_at: string; start_offset_ms: number } {

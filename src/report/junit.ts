@@ -1,7 +1,9 @@
 /**
- * `--format junit`: one `<testsuite>` per phase, one `<testcase>` per step (`classname` =
- * `<runbook>.<phase>`, `name` = step id, `time` in seconds) and one `rollback:<step>` testcase per
- * rollback body that ran, so CI can show a drill like a test run.
+ * `--format junit`: one `<testsuite>` per top-level phase (and the run's `finally`), one `<testcase>`
+ * per step instance (`classname` = `<runbook>.<phase>`, `name` = its instance address, spec §8: a
+ * for_each step, each of its items and each step of a sub-runbook an item runs), and one
+ * `rollback:<address>` testcase per rollback body that ran, so CI can show a drill like a test run.
+ * Names are unique within the report: a rollback that ran twice (a resumed run) gets ` #2`.
  */
 import type { RunReport, StepReport } from './types.js';
 
@@ -15,13 +17,20 @@ interface Case {
 
 export function renderJunit(r: RunReport): string {
   const suites = new Map<string, Case[]>();
+  const names = new Map<string, number>();
+  const unique = (name: string) => {
+    const n = (names.get(name) ?? 0) + 1;
+    names.set(name, n);
+    return n === 1 ? name : `${name} #${n}`;
+  };
   const suite = (phase: string) => suites.get(phase) ?? (suites.set(phase, []), suites.get(phase)!);
+  const topPhase = new Map(r.steps.map((s) => [s.id, s.top_phase]));
   for (const p of r.phases) suite(p.id);
-  for (const s of r.steps) suite(s.phase).push(stepCase(s, r.run.status === 'incomplete'));
+  for (const s of r.steps) suite(s.top_phase).push({ ...stepCase(s, r.run.status === 'incomplete'), name: unique(s.id) });
   for (const b of r.rollbacks) {
     const failed = b.status === 'failed' || b.status === 'timed_out' || b.status === 'running';
-    suite(b.phase ?? 'rollback').push({
-      name: `rollback:${b.step}`,
+    suite(topPhase.get(b.step) ?? b.phase ?? 'rollback').push({
+      name: unique(`rollback:${b.step}`),
       time: b.duration_ms,
       failure: failed ? [b.status, firstLine(b.error ?? `rollback ${b.status}`), b.error ?? ''] : undefined,
       skipped: b.status === 'skipped' || b.status === 'cancelled' ? `rollback ${b.status}` : undefined,
@@ -42,6 +51,7 @@ export function renderJunit(r: RunReport): string {
       `      <property${attrs({ name: 'run', value: r.run.id })}/>`,
       `      <property${attrs({ name: 'run_status', value: r.run.status })}/>`,
       `      <property${attrs({ name: 'dry_run', value: String(r.run.dry_run) })}/>`,
+      `      <property${attrs({ name: 'drill', value: String(r.run.drill) })}/>`,
       '    </properties>',
     );
     for (const c of cases) lines.push(...caseXml(classname, c));

@@ -1,22 +1,31 @@
 /**
- * The incident/drill report in Markdown, following the DR guide's "Incident Report Template"
- * (Summary, Timeline, Recovery Actions Taken, Metrics) plus what a runbook run knows more precisely:
- * phase budgets, rollbacks, operator decisions, notes, warnings and params. Deterministic: the current
- * time appears only when `now` is passed.
+ * The incident report in Markdown (a "DR drill report" for `run --drill`), keeping the sections of the
+ * DR guide's "Incident Report Template": Summary, Timeline, Recovery Actions Taken and Metrics filled
+ * from the journal; Root Cause Analysis, Action Items, Lessons Learned and Prevention Measures left as
+ * headed places for people to write (see `post-mortem.ts`). Between them, what a runbook run knows more
+ * precisely: phase budgets, rollbacks, operator decisions, notes, warnings and params. Steps appear by
+ * their instance address (spec §8). Deterministic: the current time appears only when `now` is passed.
  */
+import { formatItemCounts } from './collect.js';
 import { terminalText } from '../util/terminal-text.js';
 import { formatDuration, formatOffset, formatUtc, msBetween } from './format.js';
+import { postMortemSections, rootCauseSection } from './post-mortem.js';
 import type { PhaseReport, RunReport, TimelineEntry } from './types.js';
 
 const MAX_CELL = 300;
 
+const TITLE: Record<RunReport['run']['kind'], string> = { incident: 'Incident Report', drill: 'DR Drill Report', dry_run: 'Dry Run Report' };
+
 export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string {
   const out: string[] = [];
-  const kind = r.run.kind === 'drill' ? 'Drill' : 'Incident';
-  out.push(`# ${kind} Report: ${inline(r.run.title ?? r.run.runbook)}`, '');
+  // a dry run changed nothing: there is no incident to analyse
+  const postMortem = r.run.kind !== 'dry_run';
+  out.push(`# ${TITLE[r.run.kind]}: ${inline(r.run.title ?? r.run.runbook)}`, '');
   out.push('## Summary', '', ...table(['Field', 'Value'], summaryRows(r, opts.now)), '');
   out.push('## Timeline', '', ...table(['Time', 'Phase', 'Step', 'Event', 'Status', 'Duration', 'Note'], r.timeline.map(timelineRow)), '');
+  if (postMortem) out.push(...rootCauseSection());
   out.push('## Recovery Actions Taken', '', ...orNone(recoveryActions(r)), '');
+  out.push('## Metrics', '', ...metrics(r), '');
   out.push('## Phase Budgets', '', ...orNone(r.phases.length ? table(['Phase', 'Title', 'Status', 'Duration', 'Budget', 'Result'], r.phases.map(phaseRow)) : []), '');
   out.push('## Rollbacks Performed', '', ...orNone(rollbackRows(r)), '');
   out.push('## Operator Decisions', '', ...orNone(decisionRows(r)), '');
@@ -24,10 +33,7 @@ export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string 
   out.push('## Warnings', '', ...orNone(warningRows(r)), '');
   if (Object.keys(r.measures).length) out.push('## Measures', '', ...table(['Name', 'Value'], Object.entries(r.measures).map(([k, v]) => [k, value(v)])), '');
   out.push('## Parameters', '', ...orNone(Object.keys(r.params).length ? table(['Name', 'Value'], Object.entries(r.params).map(([k, v]) => [k, value(v)])) : []), '');
-  if (r.run.kind === 'incident') {
-    // The parts of the guide's template only a human can write: left as prompts for the post-mortem.
-    for (const h of ['Root Cause Analysis', 'Action Items', 'Lessons Learned']) out.push(`## ${h}`, '', '_To be completed in the post-mortem._', '');
-  }
+  if (postMortem) out.push(...postMortemSections());
   if (opts.now) out.push('---', '', `_Generated ${formatUtc(opts.now.toISOString())} by runbook._`, '');
   return out.join('\n');
 }
@@ -37,7 +43,7 @@ function summaryRows(r: RunReport, now?: Date): string[][] {
     ['Runbook', r.run.runbook],
     ['Severity', r.run.severity ?? '—'],
     ['Run', r.run.id],
-    ['Mode', r.run.dry_run ? 'drill (dry run)' : 'incident'],
+    ['Mode', MODE[r.run.kind]],
     ['Started', formatUtc(r.run.started_at)],
     ['Finished', r.run.finished_at ? formatUtc(r.run.finished_at) : '— (incomplete)'],
     ['Duration', durationCell(r, now)],
@@ -48,9 +54,17 @@ function summaryRows(r: RunReport, now?: Date): string[][] {
     ['Operator', `${r.run.user}@${r.run.host}`],
     ['File', r.run.file],
   ];
+  if (r.run.kind !== 'dry_run') rows.push(['Impact', '_To be written: customer impact, revenue impact, affected services._']);
   if (r.run.resumes) rows.push(['Resumed', `${r.run.resumes} time${r.run.resumes > 1 ? 's' : ''}`]);
   if (r.run.error) rows.push(['Error', r.run.error]);
   return rows;
+}
+
+const MODE: Record<RunReport['run']['kind'], string> = { incident: 'incident', drill: 'DR drill (a real run)', dry_run: 'dry run (nothing was changed)' };
+
+/** The guide's Metrics: RTO and RPO achieved against their objectives, and data loss. */
+function metrics(r: RunReport): string[] {
+  return [`- **RTO Achieved**: ${rtoCell(r)}`, `- **RPO Achieved**: ${rpoCell(r)}`, `- **Data Loss**: ${r.rpo.data_loss}`];
 }
 
 function durationCell(r: RunReport, now?: Date): string {
@@ -86,12 +100,17 @@ function timelineRow(e: TimelineEntry): string[] {
   return [formatOffset(e.offset_ms), e.phase ?? '', e.step ?? '', e.event, e.status ?? '', e.duration_ms === undefined ? '' : formatDuration(e.duration_ms), e.note ?? ''];
 }
 
+/**
+ * What was done, in order of start: every top-level step that succeeded, and every for_each step any
+ * of whose items succeeded (with its item counts). Instances and sub-steps are in the timeline.
+ */
 function recoveryActions(r: RunReport): string[] {
   return r.steps
-    .filter((s) => s.status === 'succeeded')
+    .filter((s) => s.depth === 0 && (s.status === 'succeeded' || (s.items?.succeeded ?? 0) > 0))
     .map((s, i) => {
       const when = s.start_offset_ms === undefined ? '' : `${formatOffset(s.start_offset_ms)} — `;
-      const detail = [s.phase, s.duration_ms === undefined ? undefined : formatDuration(s.duration_ms)].filter(Boolean).join(', ');
+      const items = s.items ? `items: ${formatItemCounts(s.items)}` : undefined;
+      const detail = [s.phase, s.duration_ms === undefined ? undefined : formatDuration(s.duration_ms), items].filter(Boolean).join(', ');
       const name = s.title ? `${inline(s.title)} (\`${s.id}\`, ${detail})` : `\`${s.id}\` (${detail})`;
       const undone = s.rollback === 'succeeded' ? ' — rolled back' : s.rollback ? ` — rollback ${s.rollback}` : '';
       return `${i + 1}. ${when}${name}${undone}`;

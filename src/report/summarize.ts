@@ -4,7 +4,8 @@
  */
 import { RunbookError } from '../dsl/errors.js';
 import type { OutlineStep, RunEvent, RunFinishedEvent, RunStartedEvent } from '../interpreter/events.js';
-import { formatDuration } from './format.js';
+import { treeParent } from '../interpreter/address-tree.js';
+import { formatDuration, msBetween } from './format.js';
 import type { PhaseReport, RpoResult, RtoResult, RunReport, StepReport } from './types.js';
 import { collectRunEvents, type Collected } from './collect.js';
 
@@ -24,8 +25,9 @@ export function summarizeRun(events: RunEvent[]): RunReport {
       title: started.title,
       severity: started.severity,
       file: started.file,
-      kind: started.dry_run ? 'drill' : 'incident',
+      kind: started.drill ? 'drill' : started.dry_run ? 'dry_run' : 'incident',
       dry_run: started.dry_run,
+      drill: started.drill === true,
       status,
       started_at: started.ts,
       finished_at: finished?.ts,
@@ -61,13 +63,45 @@ function addUnstartedSteps(started: RunStartedEvent, c: Collected): void {
 }
 
 function pendingStep(s: OutlineStep, phase: string): StepReport {
-  return { id: s.id, phase, title: s.title, type: s.type, depth: 0, status: 'pending', attempts: 0, outputs: {}, where: s.where, rollback: null };
+  return { id: s.id, phase, top_phase: phase, title: s.title, type: s.type, depth: 0, status: 'pending', attempts: 0, outputs: {}, where: s.where, rollback: null };
 }
 
+/**
+ * The run's phases (a sub-runbook's phases belong to the step instance that runs them, not here),
+ * each with every step, instance and sub-step under it. A section without phase events of its own
+ * (the run's `finally`) gets its status and times from its steps.
+ */
 function phasesOf(c: Collected): PhaseReport[] {
-  const phases = [...c.phases.values()];
-  for (const p of phases) p.steps = [...c.steps.values()].filter((s) => s.phase === p.id).map((s) => s.id);
+  const steps = [...c.steps.values()];
+  for (const s of steps) s.top_phase = topPhaseOf(c, s);
+  const phases = [...c.phases.values()].filter((p) => !p.id.includes('/'));
+  for (const s of steps) {
+    if (!phases.some((p) => p.id === s.top_phase)) phases.push({ id: s.top_phase, status: 'pending', within_budget: null, steps: [] });
+  }
+  for (const p of phases) {
+    p.steps = steps.filter((s) => s.top_phase === p.id).map((s) => s.id);
+    if (p.started_at === undefined && p.status === 'pending') fromSteps(p, steps.filter((s) => s.top_phase === p.id));
+  }
   return phases;
+}
+
+/** The top-level phase of a step: that of the top-level step its address is under. */
+function topPhaseOf(c: Collected, s: StepReport): string {
+  let root = s.id;
+  for (let p = treeParent(root); p !== undefined; p = treeParent(p)) root = p;
+  return c.steps.get(root)?.phase ?? s.phase;
+}
+
+function fromSteps(p: PhaseReport, steps: StepReport[]): void {
+  const ran = steps.filter((s) => s.started_at !== undefined);
+  if (!ran.length) return;
+  const first = ran.reduce((a, b) => (Date.parse(b.started_at!) < Date.parse(a.started_at!) ? b : a));
+  const end = Math.max(...ran.map((s) => Date.parse(s.finished_at ?? s.started_at!)));
+  p.started_at = first.started_at;
+  p.start_offset_ms = first.start_offset_ms;
+  p.duration_ms = msBetween(first.started_at!, new Date(end).toISOString());
+  const failed = ran.some((s) => s.status === 'failed' || s.status === 'timed_out');
+  p.status = failed ? 'failed' : ran.some((s) => s.status === 'running') ? 'running' : 'succeeded';
 }
 
 function rtoOf(started: RunStartedEvent, finished: RunFinishedEvent | undefined): RtoResult {

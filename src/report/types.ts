@@ -37,9 +37,10 @@ export interface RunInfo {
   title?: string;
   severity?: string;
   file: string;
-  /** `drill` for dry runs, `incident` otherwise. */
-  kind: 'drill' | 'incident';
+  /** `drill` for `run --drill` (a real run that exercises the plan), `dry_run` for `--dry-run`, else `incident`. */
+  kind: 'incident' | 'drill' | 'dry_run';
   dry_run: boolean;
+  drill: boolean;
   status: ReportRunStatus;
   started_at: string;
   finished_at?: string;
@@ -77,13 +78,17 @@ export interface PhaseReport {
   duration_ms?: number;
   budget_ms?: number;
   within_budget: boolean | null;
-  /** Step ids of this phase, in the order of `steps`. */
+  /** Addresses of this phase's steps (with their instances and sub-steps), in the order of `steps`. */
   steps: string[];
 }
 
+/** One step, or one instance of it (spec §8): `id` is its instance address (`restart-each[1].healthy`). */
 export interface StepReport {
   id: string;
+  /** The phase as journaled: a sub-runbook's steps are in `<instance>/<phase>`. */
   phase: string;
+  /** The top-level phase (or `finally`) the step belongs to: its instances' and sub-steps' too. */
+  top_phase: string;
   title?: string;
   type?: string;
   depth: number;
@@ -100,6 +105,12 @@ export interface StepReport {
   where?: string;
   /** Status of this step's rollback body when it ran, else null. */
   rollback: StepStatus | null;
+  /** An item instance: its index and value (masked, as one line); a host instance: its host. */
+  index?: number;
+  item?: string;
+  host?: string;
+  /** A for_each step: how its items ended (its aggregate step.finished). */
+  items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
 }
 
 export interface RollbackReport {

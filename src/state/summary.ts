@@ -16,6 +16,8 @@ export interface RunSummary {
   rto_ms?: number;
   rto_met: boolean | null;
   dry_run: boolean;
+  /** `run --drill`: a real run that exercised the plan, not an incident (present only then). */
+  drill?: true;
   file: string;
 }
 
@@ -32,6 +34,7 @@ export function summarizeRun(runId: string, started: RunStartedEvent, finished: 
     rto_ms: finished?.rto_ms,
     rto_met: finished?.rto_met ?? null,
     dry_run: started.dry_run,
+    ...(started.drill ? { drill: true as const } : {}),
     file: started.file,
   };
 }

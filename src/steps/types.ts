@@ -61,8 +61,10 @@ export interface StepType<Body = Record<string, unknown>> {
   connectionKind?: string;
   /** Body fields (top-level keys) where `${{ }}` is a validation error (sql `query`/`script`). */
   noInterpolation?: string[];
-  /** Body fields whose interpolated values are inserted shell-quoted (shell `run`). */
+  /** Body fields holding a shell script: values reach it as environment variables (shell `run`; spec §12). */
   shellQuoted?: string[];
+  /** Body fields holding a URL: values are percent-encoded for their part of it (http `url`; spec §12). */
+  urlFields?: string[];
   /** A short rendering for `plan` / `--step` (the body is resolved as far as known). */
   render(body: Body): string;
   /** Read-only checks for `plan --preflight`. */
@@ -82,6 +84,8 @@ export interface ConnectionKind<Config = Record<string, unknown>, Client = unkno
   close?(client: Client): Promise<void> | void;
   /** Read-only reachability check for `plan --preflight` (target = human-readable name). */
   preflight?(client: Client, config: Config): Promise<PreflightCheck>;
+  /** Config fields holding a URL: values are percent-encoded for their part of it (dsl/expr/url-quote.ts). */
+  urlFields?: string[];
   /** A safe description for messages (host, port, database — never a password). */
   describe?(config: Config): string;
 }

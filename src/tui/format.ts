@@ -135,3 +135,21 @@ export function splitLines(text: string): string[] {
   // eslint-disable-next-line no-control-regex
   return lines.map((l) => (l.includes('\r') ? l.slice(l.lastIndexOf('\r') + 1) : l).replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, ''));
 }
+
+/** Lines of `text` wrapped to `width` columns, never cut: a continuation keeps the line's indent. */
+export function wrapLines(text: string, width: number): string[] {
+  const out: string[] = [];
+  const w = Math.max(8, width);
+  for (const line of text.split('\n')) {
+    const chars = Array.from(line.replace(/\t/g, '  '));
+    if (chars.length <= w) {
+      out.push(chars.join(''));
+      continue;
+    }
+    const indent = /^ */.exec(line)![0].length;
+    const pad = ' '.repeat(Math.min(indent, Math.floor(w / 2)));
+    out.push(chars.slice(0, w).join(''));
+    for (let i = w; i < chars.length; i += w - pad.length) out.push(pad + chars.slice(i, i + w - pad.length).join(''));
+  }
+  return out;
+}

@@ -1,12 +1,21 @@
 /**
- * Ink renders only the final frame when the environment says CI (`CI`, `CONTINUOUS_INTEGRATION`,
- * read once when Ink loads). The TUI starts only on a real terminal, where an operator — or a drill
- * recorded in a CI job — must see every frame. Imported first by `./index.ts`, so these are unset
- * while Ink loads; `restoreCiEnv()` puts them back before any step runs (steps inherit the env).
+ * Set up the environment Ink reads once, when it loads, and put it back before any step runs (steps
+ * inherit the env). Imported first by `./index.ts`, so this runs before Ink and chalk load.
+ *
+ * - Ink renders only the final frame when the environment says CI (`CI`, `CONTINUOUS_INTEGRATION`).
+ *   The TUI starts only on a real terminal, where an operator — or a drill recorded in a CI job — must
+ *   see every frame: they are unset while Ink loads.
+ * - chalk (inside Ink) would then see `CI` and drop colours, and it ignores `NO_COLOR`: the colour
+ *   decision is ours (`colorLevel`: `NO_COLOR`, `FORCE_COLOR`, `TERM=dumb`), handed to chalk as `FORCE_COLOR`.
  */
-const KEYS = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+import { colorLevel } from './color-support.js';
+
+const KEYS = ['CI', 'CONTINUOUS_INTEGRATION', 'FORCE_COLOR'] as const;
 const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
-for (const k of KEYS) process.env[k] = 'false';
+const level = colorLevel(process.env, !!process.stdout.isTTY);
+process.env.CI = 'false';
+process.env.CONTINUOUS_INTEGRATION = 'false';
+process.env.FORCE_COLOR = String(level);
 
 export function restoreCiEnv(): void {
   for (const k of KEYS) {

@@ -3,12 +3,16 @@
  * Pure (no ink/react, no clock): the same journal always gives the same state, so it is tested alone
  * and a replayed journal draws the same screen as the live run did.
  */
-import type { PhaseStatus, RunEvent, RunStatus, StepStatus } from '../interpreter/events.js';
+import type { PhaseStatus, RunEvent, RunStatus, StepFinishedEvent, StepStatus } from '../interpreter/events.js';
 import { splitLines } from './format.js';
+import { MAX_LINES, appendLines, ensureStep, itemText, knownAncestor, newStep, phaseFromSteps, startParent, upsertPhase } from './state-steps.js';
 
-/** Output lines kept per step: the log pane shows the tail; the journal keeps everything. */
-export const MAX_LINES = 500;
+export { MAX_LINES };
 
+/**
+ * One row: a step, or one instance of it (spec §8). `id` is the instance address the events carry
+ * (`restart-each[1]`, `restart-each[1].healthy`); `children` are its items or its sub-runbook's steps.
+ */
 export interface StepView {
   id: string;
   phase: string;
@@ -21,8 +25,14 @@ export interface StepView {
   status: StepStatus;
   attempt: number;
   maxAttempts?: number;
-  /** for_each: the item the latest attempt works on. */
+  /** for_each (v1 journals): the item the latest attempt works on. */
   index?: number;
+  /** An instance's key: its for_each index or host name (`[1]`, `[web-2]`). */
+  key?: number | string;
+  /** An item's value (masked) or a host instance's host, as one line. */
+  item?: string;
+  /** The aggregate of a for_each step's instances, from its step.finished. */
+  items?: StepFinishedEvent['items'];
   startedAt?: number;
   /** Order of first start: rollbacks run in reverse of it. */
   startSeq?: number;
@@ -33,7 +43,7 @@ export interface StepView {
   lineCount: number;
   progress?: { bytes?: number; total?: number; rate?: number; message?: string; at: number };
   rollback?: { status: StepStatus; startedAt: number; durationMs?: number; error?: string };
-  /** Steps of a sub-runbook run by this step (`parent.child`), in order of first appearance. */
+  /** Items of this step (`x[0]`…), or steps of the sub-runbook it runs (`x.child`), in order of first appearance. */
   children: string[];
 }
 
@@ -60,6 +70,9 @@ export interface RunView {
   rtoMs?: number;
   onExceeded: 'warn' | 'abort';
   dryRun: boolean;
+  /** `run --drill`: a real run that exercises the plan. */
+  drill: boolean;
+  /** This process continues an earlier one (`runbook resume`). */
   resumed: boolean;
 }
 
@@ -113,33 +126,22 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
         rtoMs: event.objectives?.rto_ms,
         onExceeded: event.objectives?.on_exceeded ?? 'warn',
         dryRun: event.dry_run,
-        resumed: event.resumed === true,
+        drill: event.drill === true,
+        resumed: event.resumed === true || state.run?.resumed === true,
       };
       if (state.run && event.resumed) return s;
       s.steps = {};
       s.phases = event.outline.map((p) => ({ id: p.id, title: p.title, budgetMs: p.budget_ms, status: 'pending', steps: p.steps.map((st) => st.id) }));
       for (const p of event.outline) {
         for (const st of p.steps) {
-          s.steps[st.id] = {
-            id: st.id,
-            phase: p.id,
-            title: st.title,
-            type: st.type,
-            depth: 0,
-            needs: st.needs,
-            hasRollback: st.has_rollback,
-            where: st.where,
-            status: 'pending',
-            attempt: 0,
-            lines: [],
-            lineCount: 0,
-            children: [],
-          };
+          s.steps[st.id] = { ...newStep(st.id, p.id, st.type), title: st.title, needs: st.needs, hasRollback: st.has_rollback, where: st.where };
         }
       }
       return s;
     }
     case 'run.resumed':
+      // the journal's earlier events came first: the run, its phases and steps keep their times
+      if (s.run) s.run = { ...s.run, resumed: true };
       return s;
     case 'phase.started': {
       if (isNested(event.phase)) return s;
@@ -148,7 +150,8 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
         title: event.title ?? p.title,
         budgetMs: event.budget_ms ?? p.budgetMs,
         status: 'running',
-        startedAt: t,
+        // started again by a resumed process: the phase's clock runs from its first start
+        startedAt: p.status === 'running' && p.startedAt !== undefined ? p.startedAt : t,
         durationMs: undefined,
       }));
       s.currentPhase = event.phase;
@@ -156,28 +159,28 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
     }
     case 'phase.finished': {
       if (isNested(event.phase)) return s;
-      s.phases = upsertPhase(s.phases, event.phase, (p) => ({
-        ...p,
-        status: event.status,
-        durationMs: event.duration_ms,
-        budgetMs: event.budget_ms ?? p.budgetMs,
-        withinBudget: event.within_budget,
-        startedAt: p.startedAt ?? t - event.duration_ms,
-      }));
+      s.phases = upsertPhase(s.phases, event.phase, (p) => {
+        const budgetMs = event.budget_ms ?? p.budgetMs;
+        // after a resume the new process counts from its own start; the phase began before that
+        const durationMs = s.run?.resumed && p.startedAt !== undefined ? Math.max(event.duration_ms, t - p.startedAt) : event.duration_ms;
+        const withinBudget = budgetMs === undefined || event.within_budget === null ? event.within_budget : durationMs <= budgetMs;
+        return { ...p, status: event.status, durationMs, budgetMs, withinBudget, startedAt: p.startedAt ?? t - durationMs };
+      });
       return s;
     }
     case 'step.started': {
       s.steps = { ...s.steps };
-      const prev = s.steps[event.step] ?? addStep(s, event.step, event.phase, event.step_type ?? '', event.depth ?? 0);
+      const prev = ensureStep(s, event.step, event.phase, event.step_type);
+      startParent(s, event.step, t);
       s.steps[event.step] = {
         ...prev,
         title: event.title ?? prev.title,
         type: event.step_type ?? prev.type,
-        depth: event.depth ?? prev.depth,
         status: 'running',
         attempt: event.attempt,
         maxAttempts: event.max_attempts ?? prev.maxAttempts,
         index: event.index,
+        item: itemText(event.item ?? event.host) ?? prev.item,
         startedAt: prev.status === 'running' && prev.startedAt !== undefined ? prev.startedAt : t,
         startSeq: prev.startSeq ?? s.seq + 1,
         durationMs: undefined,
@@ -189,15 +192,11 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
       return s;
     }
     case 'step.output': {
-      let step = s.steps[event.step];
       // output of something not announced (e.g. a rollback body under its own id): keep it under its parent
-      if (!step) {
-        const parent = s.steps[event.step.slice(0, Math.max(0, event.step.lastIndexOf('.')))];
-        if (!parent) return state;
-        s.steps = { ...s.steps };
-        step = addStep(s, event.step, parent.phase, '', parent.depth + 1);
-      }
-      s.steps = { ...s.steps, [event.step]: appendLines(step, splitLines(event.text)) };
+      if (!s.steps[event.step] && !knownAncestor(s.steps, event.step)) return state;
+      s.steps = { ...s.steps };
+      const step = ensureStep(s, event.step, '');
+      s.steps[event.step] = appendLines(step, splitLines(event.text));
       s.active = event.step;
       return s;
     }
@@ -216,7 +215,7 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
     }
     case 'step.finished': {
       s.steps = { ...s.steps };
-      const prev = s.steps[event.step] ?? addStep(s, event.step, event.phase, '', event.depth ?? 0);
+      const prev = ensureStep(s, event.step, event.phase);
       s.steps[event.step] = {
         ...prev,
         status: event.status,
@@ -224,6 +223,8 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
         durationMs: event.duration_ms,
         error: event.error,
         where: event.where ?? prev.where,
+        item: prev.item ?? itemText(event.item ?? event.host),
+        items: event.items ?? prev.items,
       };
       if (event.status === 'failed' || event.status === 'timed_out') {
         s.failure = { step: event.step, error: event.error, where: event.where ?? prev.where, status: event.status };
@@ -231,10 +232,11 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
       return s;
     }
     case 'rollback.started': {
-      const step = s.steps[event.step];
       s.rollback = { active: true, startedAt: state.rollback.startedAt ?? t };
-      if (!step) return s;
-      s.steps = { ...s.steps, [event.step]: { ...step, rollback: { status: 'running', startedAt: t } } };
+      if (!s.steps[event.step] && !knownAncestor(s.steps, event.step)) return s;
+      s.steps = { ...s.steps };
+      const step = ensureStep(s, event.step, '');
+      s.steps[event.step] = { ...step, rollback: { status: 'running', startedAt: t } };
       s.active = event.step;
       return s;
     }
@@ -261,19 +263,6 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
       return s;
   }
   return s;
-}
-
-/**
- * A section without phase events of its own (the run's `finally` steps arrive under a `finally`
- * phase): its status and time are those of its steps.
- */
-function phaseFromSteps(p: PhaseView, steps: TuiState['steps']): PhaseView {
-  const ran = p.steps.map((id) => steps[id]).filter((st) => st && st.status !== 'pending' && st.startedAt !== undefined);
-  if (!ran.length) return p;
-  const start = Math.min(...ran.map((st) => st.startedAt!));
-  const end = Math.max(...ran.map((st) => st.startedAt! + (st.durationMs ?? 0)));
-  const failed = ran.some((st) => st.status === 'failed' || st.status === 'timed_out');
-  return { ...p, status: failed ? 'failed' : 'succeeded', startedAt: start, durationMs: end - start };
 }
 
 /**
@@ -312,31 +301,4 @@ export function reduceAll(state: TuiState, events: readonly RunEvent[]): TuiStat
 /** Phases of sub-runbooks are `parent/<phase>`: they are drawn under their parent step, not as phases. */
 function isNested(phase: string): boolean {
   return phase.includes('/');
-}
-
-function upsertPhase(phases: PhaseView[], id: string, update: (p: PhaseView) => PhaseView): PhaseView[] {
-  const i = phases.findIndex((p) => p.id === id);
-  if (i < 0) return [...phases, update({ id, status: 'pending', steps: [] })];
-  const next = [...phases];
-  next[i] = update(phases[i]);
-  return next;
-}
-
-/** A step missing from the outline (sub-runbook steps, `finally` steps): attach it to its parent or phase. `s.steps` must be a fresh copy. */
-function addStep(s: TuiState, id: string, phase: string, type: string, depth: number): StepView {
-  const step: StepView = { id, phase, type, depth, needs: [], hasRollback: false, status: 'pending', attempt: 0, lines: [], lineCount: 0, children: [] };
-  const dot = id.lastIndexOf('.');
-  const parent = dot > 0 ? s.steps[id.slice(0, dot)] : undefined;
-  if (parent) {
-    s.steps[parent.id] = { ...parent, children: [...parent.children, id] };
-    step.depth = depth || parent.depth + 1;
-  } else {
-    s.phases = upsertPhase(s.phases, phase, (p) => ({ ...p, steps: [...p.steps, id] }));
-  }
-  return step;
-}
-
-function appendLines(step: StepView, lines: string[]): StepView {
-  const kept = step.lines.length + lines.length > MAX_LINES ? [...step.lines.slice(-MAX_LINES), ...lines.slice(-MAX_LINES)].slice(-MAX_LINES) : [...step.lines, ...lines];
-  return { ...step, lines: kept, lineCount: step.lineCount + lines.length };
 }

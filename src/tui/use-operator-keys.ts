@@ -16,6 +16,8 @@ export interface OperatorKeys {
   page: number;
   maxScroll: number;
   onInterrupt: (count: number) => void;
+  /** A prompt whose body is taller than its window: PgUp/PgDn scroll it (instead of the log). */
+  promptScroll?: { value: number; max: number; page: number; set: (v: number) => void };
 }
 
 /** Keys → answers to the prompt on screen, else navigation; Ctrl-C (raw mode swallows SIGINT) → interrupt. */
@@ -33,6 +35,13 @@ export function useOperatorKeys(keys: OperatorKeys): void {
       return;
     }
     const prompt = k.snap.prompt;
+    const ps = k.promptScroll;
+    if (prompt && ps && (key.pageUp || key.pageDown)) {
+      const value = Math.max(0, Math.min(ps.max, ps.value + (key.pageDown ? ps.page : -ps.page)));
+      latest.current = { ...k, promptScroll: { ...ps, value } };
+      ps.set(value);
+      return;
+    }
     if (prompt) {
       const pick = prompt.request.kind === 'rollback' ? (k.pick?.id === prompt.id ? k.pick.pick : startRollbackPick(prompt.request.steps)) : undefined;
       const result = answerKey(prompt.request, input, key, pick);

@@ -2,6 +2,8 @@
  * What the screen picks out of the state: the steps of a phase in display order, the rollback list,
  * which phase to show, and a window of a long step list. Pure, no ink/react.
  */
+import type { StepFinishedEvent, StepStatus } from '../interpreter/events.js';
+import { treeParent } from '../interpreter/address-tree.js';
 import type { StepView, TuiState } from './state.js';
 
 /** Steps of a phase in display order, sub-runbook steps right under their parent. */
@@ -19,11 +21,50 @@ export function listPhaseSteps(state: TuiState, phaseId: string | undefined): St
   return out;
 }
 
-/** Steps whose rollback runs, or may still run, in the order rollbacks run: reverse order of start. */
+/**
+ * Rows whose rollback runs, or may still run, in the order rollbacks run: reverse order of start. A
+ * for_each step is rolled back per item: its items are listed, not the step.
+ */
 export function listRollbacks(state: TuiState): StepView[] {
   return Object.values(state.steps)
-    .filter((st) => st.rollback || (st.hasRollback && st.startSeq !== undefined))
+    .filter((st) => st.rollback || (st.hasRollback && st.startSeq !== undefined && !hasItems(state, st)))
     .sort((a, b) => (b.startSeq ?? 0) - (a.startSeq ?? 0));
+}
+
+function hasItems(state: TuiState, st: StepView): boolean {
+  return st.children.some((c) => state.steps[c]?.key !== undefined);
+}
+
+const COUNTED: (keyof NonNullable<StepFinishedEvent['items']> | 'running')[] = ['running', 'succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'];
+
+/**
+ * How the items of a for_each step stand: `3 succeeded, 1 failed` — the aggregate step.finished once
+ * it is there, else counted from the item rows (running ones too). Empty for a step without items.
+ */
+export function describeItems(state: TuiState, st: StepView): string {
+  let counts: Partial<Record<StepStatus, number>> | undefined = st.items;
+  if (!counts) {
+    const items = st.children.map((c) => state.steps[c]).filter((c) => c?.key !== undefined);
+    if (!items.length) return '';
+    counts = {};
+    for (const it of items) counts[it.status] = (counts[it.status] ?? 0) + 1;
+  }
+  return formatCounts(counts);
+}
+
+/** `3 succeeded, 1 timed out` (zero counts left out); `no items` when all are zero. */
+export function formatCounts(counts: Partial<Record<StepStatus, number>>): string {
+  const parts = COUNTED.filter((k) => (counts[k] ?? 0) > 0).map((k) => `${counts[k]} ${k.replace('_', ' ')}`);
+  return parts.length ? parts.join(', ') : 'no items';
+}
+
+/** A row's label: an instance by its key (`[1]`), a sub-runbook step by its own id, a step by its id. */
+export function rowLabel(st: StepView): string {
+  if (st.key !== undefined) return `[${st.key}]`;
+  const parent = treeParent(st.id);
+  // v1 journals put the for_each index on the step's own row
+  const label = parent === undefined ? st.id : st.id.slice(parent.length + 1);
+  return st.index !== undefined && st.status === 'running' && !st.id.includes('[') ? `${label}[${st.index}]` : label;
 }
 
 /** The phase whose steps the screen shows: the running one, else the one started last. */

@@ -5,8 +5,8 @@ import {
   isWholeExpression,
   parseBareExpression,
   parseTemplate,
+  renderShellTemplate,
   renderTemplate,
-  shellQuote,
   stringifyValue,
   UNKNOWN,
   type Scope,
@@ -96,10 +96,21 @@ describe('renderTemplate', () => {
     expect(render('')).toBe('');
   });
 
-  it('quotes every interpolated value, even a whole expression', () => {
-    expect(render('echo ${{ params.evil }} ${{ params.n }}', { quote: shellQuote })).toBe(`echo ''\\''; rm -rf / #' '5'`);
-    expect(render('${{ params.n }}', { quote: shellQuote })).toBe("'5'");
-    expect(render('echo ${{ params.none }}', { quote: shellQuote })).toBe("echo ''");
+  const shell = (text: string, opts = {}) => renderShellTemplate(text, parseTemplate(text), scope, opts);
+
+  it('passes every value of a shell script as a variable, even a whole expression', () => {
+    expect(shell('echo ${{ params.evil }} "n=${{ params.n }}"')).toEqual({
+      script: 'echo "${RUNBOOK_V_0}" "n=${RUNBOOK_V_1}"',
+      env: { RUNBOOK_V_0: "'; rm -rf / #", RUNBOOK_V_1: '5' },
+    });
+    expect(shell('${{ params.n }}')).toEqual({ script: '"${RUNBOOK_V_0}"', env: { RUNBOOK_V_0: '5' } });
+    expect(shell('echo ${{ params.none }}')).toEqual({ script: 'echo "${RUNBOOK_V_0}"', env: { RUNBOOK_V_0: '' } });
+  });
+
+  it('shows a shell script with each value quoted for its context (display only)', () => {
+    expect(shell('echo ${{ params.evil }} "n=${{ params.evil }}"', { display: true })).toBe(`echo ''\\''; rm -rf / #' "n='; rm -rf / #"`);
+    expect(shell('${{ params.n }}', { display: true })).toBe("'5'");
+    expect(shell('echo "${{ params.list }}"', { display: true })).toBe('echo "[1,\\"a\\"]"');
   });
 
   it('returns UNKNOWN, or keeps the original text with keepUnknown', () => {
@@ -107,9 +118,10 @@ describe('renderTemplate', () => {
     expect(render('key=${{ steps.restore.outputs.key }}')).toBe(UNKNOWN);
     expect(render('${{ [1, steps.restore] }}')).toBe(UNKNOWN);
     expect(render('${{  steps.restore.outputs.key }}', { keepUnknown: true })).toBe('${{  steps.restore.outputs.key }}');
-    expect(render('restore ${{ steps.restore.outputs.key }} as ${{ params.name }}', { keepUnknown: true, quote: shellQuote })).toBe(
+    expect(shell('restore ${{ steps.restore.outputs.key }} as ${{ params.name }}', { keepUnknown: true, display: true })).toBe(
       "restore ${{ steps.restore.outputs.key }} as 'db'",
     );
+    expect(shell('restore ${{ steps.restore.outputs.key }}')).toBe(UNKNOWN);
     // A known result of unknown inputs is rendered.
     expect(render('${{ false && steps.restore.ok }}')).toBe(false);
   });

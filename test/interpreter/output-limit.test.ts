@@ -69,6 +69,15 @@ phases:
     expect(big.result.stdout.endsWith('a'.repeat(1000))).toBe(true);
   }, 30_000);
 
+  it('the plain lines say how much was not journaled', async () => {
+    const file = join(dir, 'plain.yaml');
+    writeFileSync(file, `runbook: plain-limit\nphases:\n  - id: main\n    steps:\n      - id: chatty\n        output_limit: 5B\n        shell: { run: "printf 'hello world'" }\n`);
+    const r = await runCli(['run', file, '--no-tui', '--state-dir', join(dir, 'plain-state')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[chatty] hello\n');
+    expect(r.stdout).toContain('[chatty] … 6 more bytes of stdout not journaled (output_limit)');
+  }, 30_000);
+
   it('rejects a size that is not one, at its place', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `runbook: bad-limit\nphases:\n  - id: main\n    steps:\n      - id: a\n        output_limit: 1 megabyte\n        shell: { run: "true" }\n`);

@@ -9,13 +9,23 @@ const evil = "x'; touch /tmp/pwned #";
 const scope = { params: { v: evil, n: 3 } };
 
 describe('resolveValue quoting', () => {
-  it('quotes values in shell.run and in a docker cmd string', () => {
+  it('passes values in shell.run and in a docker cmd string as variables of the step (spec §12)', () => {
     expect(resolveValue({ run: 'echo ${{ params.v }}' }, scope, { quoteFields: shellStep.shellQuoted })).toEqual({
-      run: `echo 'x'\\''; touch /tmp/pwned #'`,
+      run: 'echo "${RUNBOOK_V_0}"',
+      env: { RUNBOOK_V_0: evil },
     });
-    expect(resolveValue({ action: 'exec', cmd: 'echo ${{ params.v }} ${{ params.n }}' }, scope, { quoteFields: dockerStep.shellQuoted })).toEqual({
+    expect(
+      resolveValue({ action: 'exec', cmd: 'echo ${{ params.v }} "${{ params.n }}"', env: { A: '${{ params.n }}' } }, scope, { quoteFields: dockerStep.shellQuoted }),
+    ).toEqual({
       action: 'exec',
-      cmd: `echo 'x'\\''; touch /tmp/pwned #' '3'`,
+      cmd: 'echo "${RUNBOOK_V_0}" "${RUNBOOK_V_1}"',
+      env: { A: 3, RUNBOOK_V_0: evil, RUNBOOK_V_1: '3' },
+    });
+  });
+
+  it('shows values quoted in place for plan and --step (display), with no variables', () => {
+    expect(resolveValue({ run: 'echo ${{ params.v }} "${{ params.v }}"' }, scope, { quoteFields: shellStep.shellQuoted, display: true })).toEqual({
+      run: `echo 'x'\\''; touch /tmp/pwned #' "x'; touch /tmp/pwned #"`,
     });
   });
 

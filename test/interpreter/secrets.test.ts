@@ -91,7 +91,7 @@ describe('secrets', () => {
     expect(finished('json').result.json).toEqual({ token: '***' });
     expect(finished('real-value').status).toBe('succeeded');
     expect(finished('expect-fails')).toMatchObject({ status: 'failed', error: expect.stringContaining("expect failed: result.stdout == 'nope'") });
-    expect(finished('stderr-fails')).toMatchObject({ status: 'failed', error: "exit code 4 (expected 0): denied for '***'" });
+    expect(finished('stderr-fails')).toMatchObject({ status: 'failed', error: 'exit code 4 (expected 0): denied for ***' });
     expect(ev.find((e) => e.type === 'log')).toMatchObject({ text: 'rotated *** and ***' });
     expect(ev.at(-1)).toMatchObject({ type: 'run.finished', measures: { leaked: '***' } });
     // The report written next to the journal, and `runbook report` in every format.
@@ -115,12 +115,61 @@ describe('secrets', () => {
 
   it('a missing required secret stops the run before anything executes (exit 2, names the secret)', async () => {
     const stateDir = join(dir, 'state-missing');
-    const env = { ...process.env };
-    delete env.TEST_API_SECRET;
-    const r = await runCli(['run', join(dir, 'secrets.yaml'), '--json', '--state-dir', stateDir], { env: { ...env, TEST_API_SECRET: '' } });
+    const r = await runCli(['run', join(dir, 'secrets.yaml'), '--json', '--state-dir', stateDir], { env: { TEST_API_SECRET: undefined } });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/secrets\.yaml:3:\d+: .*secret 'api': environment variable TEST_API_SECRET is not set/);
     expect(existsSync(join(stateDir, 'runs'))).toBe(false);
+  }, 30_000);
+
+  it('an empty env secret is reported as empty, not as "not set" (exit 2)', async () => {
+    const stateDir = join(dir, 'state-empty');
+    const r = await runCli(['run', join(dir, 'secrets.yaml'), '--json', '--state-dir', stateDir], { env: { TEST_API_SECRET: '' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/secrets\.yaml:3:\d+: .*secret 'api': environment variable TEST_API_SECRET is empty \[SECRET_MISSING\]/);
+    expect(existsSync(join(stateDir, 'runs'))).toBe(false);
+  }, 30_000);
+
+  it.each(['e', 'ok', 'abc'])('a secret shorter than 4 characters (%j) stops the run at start: exit 2, SECRET_SHORT naming it', async (short) => {
+    const stateDir = join(dir, `state-short-${short}`);
+    const r = await runCli(['run', join(dir, 'secrets.yaml'), '--json', '--state-dir', stateDir], { env: { TEST_API_SECRET: short } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/secrets\.yaml:3:\d+: secret 'api': the value of environment variable TEST_API_SECRET is \d characters? long; secrets need at least 4 .*\[SECRET_SHORT\]/);
+    expect(existsSync(join(stateDir, 'runs'))).toBe(false);
+  }, 30_000);
+
+  it('a secret that is part of the event envelope (type, ts, run, runbook, step ids) leaves the journal readable', async () => {
+    // "run." is in every event type, "2026" in every ts, "main" is the phase id, "secrets" in the runbook id.
+    const stateDir = join(dir, 'state-envelope');
+    writeFileSync(
+      join(dir, 'envelope.yaml'),
+      `runbook: secrets-envelope
+secrets: { s: { env: ENVELOPE_SECRET }, t: { env: ENVELOPE_T }, u: { env: ENVELOPE_U } }
+phases:
+  - id: main
+    steps:
+      - { id: step, shell: { run: "echo start main" } }
+`,
+    );
+    const env = { ENVELOPE_SECRET: 'run.', ENVELOPE_T: 'main', ENVELOPE_U: 'envelope' };
+    const r = await runCli(['run', join(dir, 'envelope.yaml'), '--json', '--state-dir', stateDir], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const runId = r.events[0].run;
+    expect(r.events[0]).toMatchObject({ type: 'run.started', runbook: 'secrets-envelope' });
+    expect(r.events.find((e) => e.type === 'step.output')).toMatchObject({ type: 'step.output', step: 'step', text: 'start ***\n' });
+    expect(r.events.find((e) => e.type === 'phase.started')).toMatchObject({ phase: 'main' });
+    // The outline resume compares keeps its ids.
+    expect(r.events[0]).toMatchObject({ outline: [{ id: 'main', steps: [{ id: 'step' }] }] });
+    expect(r.events.at(-1)).toMatchObject({ type: 'run.finished', status: 'succeeded' });
+    const lines = readFileSync(journalOf(stateDir, runId), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.type)).toContain('run.finished');
+    for (const e of lines) expect(Object.keys(e)).toEqual(expect.arrayContaining(['ts', 'type', 'run']));
+    const history = await runCli(['history', '--state-dir', stateDir]);
+    expect(history.stdout).toContain(runId);
+    const report = await runCli(['report', 'latest', '--state-dir', stateDir]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain('succeeded');
   }, 30_000);
 });

@@ -52,6 +52,7 @@ describe('junit report', () => {
       ['run', 'r-ok'],
       ['run_status', 'succeeded'],
       ['dry_run', 'false'],
+      ['drill', 'false'],
     ]);
   });
 

@@ -41,6 +41,7 @@ describe('markdown report of a succeeded incident run', () => {
       '| Data loss | Yes — up to 1.5s of writes before the incident |',
       '| Operator | alice@dr-host |',
       '| File | runbooks/db-restore.yaml |',
+      '| Impact | _To be written: customer impact, revenue impact, affected services._ |',
     ]);
     expect(section(text, 'Timeline')).toEqual([
       '| Time | Phase | Step | Event | Status | Duration | Note |',
@@ -87,7 +88,26 @@ describe('markdown report of a succeeded incident run', () => {
     expect(section(text, 'Warnings')).toEqual(['_None._']);
     expect(section(text, 'Measures')).toEqual(['| Name | Value |', '| --- | --- |', '| rpo | 1500 |']);
     expect(section(text, 'Parameters')).toEqual(['| Name | Value |', '| --- | --- |', '| target | staging |', '| db_password | *** |']);
-    expect(section(text, 'Root Cause Analysis')).toEqual(['_To be completed in the post-mortem._']);
+    expect(section(text, 'Metrics')).toEqual([
+      '- **RTO Achieved**: ✅ 20.08s (objective 5m)',
+      '- **RPO Achieved**: ✅ 1.5s (objective 1m)',
+      '- **Data Loss**: Yes — up to 1.5s of writes before the incident',
+    ]);
+  });
+
+  it("keeps the DR guide's template sections, in its order, the human parts as headed places to write", () => {
+    const text = md('r-ok');
+    const headings = text.split('\n').filter((l) => l.startsWith('## '));
+    const template = ['Summary', 'Timeline', 'Root Cause Analysis', 'Recovery Actions Taken', 'Metrics', 'Action Items', 'Lessons Learned', 'Prevention Measures'];
+    expect(headings.filter((h) => template.includes(h.slice(3)))).toEqual(template.map((h) => `## ${h}`));
+    expect(section(text, 'Root Cause Analysis')).toEqual(['**Root Cause**: _To be written._', '**Contributing Factors**:', '1. _To be written._']);
+    expect(section(text, 'Action Items')).toEqual([
+      '| Item | Owner | Priority | Due Date | Status |',
+      '| --- | --- | --- | --- | --- |',
+      '| _To be written._ |  |  |  | Open |',
+    ]);
+    expect(section(text, 'Lessons Learned')).toEqual(['**What Went Well**:', '- _To be written._', '**What Needs Improvement**:', '- _To be written._']);
+    expect(section(text, 'Prevention Measures')).toEqual(['1. _To be written._']);
   });
 
   it('is deterministic, and shows the generation time only when given', () => {
@@ -108,6 +128,7 @@ describe('markdown report of a failed run', () => {
       '| Data loss | Unknown (RPO not measured) |',
       '| Operator | alice@dr-host |',
       '| File | runbooks/app-migrate.yaml |',
+      '| Impact | _To be written: customer impact, revenue impact, affected services._ |',
       "| Error | step 'migrate' timed_out |",
     ]);
     const timeline = section(text, 'Timeline');
@@ -194,12 +215,14 @@ describe('markdown report of an incomplete run and of a dry run', () => {
     ]);
   });
 
-  it('titles a dry run as a drill and leaves out the post-mortem prompts', () => {
+  it('titles a dry run as such and leaves out the post-mortem prompts', () => {
     const text = md('r-dry');
-    expect(text.split('\n')[0]).toBe('# Drill Report: Database corruption — restore from backup');
-    expect(section(text, 'Summary')).toContain('| Mode | drill (dry run) |');
+    expect(text.split('\n')[0]).toBe('# Dry Run Report: Database corruption — restore from backup');
+    expect(section(text, 'Summary')).toContain('| Mode | dry run (nothing was changed) |');
+    expect(section(text, 'Summary').some((l) => l.startsWith('| Impact '))).toBe(false);
     expect(section(text, 'Summary')).toContain('| Data loss | No (dry run: nothing was changed) |');
     expect(section(text, 'Timeline')[2]).toBe('| +00:00.000 |  |  | run started |  |  | dry run by alice@dr-host |');
     expect(text).not.toContain('## Root Cause Analysis');
+    expect(text).not.toContain('## Action Items');
   });
 });

@@ -12,6 +12,8 @@ function checkExposition(text: string): void {
   expect(text.endsWith('\n')).toBe(true);
   const declared = new Map<string, { help: number; type: number; sampled: boolean }>();
   for (const line of text.trimEnd().split('\n')) {
+    // a comment (not HELP/TYPE) is ignored by every parser
+    if (/^# (?!HELP |TYPE )/.test(line)) continue;
     const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
     if (meta) {
       const d = declared.get(meta[2]) ?? { help: 0, type: 0, sampled: false };
@@ -47,31 +49,39 @@ describe('prometheus report', () => {
     checkExposition(text);
     const samples = text.split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('runbook_step_status'));
     expect(samples).toEqual([
-      'runbook_run_duration_seconds{runbook="db-restore",run="r-ok",status="succeeded"} 20.08',
-      'runbook_run_success{runbook="db-restore",run="r-ok"} 1',
-      'runbook_run_dry_run{runbook="db-restore",run="r-ok"} 0',
-      'runbook_run_timestamp_seconds{runbook="db-restore",run="r-ok"} 1714564800',
-      'runbook_run_rto_seconds{runbook="db-restore",run="r-ok"} 20.08',
-      'runbook_run_rto_objective_seconds{runbook="db-restore",run="r-ok"} 300',
-      'runbook_run_rto_met{runbook="db-restore",run="r-ok"} 1',
-      'runbook_rpo_seconds{runbook="db-restore",run="r-ok"} 1.5',
-      'runbook_rpo_objective_seconds{runbook="db-restore",run="r-ok"} 60',
+      'runbook_run_duration_seconds{runbook="db-restore"} 20.08',
+      'runbook_run_status{runbook="db-restore",status="succeeded"} 1',
+      'runbook_run_status{runbook="db-restore",status="rolled_back"} 0',
+      'runbook_run_status{runbook="db-restore",status="rollback_failed"} 0',
+      'runbook_run_status{runbook="db-restore",status="failed"} 0',
+      'runbook_run_status{runbook="db-restore",status="aborted"} 0',
+      'runbook_run_status{runbook="db-restore",status="incomplete"} 0',
+      'runbook_run_success{runbook="db-restore"} 1',
+      'runbook_run_dry_run{runbook="db-restore"} 0',
+      'runbook_run_drill{runbook="db-restore"} 0',
+      'runbook_run_timestamp_seconds{runbook="db-restore"} 1714564800',
+      'runbook_run_rto_seconds{runbook="db-restore"} 20.08',
+      'runbook_run_rto_objective_seconds{runbook="db-restore"} 300',
+      'runbook_run_rto_met{runbook="db-restore"} 1',
+      'runbook_rpo_seconds{runbook="db-restore"} 1.5',
+      'runbook_rpo_objective_seconds{runbook="db-restore"} 60',
       'runbook_phase_duration_seconds{runbook="db-restore",phase="detect"} 2.025',
       'runbook_phase_duration_seconds{runbook="db-restore",phase="restore"} 18.03',
       'runbook_phase_budget_seconds{runbook="db-restore",phase="detect"} 60',
       'runbook_phase_budget_seconds{runbook="db-restore",phase="restore"} 120',
       'runbook_phase_within_budget{runbook="db-restore",phase="detect"} 1',
       'runbook_phase_within_budget{runbook="db-restore",phase="restore"} 1',
-      'runbook_step_duration_seconds{runbook="db-restore",phase="detect",step="check-db",status="succeeded"} 2',
-      'runbook_step_duration_seconds{runbook="db-restore",phase="detect",step="notify",status="succeeded"} 0.002',
-      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="stop-app",status="succeeded"} 2',
-      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="fetch-backup",status="succeeded"} 6',
-      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="restore-db",status="succeeded"} 12',
+      'runbook_step_duration_seconds{runbook="db-restore",phase="detect",step="check-db"} 2',
+      'runbook_step_duration_seconds{runbook="db-restore",phase="detect",step="notify"} 0.002',
+      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="stop-app"} 2',
+      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="fetch-backup"} 6',
+      'runbook_step_duration_seconds{runbook="db-restore",phase="restore",step="restore-db"} 12',
     ]);
-    expect(text.split('\n').slice(0, 3)).toEqual([
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      '# runbook db-restore run r-ok (succeeded)',
       '# HELP runbook_run_duration_seconds Wall-clock duration of the run.',
       '# TYPE runbook_run_duration_seconds gauge',
-      'runbook_run_duration_seconds{runbook="db-restore",run="r-ok",status="succeeded"} 20.08',
+      'runbook_run_duration_seconds{runbook="db-restore"} 20.08',
     ]);
     const status = text.split('\n').filter((l) => l.startsWith('runbook_step_status'));
     expect(status).toHaveLength(5 * 7);
@@ -91,9 +101,10 @@ describe('prometheus report', () => {
     const text = prom('r-fail');
     checkExposition(text);
     const lines = text.split('\n');
-    expect(lines).toContain('runbook_run_duration_seconds{runbook="app-migrate",run="r-fail",status="rollback_failed"} 35.01');
-    expect(lines).toContain('runbook_run_success{runbook="app-migrate",run="r-fail"} 0');
-    expect(lines).toContain('runbook_run_rto_met{runbook="app-migrate",run="r-fail"} 0');
+    expect(lines).toContain('runbook_run_duration_seconds{runbook="app-migrate"} 35.01');
+    expect(lines).toContain('runbook_run_status{runbook="app-migrate",status="rollback_failed"} 1');
+    expect(lines).toContain('runbook_run_success{runbook="app-migrate"} 0');
+    expect(lines).toContain('runbook_run_rto_met{runbook="app-migrate"} 0');
     expect(lines).toContain('runbook_phase_within_budget{runbook="app-migrate",phase="contain"} 0');
     expect(lines).toContain('runbook_step_status{runbook="app-migrate",phase="contain",step="migrate",status="timed_out"} 1');
     expect(lines).toContain('runbook_step_status{runbook="app-migrate",phase="verify",step="smoke",status="pending"} 1');
@@ -106,7 +117,8 @@ describe('prometheus report', () => {
     const text = prom('r-torn');
     checkExposition(text);
     expect(text).not.toContain('runbook_run_duration_seconds');
-    expect(text).toContain('runbook_run_success{runbook="db-restore",run="r-torn"} 0\n');
+    expect(text).toContain('runbook_run_success{runbook="db-restore"} 0\n');
+    expect(text).toContain('runbook_run_status{runbook="db-restore",status="incomplete"} 1\n');
     expect(text).toContain('runbook_step_status{runbook="db-restore",phase="detect",step="check-db",status="running"} 1\n');
   });
 

@@ -38,6 +38,7 @@ describe('summarizeRun', () => {
       file: 'runbooks/db-restore.yaml',
       kind: 'incident',
       dry_run: false,
+      drill: false,
       status: 'succeeded',
       started_at: '2024-05-01T12:00:00.000Z',
       finished_at: '2024-05-01T12:00:20.080Z',
@@ -58,6 +59,7 @@ describe('summarizeRun', () => {
     expect(r.steps[0]).toEqual({
       id: 'check-db',
       phase: 'detect',
+      top_phase: 'detect',
       title: 'Check the database',
       type: 'sql',
       depth: 0,

@@ -10,6 +10,7 @@ import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/d
 import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker/client.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
+import { resolveValue } from '../../src/interpreter/resolve.js';
 
 const docker = await useDocker();
 
@@ -272,6 +273,21 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     expect(h.output).toContainEqual(expect.objectContaining({ stream: 'stdout', text: 'out 42\n' }));
     const err = await failureOf(exec({ action: 'exec', container: 'web-1', cmd: ['sh', '-c', 'echo nope >&2; exit 2'] }));
     expect(err.message).toBe('docker exec in web-1: exit code 2 (expected 0): nope');
+  });
+
+  it('a string cmd gets interpolated values as environment variables: nothing injected, in run and exec (spec §12)', async () => {
+    const evil = `$(touch /tmp/pwned) \`touch /tmp/pwned\` "q" 'sq' ; touch /tmp/pwned \\`;
+    const scope = { params: { x: evil } };
+    const body = (action: 'run' | 'exec') =>
+      resolveValue(
+        { action, ...(action === 'run' ? { image: BUSYBOX_IMAGE } : { container: 'web-1' }), cmd: 'echo "v: ${{ params.x }}"; printf "%s|" ${{ params.x }}; cat <<EOF\n${{ params.x }}\nEOF\ntest ! -e /tmp/pwned' },
+        scope,
+        { quoteFields: dockerStep.shellQuoted },
+      ) as DockerBody;
+    for (const action of ['run', 'exec'] as const) {
+      const result = await exec(body(action));
+      expect(result, action).toMatchObject({ exit_code: 0, stdout: `v: ${evil}\n${evil}|${evil}\n` });
+    }
   });
 
   it('exec on a service runs in every container', async () => {

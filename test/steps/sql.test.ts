@@ -92,11 +92,13 @@ describe.skipIf(skipReason !== undefined)('sql step against a real PostgreSQL', 
     const sum = await sqlStep.execute({ connection: 'db', query: 'SELECT $1::int + $2::int AS sum', params: [2, 3] }, ctx);
     expect(sum).toMatchObject({ rows: [{ sum: 5 }], row_count: 1, command: 'SELECT' });
     expect(await admin(pgServer.get(), 'SELECT id, body FROM notes')).toEqual([{ id: 1, body: evil }]);
-    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^INSERT 1 \(\d+ ms\)$/) }));
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^1 row inserted \(\d+ ms\)$/) }));
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^1 row \(\d+ ms\)$/) }));
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^CREATE done \(\d+ ms\)$/) }));
   });
 
   it('runs a script creating and filling a table, then a query checks the rows', async () => {
-    const { ctx } = dbContext();
+    const { ctx, output } = dbContext();
     const script = `
       CREATE TABLE trades (id int PRIMARY KEY, sym text NOT NULL, qty int8);
       INSERT INTO trades VALUES (1, 'ACME', 10), (2, 'INIT', 20), (3, 'ZED', 9007199254740993);
@@ -108,6 +110,8 @@ describe.skipIf(skipReason !== undefined)('sql step against a real PostgreSQL', 
       command: 'SELECT',
       statements: 3,
     });
+    // the summary is what came back, never the command tag (`SELECT 1` reads like the query)
+    expect(output).toContainEqual(expect.objectContaining({ stream: 'info', text: expect.stringMatching(/^3 statements, last: 1 row \(\d+ ms\)$/) }));
     const rows = await sqlStep.execute({ connection: 'db', query: 'SELECT id, sym, qty FROM trades ORDER BY id' }, ctx);
     // int8 becomes a number when it is exact, else stays text.
     expect(rows.rows).toEqual([

@@ -139,9 +139,13 @@ describe('decisions', () => {
     expect(lines).toContain('│ ✗ restore-db failed: exit code 1: pg_restore: error: could not execute query: ERROR:  relation   │');
     expect(lines).toContain('│ at runbooks/database-corruption.yaml:64:7                                                        │');
     expect(lines).toContain('│ ✗ restore-db failed                                                                              │');
-    expect(lines).toContain('│ [r] retry  [s] skip and continue  [i] ignore  [a] abort and roll back                            │');
+    // what each answer does, on screen: skip and ignore differ in what the step is recorded as
+    expect(lines).toContain('│ [r] retry   run the step again now                                                               │');
+    expect(lines).toContain('│ [s] skip    record the step as skipped and go on (steps that test it see skipped)                │');
+    expect(lines).toContain('│ [i] ignore  keep it failed and go on, as on_failure: continue would                              │');
+    expect(lines).toContain('│ [a] abort   fail the run and roll back (per the rollback policy)                                 │');
     await press(ui, 'x', KEY.enter);
-    expect(frame()).toContain('│ [r] retry  [s] skip and continue  [i] ignore  [a] abort and roll back                            │');
+    expect(frame()).toContain('│ [r] retry   run the step again now                                                               │');
     await press(ui, 'r');
     await expect(answer).resolves.toEqual({ kind: 'failure', action: 'retry' });
     expect(frame().some((l) => l.includes('[r] retry'))).toBe(false);

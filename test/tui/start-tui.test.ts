@@ -75,7 +75,7 @@ describe('startTui', () => {
     expect(stdin.rawMode).toBe(true);
 
     const answer = tui.decider.decide({ kind: 'failure', step: 'restore-db', error: 'exit code 1', where: 'runbooks/database-corruption.yaml:64:7' }, new AbortController().signal);
-    await until(() => stdout.text.includes('[a] abort and roll back'), 'the failure prompt');
+    await until(() => stdout.text.includes('[a] abort   fail the run and roll back'), 'the failure prompt');
     stdin.write('a');
     await expect(answer).resolves.toEqual({ kind: 'failure', action: 'abort' });
 

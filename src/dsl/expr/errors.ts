@@ -1,4 +1,4 @@
-export type ExprErrorCode = 'EXPR_SYNTAX' | 'EXPR_EVAL' | 'EXPR_TYPE' | 'EXPR_FUNCTION';
+export type ExprErrorCode = 'EXPR_SYNTAX' | 'EXPR_EVAL' | 'EXPR_TYPE' | 'EXPR_FUNCTION' | 'SHELL_QUOTE';
 
 /**
  * A problem in one expression. `offset`/`length` are relative to the expression's source (or to the

@@ -1,13 +1,31 @@
+import { secretForms } from './secret-forms.js';
+
 const MASK = '***';
 
 /**
- * Replaces every occurrence of every secret with `***`, also inside longer strings. Each secret is
- * also masked in its JSON-escaped and URL-encoded forms (how it shows up in JSON output and URLs).
+ * An event's envelope: never masked. These are the tool's own words (ISO time, event type, run id,
+ * runbook id, step and phase addresses, the planned outline of ids that resume compares, source
+ * positions), which readers parse; masking a short secret inside `type` once made a whole journal
+ * unreadable.
+ */
+const ENVELOPE = new Set(['ts', 'type', 'run', 'runbook', 'step', 'phase', 'outline', 'where']);
+
+/** Headers whose values are credentials, whatever they hold: masked whole. */
+const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|x-csrf-token|private-token)$|token|secret|passw|credential|session/i;
+
+export const isSensitiveHeader = (name: string) => SENSITIVE_HEADER.test(name);
+
+// Shorter header values are not credentials (and masking them would mangle output).
+const MIN_HEADER_SECRET = 4;
+
+/**
+ * Replaces every occurrence of every secret with `***`, also inside longer strings, in every form
+ * the tool may write it (secret-forms.ts: JSON-escaped, percent-encoded, form-encoded, base64).
  * Overlapping secrets mask the union of what they cover. One compiled regex, rebuilt on `add`.
  */
 export class SecretMasker {
   private readonly secrets = new Set<string>();
-  private forms: string[] = [];
+  private forms_: string[] = [];
   private any: RegExp | undefined;
   private each: RegExp | undefined;
 
@@ -21,6 +39,22 @@ export class SecretMasker {
     if (secret === '' || this.secrets.has(secret)) return;
     this.secrets.add(secret);
     this.compile();
+  }
+
+  /**
+   * The values of Authorization-like headers become secrets, whole, and so does the credential after
+   * an auth scheme (`Bearer <token>`, `Basic <base64>`), which may be printed on its own.
+   */
+  addHeaders(headers: Record<string, unknown> | undefined): void {
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (!isSensitiveHeader(name)) continue;
+      // A response repeats some headers (Set-Cookie) as a list.
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (typeof one !== 'string') continue;
+        const credential = /^[A-Za-z][\w-]*\s+(\S.*)$/.exec(one)?.[1];
+        for (const v of [one.trim(), credential?.trim()]) if (v && v.length >= MIN_HEADER_SECRET) this.add(v);
+      }
+    }
   }
 
   /** The number of distinct non-empty secrets. */
@@ -49,9 +83,23 @@ export class SecretMasker {
     return out + text.slice(pos);
   }
 
-  /** A masked copy of strings inside objects and arrays (keys too); other values as they are. */
+  /** Every form masked, longest first (for output that arrives in chunks: masked-output.ts). */
+  get forms(): readonly string[] {
+    return this.forms_;
+  }
+
+  /** A masked copy of the strings inside objects and arrays; keys are never masked (they are names, not values). */
   maskDeep<T>(value: T): T {
     return this.any ? (this.walk(value, new Map()) as T) : value;
+  }
+
+  /** A masked copy of an event: its values masked, its envelope (ENVELOPE) as it is. */
+  maskEvent<T extends object>(event: T): T {
+    if (!this.any) return event;
+    const out: Record<string, unknown> = {};
+    const seen = new Map<object, unknown>();
+    for (const [k, v] of Object.entries(event)) out[k] = ENVELOPE.has(k) ? v : this.walk(v, seen);
+    return out as T;
   }
 
   private walk(v: unknown, seen: Map<object, unknown>): unknown {
@@ -68,23 +116,17 @@ export class SecretMasker {
     if (proto !== Object.prototype && proto !== null) return v;
     const out: Record<string, unknown> = {};
     seen.set(v, out);
-    for (const [k, x] of Object.entries(v)) out[this.mask(k)] = this.walk(x, seen);
+    for (const [k, x] of Object.entries(v)) out[k] = this.walk(x, seen);
     return out;
   }
 
   private compile(): void {
-    const forms = new Set<string>();
-    for (const s of this.secrets) {
-      forms.add(s);
-      forms.add(JSON.stringify(s).slice(1, -1));
-      forms.add(encodeURIComponent(s));
-    }
-    this.forms = [...forms].sort((a, b) => b.length - a.length);
-    if (this.forms.length === 0) {
+    this.forms_ = secretForms(this.secrets).sort((a, b) => b.length - a.length);
+    if (this.forms_.length === 0) {
       this.any = this.each = undefined;
       return;
     }
-    const alternation = this.forms.map(escapeRegExp).join('|');
+    const alternation = this.forms_.map(escapeRegExp).join('|');
     this.any = new RegExp(alternation);
     this.each = new RegExp(`(?=(${alternation}))`, 'g');
   }

@@ -2,6 +2,8 @@ import type { Expr } from './ast.js';
 import { ExprError } from './errors.js';
 import { evaluate, type Scope } from './evaluate.js';
 import { parseExpression } from './parse.js';
+import { shellDisplay, shellScript, type ShellScript } from './shell-quote.js';
+import { renderUrl } from './url-quote.js';
 import { containsUnknown, stringifyValue, UNKNOWN } from './values.js';
 
 export type TemplatePart =
@@ -63,22 +65,19 @@ export function isWholeExpression(parts: TemplatePart[]): boolean {
 }
 
 export interface RenderOptions {
-  /** Applied to each interpolated value's text (e.g. shellQuote for `shell.run`). */
-  quote?: (text: string) => string;
   /** Render unknown parts as their `${{ source }}` text (plans) instead of returning UNKNOWN. */
   keepUnknown?: boolean;
 }
 
 /**
  * Renders parsed template parts. A whole single expression gives the value itself, type kept;
- * otherwise the text joined (null → '', lists/objects → JSON). With `quote` the result is always
- * text with every value quoted, even for a whole expression: a shell script must never receive an
- * unquoted value. A value that is (or holds) UNKNOWN makes the result UNKNOWN, or with
+ * otherwise the text joined (null → '', lists/objects → JSON). A value that is (or holds) UNKNOWN
+ * makes the result UNKNOWN, or with
  * `keepUnknown` is shown as its original `${{ source }}`. Evaluation errors are rethrown with
  * offsets relative to the template string.
  */
 export function renderTemplate(parts: TemplatePart[], scope: Scope, opts: RenderOptions = {}): unknown {
-  if (isWholeExpression(parts) && !opts.quote) {
+  if (isWholeExpression(parts)) {
     const part = parts[0] as Extract<TemplatePart, { kind: 'expr' }>;
     const value = evaluatePart(part, scope);
     if (containsUnknown(value)) return opts.keepUnknown ? original(part) : UNKNOWN;
@@ -96,10 +95,28 @@ export function renderTemplate(parts: TemplatePart[], scope: Scope, opts: Render
       out += original(part);
       continue;
     }
-    const text = stringifyValue(value);
-    out += opts.quote ? opts.quote(text) : text;
+    out += stringifyValue(value);
   }
   return out;
+}
+
+/**
+ * A shell script template (`shell.run`, docker string `cmd`) with its values, by the rule of
+ * shell-quote.ts: the script that runs and the variables that carry the values, or with `display`
+ * the text an operator reads (values quoted in place). Unknown values give UNKNOWN, or with
+ * `keepUnknown` (display only) their `${{ }}` source. Always text, even for a whole expression.
+ */
+export function renderShellTemplate(text: string, parts: TemplatePart[], scope: Scope, opts: RenderOptions & { display?: boolean } = {}): ShellScript | string | typeof UNKNOWN {
+  const texts: (string | undefined)[] = [];
+  let unknown = false;
+  for (const [i, part] of parts.entries()) {
+    if (part.kind === 'text') continue;
+    const value = evaluatePart(part, scope);
+    if (containsUnknown(value)) unknown = true;
+    else texts[i] = stringifyValue(value);
+  }
+  if (unknown && !(opts.display && opts.keepUnknown)) return UNKNOWN;
+  return opts.display ? shellDisplay(text, parts, texts) : shellScript(text, parts, texts);
 }
 
 function evaluatePart(part: Extract<TemplatePart, { kind: 'expr' }>, scope: Scope): unknown {
@@ -133,4 +150,22 @@ export function parseBareExpression(text: string): { expr: Expr; offset: number 
     throw new ExprError('EXPR_SYNTAX', "'${{ }}' must wrap the whole expression", lead, trimmed.length);
   }
   return { expr: parseExpression(text), offset: 0 };
+}
+
+/**
+ * A URL template (http `url`, connection URLs) with each value percent-encoded for the part of the
+ * URL it sits in (url-quote.ts). Exactly one `${{ }}` gives the value as written, type kept.
+ */
+export function renderUrlTemplate(parts: TemplatePart[], scope: Scope, opts: RenderOptions = {}): unknown {
+  if (isWholeExpression(parts)) return renderTemplate(parts, scope, opts);
+  const texts: (string | undefined)[] = [];
+  let unknown = false;
+  for (const [i, part] of parts.entries()) {
+    if (part.kind === 'text') continue;
+    const value = evaluatePart(part, scope);
+    if (containsUnknown(value)) unknown = true;
+    else texts[i] = stringifyValue(value);
+  }
+  if (unknown && !opts.keepUnknown) return UNKNOWN;
+  return renderUrl(parts, texts);
 }

@@ -45,7 +45,7 @@ export const dockerStep: StepType<DockerBody> = {
   schema: dockerBodySchema,
   sideEffects: true,
   connectionKind: 'docker',
-  // A string `cmd` runs through `sh -c`: values interpolated into it are single shell-quoted words.
+  // A string `cmd` runs through `sh -c`: values interpolated into it reach it as environment variables (spec §12).
   shellQuoted: ['cmd'],
   render: renderDocker,
   preflight: preflightDocker,

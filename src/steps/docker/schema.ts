@@ -114,7 +114,7 @@ export const dockerBodySchema: JsonSchema = {
       anyOf: [{ type: 'integer', minimum: 0 }, { const: 'all' }],
     },
     cmd: {
-      description: 'exec/run: the command, as an argv list, or a string run with `sh -c` (values interpolated into the string are inserted as single shell-quoted words). run: default = the image’s CMD.',
+      description: 'exec/run: the command, as an argv list, or a string run with `sh -c` (values interpolated into the string reach it as environment variables, never as shell text). run: default = the image’s CMD.',
       anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     },
     env: {

@@ -98,6 +98,7 @@ export function describeHttpError(err: unknown): string {
 
 export const httpConnection: ConnectionKind<HttpConnectionConfig, HttpConnection> = {
   name: 'http',
+  urlFields: ['base_url'],
   description: 'An HTTP(S) service.',
   schema: httpConnectionSchema,
   open(config, ctx) {

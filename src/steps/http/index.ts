@@ -38,6 +38,8 @@ export const httpStep: StepType<HttpBody> = {
   // A POST/PUT/DELETE changes the world; GETs are not told apart.
   sideEffects: true,
   connectionKind: 'http',
+  // Values in the url are percent-encoded for their part of it (spec §12).
+  urlFields: ['url'],
   render: renderHttp,
   preflight: async (b, ctx) => (await loadPreflight()).preflightHttp(b, ctx),
   execute: executeHttp,

@@ -116,6 +116,7 @@ export function describeS3Error(err: unknown): string {
 
 export const s3Connection: ConnectionKind<S3ConnectionConfig, S3Connection> = {
   name: 's3',
+  urlFields: ['endpoint'],
   description: 'An S3 or S3-compatible object store.',
   schema: s3ConnectionSchema,
   open(config, ctx) {

@@ -33,7 +33,7 @@ const schema = {
     run: {
       type: 'string',
       minLength: 1,
-      description: 'A bash script, run as `bash -eo pipefail -c <script>`. Interpolated values are inserted as single shell-quoted words.',
+      description: 'A bash script, run as `bash -eo pipefail -c <script>`. Interpolated values reach it as environment variables, never as shell text (inside single quotes or a quoted heredoc they are a validation error).',
     },
     command: {
       type: 'array',

@@ -184,6 +184,8 @@ async function preflightPostgres(pool: pg.Pool, config: PostgresConnectionConfig
 
 export const postgresConnection: ConnectionKind<PostgresConnectionConfig, pg.Pool> = {
   name: 'postgres',
+  // A password `p@ss` interpolated into the url is encoded as userinfo (spec §12).
+  urlFields: ['url'],
   description: 'A PostgreSQL server, reached through a pool of `pg` connections shared by the run.',
   schema: postgresConnectionSchema,
   open(config, ctx) {

@@ -8,7 +8,7 @@ import { StepFailure, type StepContext } from '../types.js';
 import { backendOf, checkout, QueryCancelled, queryCancellable } from './cancel.js';
 import { poolTarget } from './connection.js';
 import { describeConnectError, describeSqlError, isAuthError, isServerError, sqlErrorResult } from './errors.js';
-import { toStepResult } from './result.js';
+import { describeSqlResult, toStepResult } from './result.js';
 import type { SqlBody } from './schema.js';
 
 const ROLLBACK_TIMEOUT_MS = 2_000;
@@ -46,7 +46,7 @@ export async function executeSql(body: SqlBody, ctx: StepContext): Promise<Recor
       throw err;
     }
     const result = toStepResult(outcome, body.script !== undefined);
-    ctx.output('info', `${result.command ?? 'OK'} ${result.row_count} (${Math.round(performance.now() - started)} ms)`);
+    ctx.output('info', describeSqlResult(result, Math.round(performance.now() - started)));
     return result;
   } catch (err) {
     if (err instanceof QueryCancelled) {

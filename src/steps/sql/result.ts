@@ -30,3 +30,17 @@ export function toStepResult(outcome: pg.QueryResult | pg.QueryResult[], isScrip
     ...(isScript ? { statements: all.length } : {}),
   };
 }
+
+const DONE: Record<string, string> = { INSERT: 'inserted', UPDATE: 'updated', DELETE: 'deleted', MERGE: 'merged', COPY: 'copied', MOVE: 'moved' };
+
+/**
+ * The step's one-line summary: `1 row (28 ms)`, `3 rows updated (12 ms)`, `CREATE done (5 ms)`. Not
+ * the command tag (`SELECT 1`), which reads like the query that ran.
+ */
+export function describeSqlResult(result: Pick<SqlResult, 'command' | 'row_count' | 'statements'>, ms: number): string {
+  const n = `${result.row_count} row${result.row_count === 1 ? '' : 's'}`;
+  const cmd = result.command ?? '';
+  const what = cmd === 'SELECT' || cmd === 'FETCH' || cmd === 'SHOW' ? n : DONE[cmd] ? `${n} ${DONE[cmd]}` : `${cmd || 'statement'} done`;
+  const statements = (result.statements ?? 1) > 1 ? `${result.statements} statement${result.statements === 1 ? '' : 's'}, last: ` : '';
+  return `${statements}${what} (${ms} ms)`;
+}

@@ -84,7 +84,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
     throw new SpawnError((e as Error).message, (e as ProgramError).code);
   }
   const root = trackingRoot();
-  const group = root === undefined ? undefined : StepGroup.create(root, req.runId ?? 'unnamed', req.step ?? 'process');
+  const group = root === undefined ? undefined : await StepGroup.create(root, req.runId ?? 'unnamed', req.step ?? 'process');
+  if (req.signal.aborted) {
+    group?.removeLater();
+    throw new SpawnError('not started: the step was already cancelled');
+  }
   const stdio: ('ignore' | 'pipe')[] = [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
   let child: ChildProcess;
   try {

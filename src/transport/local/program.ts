@@ -18,37 +18,28 @@ export class ProgramError extends Error {
 
 /** The absolute path the kernel would exec for `file`, or a ProgramError. */
 export function resolveProgram(file: string, path: string | undefined, cwd: string): string {
-  if (file.includes('/')) {
-    const full = isAbsolute(file) ? file : resolve(cwd, file);
-    check(full, file);
-    return full;
-  }
+  const candidates = file.includes('/')
+    ? [isAbsolute(file) ? file : resolve(cwd, file)]
+    : // execvp's default search path when PATH is unset.
+      (path ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).map((dir) => resolve(cwd, join(dir === '' ? '.' : dir, file)));
   let denied = false;
-  // execvp's default search path when PATH is unset.
-  for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
-    const full = resolve(cwd, join(dir === '' ? '.' : dir, file));
-    try {
-      check(full, file);
-      return full;
-    } catch (e) {
-      if ((e as ProgramError).code === 'EACCES') denied = true;
-    }
+  for (const full of candidates) {
+    // No exception for the usual miss on each PATH entry: throwing costs more than the lookup.
+    const st = statSync(full, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    // A directory or a file without x is skipped as execvp does (EACCES only if nothing else is found).
+    if (st.isFile() && executable(full)) return full;
+    denied = true;
   }
-  throw new ProgramError(`spawn ${file} ${denied ? 'EACCES' : 'ENOENT'}`, denied ? 'EACCES' : 'ENOENT');
+  const code = denied ? 'EACCES' : 'ENOENT';
+  throw new ProgramError(`spawn ${file} ${code}`, code);
 }
 
-function check(full: string, file: string): void {
-  let isFile: boolean;
+function executable(full: string): boolean {
   try {
-    isFile = statSync(full).isFile();
-  } catch {
-    throw new ProgramError(`spawn ${file} ENOENT`, 'ENOENT');
-  }
-  try {
-    if (!isFile) throw new Error('not a file');
     accessSync(full, constants.X_OK);
+    return true;
   } catch {
-    // A directory or a file without x on PATH is skipped by execvp (EACCES only if nothing else is found).
-    throw new ProgramError(`spawn ${file} EACCES`, 'EACCES');
+    return false;
   }
 }

@@ -15,6 +15,7 @@
  * (documented in docs/dsl.md). `RUNBOOK_PROCESS_TRACKING=group` forces that fallback (for tests).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { terminalLine } from '../../util/terminal-text.js';
 
@@ -65,19 +66,23 @@ export class StepGroup {
     readonly step: string,
   ) {}
 
-  /** Create a fresh group for one process of `step` in run `runId` (a new `@n` each time). */
-  static create(root: string, runId: string, step: string): StepGroup {
+  /**
+   * Create a fresh group for one process of `step` in run `runId` (a new `@n` each time). Async: a
+   * cgroup mkdir waits for the kernel's cgroup mutex, which other cgroup users can hold for tens of
+   * ms, and the event loop (concurrent steps, for_each items) must not wait with it.
+   */
+  static async create(root: string, runId: string, step: string): Promise<StepGroup> {
     const folder = runFolder(root, runId);
     for (let n = 1, tries = 0; ; n++) {
       const path = join(folder, `${enc(step)}@${n}`);
       try {
-        mkdirSync(path);
+        await mkdir(path);
         return new StepGroup(path, step);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        // ENOENT: the run folder does not exist yet, or the last group of the run just removed it.
+        // ENOENT: the run folder does not exist yet.
         if (code === 'ENOENT' && tries++ < 5) {
-          mkdirSync(folder, { recursive: true });
+          await mkdir(folder, { recursive: true });
           n--;
         } else if (code !== 'EEXIST') throw e;
       }
@@ -168,6 +173,11 @@ export class StepGroup {
   /** Remove the (empty) folder; a populated group stays (a resume finds it). The run's folder goes at its end (`cleanUpRun`). */
   remove(): void {
     removeGroup(this.path);
+  }
+
+  /** `remove()` off the event loop (the step's end must not wait for the cgroup mutex). */
+  removeLater(): void {
+    rmdir(this.path).catch(() => undefined);
   }
 }
 

@@ -31,7 +31,7 @@ export function cgroupTree(group: StepGroup, root: string, runId: string): Tree 
     kill: () => group.kill(),
     waitEmpty: (ms) => group.waitEmpty(ms),
     detach: () => group.detach(root, runId),
-    release: () => group.remove(),
+    release: () => group.removeLater(),
   };
 }
 

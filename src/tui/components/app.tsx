@@ -3,7 +3,7 @@ import { Box, Text, useStdout } from 'ink';
 import type { RunStore } from '../store.js';
 import type { RollbackPick, View } from '../keys.js';
 import type { StepView, TuiState } from '../state.js';
-import { listPhaseSteps, listRollbacks, pickShownPhase } from '../views.js';
+import { describeItems, listPhaseSteps, listRollbacks, pickShownPhase } from '../views.js';
 import { useThrottledState, FRAME_MS } from '../use-throttled-state.js';
 import { useClock } from '../use-clock.js';
 import { useOperatorKeys } from '../use-operator-keys.js';
@@ -11,7 +11,7 @@ import { Header } from './header.js';
 import { PhaseList } from './phase-list.js';
 import { StepList } from './step-list.js';
 import { LogPane } from './log-pane.js';
-import { DecisionPrompt } from './decision-prompt.js';
+import { DecisionPrompt, promptBodyRows } from './decision-prompt.js';
 import { RollbackList } from './rollback-list.js';
 import { FailureBox } from './failure-box.js';
 import { Notices } from './notices.js';
@@ -38,6 +38,7 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
   const rows = stdout.rows || 40;
   const [view, setView] = useState<View>({ follow: true, scroll: 0 });
   const [pick, setPick] = useState<{ id: number; pick: RollbackPick }>();
+  const [promptScroll, setPromptScroll] = useState<{ id: number; scroll: number }>();
 
   const phaseId = pickShownPhase(state);
   const phase = state.phases.find((p) => p.id === phaseId);
@@ -48,7 +49,10 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
   const shown = current ? state.steps[current] : undefined;
 
   // rows for the parts that grow, so the frame fits the terminal: steps first, the log gets the rest
-  const fixed = 2 + 1 + state.phases.length + 1 + 1 + (state.failure ? 4 : 0) + (rollingBack ? rollbacks.length + 1 : 0) + (prompt ? 8 : 0) + 3 + 2 + 1;
+  // a prompt's body is shown whole when it fits, else as a window that PgUp/PgDn scroll
+  const bodyLines = promptBodyRows(prompt, columns);
+  const bodyRows = Math.max(4, Math.min(bodyLines, rows - 16));
+  const fixed = 2 + 1 + state.phases.length + 1 + 1 + (state.failure ? 4 : 0) + (rollingBack ? rollbacks.length + 1 : 0) + (prompt ? 8 + bodyRows : 0) + 3 + 2 + 1;
   const stepRows = Math.max(5, rows - fixed - 4);
   const logHeight = Math.max(3, Math.min(15, rows - fixed - Math.min(steps.length, stepRows)));
   useOperatorKeys({
@@ -63,22 +67,23 @@ export function App({ store, onInterrupt, stepMode, predicted, frameMs = FRAME_M
     page: logHeight,
     maxScroll: Math.max(0, (shown?.lines.length ?? 0) - logHeight),
     onInterrupt,
+    promptScroll: prompt && bodyLines > bodyRows ? { value: promptScroll?.id === prompt.id ? promptScroll.scroll : 0, max: bodyLines - bodyRows + 1, page: bodyRows - 1, set: (v) => setPromptScroll({ id: prompt.id, scroll: v }) } : undefined,
   });
 
   return (
     <Box flexDirection="column">
-      <Header run={state.run} finished={state.finished} now={now} predictedMs={predicted?.run_ms} />
+      <Header run={state.run} finished={state.finished} now={now} predictedMs={predicted?.run_ms} columns={columns} />
       <Box marginTop={1}>
         <PhaseList phases={state.phases} now={now} predicted={predicted?.phases} />
       </Box>
       {!over && phase ? (
         <Box marginTop={1}>
-          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} maxRows={stepRows} />
+          <StepList title={`Steps · ${phase.id}${phase.title ? ` — ${phase.title}` : ''}`} steps={steps} now={now} selected={view.follow ? undefined : current} columns={columns} maxRows={stepRows} describeItems={(s) => describeItems(state, s)} />
         </Box>
       ) : null}
       <FailureBox failure={state.failure} />
       {rollingBack ? <RollbackList steps={rollbacks} now={now} over={over} /> : null}
-      {prompt ? <DecisionPrompt prompt={prompt} pick={pick?.id === prompt.id ? pick.pick : undefined} queued={snap.queuedPrompts} now={now} title={state.steps[stepOf(prompt.request)]?.title} /> : null}
+      {prompt ? <DecisionPrompt prompt={prompt} pick={pick?.id === prompt.id ? pick.pick : undefined} queued={snap.queuedPrompts} now={now} title={state.steps[stepOf(prompt.request)]?.title} columns={columns} bodyRows={bodyRows} scroll={promptScroll?.id === prompt.id ? promptScroll.scroll : 0} /> : null}
       {!over ? <LogPane step={shown} height={logHeight} scroll={view.scroll} follow={view.follow} columns={columns} /> : null}
       <Notices state={state} count={3} />
       {snap.interrupts > 0 && !over ? (
