@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 const benches = [
   ['validate.mjs', 'validate/plan of a generated 1,000-step runbook (target < 0.5 s wall; no TUI import)'],
   ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
+  ['state.mjs', 'PostgreSQL store vs file store: control steps (≤ 3×), commit vs fsync (≤ 2×), takeover (≤ lease + 2 s)'],
   ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
   ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
   ['drill.mjs', 'scenario-1 drill at 1,000,000 rows against fetch + decrypt + bare pg_restore (target ≤ 1.2×)'],

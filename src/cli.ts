@@ -3,7 +3,7 @@
  * The `runbook` command line (spec §5). Each command's module is imported only when it runs, so
  * `validate` and `plan` never load the TUI (ink costs ~0.6 s) or the run machinery.
  * Exit codes: 0 ok · 1 run failed (rolled back) · 2 invalid runbook/params/usage · 3 rollback failed ·
- * 4 lock held · 130 aborted.
+ * 4 lock held · 5 taken over by another runner (lease lost) · 130 aborted.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
@@ -19,7 +19,9 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const stateDirOption = () => new Option('--state-dir <dir>', 'where runs, journals and locks live (default .runbook/, or $RUNBOOK_STATE_DIR)');
+const stateDirOption = () => new Option('--state-dir <dir>', 'where runs, journals and locks live (default .runbook/, or $RUNBOOK_STATE_DIR); the same as --state file:<dir>');
+const stateOption = () => new Option('--state <url>', 'the state store: file:<dir> (default file:.runbook) or postgres://user@host/db, shared by every runner (or $RUNBOOK_STATE)');
+const leaseOption = () => new Option('--lease <duration>', "the run's lease in a shared store: another runner may take the run over once it passes (default 15s)");
 
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
@@ -51,6 +53,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--json', 'print the plan as one JSON document')
     .option('--preflight', 'also run read-only checks of every connection and target')
     .addOption(stateDirOption())
+    .addOption(stateOption())
     .addHelpText('after', examples(['runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook plan runbooks/database-corruption.yaml --json --preflight']))
     .action(async (file: string, opts) => run((await import('./cli/plan.js')).planCommand(file, opts)));
 
@@ -66,6 +69,8 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
     .addOption(stateDirOption())
+    .addOption(stateOption())
+    .addOption(leaseOption())
     .addHelpText('after', examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run runbooks/database-corruption.yaml --drill --yes', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step']))
     .action(async (file: string, opts) => run((await import('./cli/run.js')).runCommand(file, opts)));
 
@@ -82,6 +87,8 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
     .addOption(stateDirOption())
+    .addOption(stateOption())
+    .addOption(leaseOption())
     .addHelpText('after', examples(['runbook resume latest --rerun-inflight', 'runbook resume 20261126T043012Z-database-corruption-3f9a --no-tui', 'runbook resume latest --mark-done "restart-each[1]" --reason "restarted web-2 by hand"']))
     .action(async (id: string, opts) => run((await import('./cli/run.js')).resumeCommand(id, opts)));
 
@@ -92,6 +99,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit', 'prometheus']).default('md'))
     .option('-o, --output <file>', 'write to a file (written whole, never half)')
     .addOption(stateDirOption())
+    .addOption(stateOption())
     .addHelpText('after', examples(['runbook report latest', 'runbook report latest --format junit -o report.xml', 'runbook report latest --format prometheus -o /var/lib/node_exporter/runbook.prom']))
     .action(async (id: string, opts) => run((await import('./cli/report.js')).reportCommand(id, opts)));
 
@@ -102,6 +110,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--json', 'print as JSON')
     .option('--limit <n>', 'at most this many runs (default 50)')
     .addOption(stateDirOption())
+    .addOption(stateOption())
     .addHelpText('after', examples(['runbook history', 'runbook history database-corruption --json']))
     .action(async (id: string | undefined, opts) => run((await import('./cli/report.js')).historyCommand(id, opts)));
 
@@ -115,6 +124,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('-o, --output <file>', 'write to a file (written whole, never half), e.g. a node_exporter textfile .prom')
     .option('--drills <file>', 'the drill schedule whose status is included (default drills.yaml here, when present)')
     .addOption(stateDirOption())
+    .addOption(stateOption())
     .addHelpText('after', examples(['runbook stats', 'runbook stats --since 30d --runbook database-corruption --json', 'runbook stats --format prometheus -o /var/lib/node_exporter/textfile/runbook-kpi.prom']))
     .action(async (opts) => run((await import('./cli/kpi.js')).statsCommand(opts)));
 
@@ -124,8 +134,39 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--file <file>', 'the schedule (default drills.yaml here)')
     .option('--json', 'print as JSON')
     .addOption(stateDirOption())
+    .addOption(stateOption())
     .addHelpText('after', examples(['runbook drills', 'runbook drills --json --state-dir /var/lib/runbook']))
     .action(async (opts) => run((await import('./cli/kpi.js')).drillsCommand(opts)));
+
+  program
+    .command('attach')
+    .description('follow a live run from any terminal that reaches its store (read-only): TUI, plain lines or --json, until it ends')
+    .argument('<run-id>', "the run's id, or 'latest'")
+    .option('--json', 'write the events as NDJSON (no TUI)')
+    .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(stateDirOption())
+    .addOption(stateOption())
+    .addHelpText('after', examples(['runbook attach latest', 'runbook attach 20261126T043012Z-database-corruption-3f9a --state postgres://runbook@db.ops/runbook']))
+    .action(async (id: string, opts) => run((await import('./cli/attach.js')).attachCommand(id, opts)));
+
+  program
+    .command('export')
+    .description("write a run's journal as JSONL (to move it to another store with import)")
+    .argument('<run-id>', "the run's id, or 'latest'")
+    .option('-o, --output <file>', 'write to a file (written whole, never half)')
+    .addOption(stateDirOption())
+    .addOption(stateOption())
+    .addHelpText('after', examples(['runbook export latest -o run.jsonl', 'runbook export latest | runbook import - --state postgres://runbook@db.ops/runbook']))
+    .action(async (id: string, opts) => run((await import('./cli/transfer.js')).exportCommand(id, opts)));
+
+  program
+    .command('import')
+    .description('store a journal written by export (JSONL, one run) in the chosen store')
+    .argument('<file>', "a JSONL journal, or '-' for stdin")
+    .addOption(stateDirOption())
+    .addOption(stateOption())
+    .addHelpText('after', examples(['runbook import run.jsonl --state postgres://runbook@db.ops/runbook']))
+    .action(async (file: string, opts) => run((await import('./cli/transfer.js')).importCommand(file === '-' ? '/dev/stdin' : file, opts)));
 
   program
     .command('schema')

@@ -34,7 +34,14 @@ export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookMod
 export async function exitWith(code: number): Promise<never> {
   await Promise.all(
     [process.stdout, process.stderr].map(
-      (s) => new Promise<void>((resolve) => (s.writableNeedDrain ? s.once('drain', () => resolve()) : resolve())),
+      // A stream that failed (EPIPE, ENOSPC) never drains: don't wait for it, nor forever for any.
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.destroyed || !s.writableNeedDrain) return resolve();
+          s.once('drain', () => resolve());
+          s.once('error', () => resolve());
+          setTimeout(resolve, 2000).unref();
+        }),
     ),
   );
   process.exit(code);

@@ -2,7 +2,8 @@
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { stepDurations } from '../report/history.js';
-import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
+import { printDiagnostics, loadOrReport } from './output.js';
+import { openStore } from '../state/open.js';
 import { renderPlanText } from './plan-text.js';
 
 export interface PlanCliOptions {
@@ -10,6 +11,7 @@ export interface PlanCliOptions {
   json?: boolean;
   preflight?: boolean;
   stateDir?: string;
+  state?: string;
 }
 
 export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
@@ -25,15 +27,20 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
     printDiagnostics(params.diagnostics);
     return 2;
   }
-  const stateDir = defaultStateDir(opts.stateDir);
+  // History only improves the prediction: a store that cannot be opened is said, not fatal.
+  const store = await openStore(opts, process.env, { readOnly: true }).catch((e: Error) => {
+    process.stderr.write(`runbook: no history for the prediction: ${e.message}\n`);
+    return undefined;
+  });
   const historyFor = (id: string) => {
     try {
-      return stepDurations(stateDir, id);
+      return store ? stepDurations(store, id) : undefined;
     } catch {
       return undefined;
     }
   };
   const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor });
+  store?.close();
   let preflightFailed = false;
   let checks: Awaited<ReturnType<typeof import('../interpreter/preflight.js').runPreflight>> | undefined;
   if (opts.preflight) {

@@ -2,37 +2,46 @@
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../report/index.js';
 import { listRuns, readRunEvents, resolveRunId } from '../report/read.js';
 import { formatDuration } from '../dsl/duration.js';
-import { defaultStateDir } from './output.js';
-import { writeAtomic } from './run.js';
+import { openOrReport, writeAtomic } from './run.js';
 
-export function reportCommand(id: string, opts: { format?: string; output?: string; stateDir?: string }): number {
+export async function reportCommand(id: string, opts: { format?: string; output?: string; stateDir?: string; state?: string }): Promise<number> {
   const format = (opts.format ?? 'md') as ReportFormat;
   if (!REPORT_FORMATS.includes(format)) {
     process.stderr.write(`unknown format '${opts.format}' (one of ${REPORT_FORMATS.join(', ')})\n`);
     return 2;
   }
-  const stateDir = defaultStateDir(opts.stateDir);
+  const store = await openOrReport(opts, { readOnly: true });
+  if (!store) return 2;
   let text: string;
   try {
-    text = renderReport(readRunEvents(stateDir, resolveRunId(stateDir, id)), format);
+    text = renderReport(readRunEvents(store, resolveRunId(store, id)), format);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 2;
+  } finally {
+    store.close();
   }
   if (opts.output) writeAtomic(opts.output, text);
   else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   return 0;
 }
 
-export function historyCommand(runbookId: string | undefined, opts: { json?: boolean; stateDir?: string; limit?: string }): number {
-  const stateDir = defaultStateDir(opts.stateDir);
-  const runs = listRuns(stateDir, runbookId).slice(0, opts.limit ? Number(opts.limit) : 50);
+export async function historyCommand(runbookId: string | undefined, opts: { json?: boolean; stateDir?: string; state?: string; limit?: string }): Promise<number> {
+  const store = await openOrReport(opts, { readOnly: true });
+  if (!store) return 2;
+  let all;
+  try {
+    all = listRuns(store, runbookId);
+  } finally {
+    store.close();
+  }
+  const runs = all.slice(0, opts.limit ? Number(opts.limit) : 50);
   if (opts.json) {
     process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
     return 0;
   }
   if (!runs.length) {
-    process.stdout.write(`no runs${runbookId ? ` of '${runbookId}'` : ''} in ${stateDir}\n`);
+    process.stdout.write(`no runs${runbookId ? ` of '${runbookId}'` : ''} in ${store.label}\n`);
     return 0;
   }
   const rows = runs.map((r) => [

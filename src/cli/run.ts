@@ -7,7 +7,11 @@ import { dirname, join } from 'node:path';
 import { parseSets, resolveParams } from '../dsl/params.js';
 import { Runner, ResumeError, safeUser, EXIT, type ResumeInput, type RunOptions } from '../interpreter/run.js';
 import { readSecretsTree } from '../interpreter/secrets.js';
-import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
+import { LockHeldError } from '../interpreter/lock.js';
+import { openStore, StateStoreError } from '../state/open.js';
+import type { RunLease, StateStore } from '../state/types.js';
+import { parseDuration } from '../dsl/duration.js';
+import { guardTerminal } from './terminal.js';
 import { findOrphans } from '../interpreter/orphans.js';
 import { hostname } from 'node:os';
 import { autoDecider, type Decider } from '../interpreter/decisions.js';
@@ -18,7 +22,10 @@ import { colorLevel } from '../tui/color-support.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations } from '../report/history.js';
-import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
+import { printDiagnostics, loadOrReport } from './output.js';
+
+/** `--lease` default (spec §10). */
+export const DEFAULT_LEASE_MS = 15_000;
 
 export interface RunCliOptions {
   set?: string[];
@@ -30,6 +37,10 @@ export interface RunCliOptions {
   json?: boolean;
   tui?: boolean;
   stateDir?: string;
+  /** `--state <url>` (spec §10). */
+  state?: string;
+  /** `--lease 15s`: the shared store's lease length. */
+  lease?: string;
   rerunInflight?: boolean;
   skipInflight?: boolean;
   acceptChanges?: boolean;
@@ -57,7 +68,13 @@ export async function runCommand(file: string, opts: RunCliOptions): Promise<num
     printDiagnostics(params.diagnostics);
     return EXIT.invalid;
   }
-  return execute(loaded, params.values, opts);
+  const store = await openOrReport(opts);
+  if (!store) return EXIT.invalid;
+  try {
+    return await execute(store, loaded, params.values, opts);
+  } finally {
+    store.close();
+  }
 }
 
 export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Promise<number> {
@@ -69,37 +86,57 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
     process.stderr.write('--mark-done needs --reason "<why it counts as done>"\n');
     return EXIT.invalid;
   }
-  const stateDir = defaultStateDir(opts.stateDir);
-  let runId: string;
-  let events: RunEvent[];
+  const store = await openOrReport(opts);
+  if (!store) return EXIT.invalid;
   try {
-    runId = resolveRunId(stateDir, runIdArg);
-    events = readRunEvents(stateDir, runId);
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return EXIT.invalid;
+    let runId: string;
+    let events: RunEvent[];
+    try {
+      runId = resolveRunId(store, runIdArg);
+      events = readRunEvents(store, runId);
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      return EXIT.invalid;
+    }
+    const started = events.find((e): e is RunStartedEvent => e.type === 'run.started');
+    if (!started) {
+      process.stderr.write(`run ${runId} has no run.started event\n`);
+      return EXIT.invalid;
+    }
+    if (events.some((e) => e.type === 'run.finished')) {
+      process.stderr.write(`run ${runId} already finished; nothing to resume\n`);
+      return EXIT.invalid;
+    }
+    const loaded = load(started.file);
+    if (!loaded) return EXIT.invalid;
+    const markDone = (opts.markDone ?? []).map((address) => ({ address, reason: opts.reason!.trim() }));
+    return await execute(store, loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events, acceptChanges: !!opts.acceptChanges, markDone });
+  } finally {
+    store.close();
   }
-  const started = events.find((e): e is RunStartedEvent => e.type === 'run.started');
-  if (!started) {
-    process.stderr.write(`run ${runId} has no run.started event\n`);
-    return EXIT.invalid;
-  }
-  if (events.some((e) => e.type === 'run.finished')) {
-    process.stderr.write(`run ${runId} already finished; nothing to resume\n`);
-    return EXIT.invalid;
-  }
-  const loaded = load(started.file);
-  if (!loaded) return EXIT.invalid;
-  const markDone = (opts.markDone ?? []).map((address) => ({ address, reason: opts.reason!.trim() }));
-  return execute(loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events, acceptChanges: !!opts.acceptChanges, markDone });
 }
 
-async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
+/** Open the store the options name; a one-line message and undefined when it cannot be used (exit 2). */
+export async function openOrReport(opts: { state?: string; stateDir?: string }, mode: { readOnly?: boolean } = {}): Promise<StateStore | undefined> {
+  try {
+    return await openStore(opts, process.env, mode);
+  } catch (e) {
+    if (!(e instanceof StateStoreError)) throw e;
+    process.stderr.write(`runbook: ${e.message}\n`);
+    return undefined;
+  }
+}
+
+async function execute(store: StateStore, loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
   const model = loaded.model;
-  const stateDir = defaultStateDir(opts.stateDir);
   const secrets = readSecretsTree(loaded, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
+    return EXIT.invalid;
+  }
+  const leaseMs = opts.lease === undefined ? DEFAULT_LEASE_MS : parseDuration(opts.lease);
+  if (leaseMs === undefined || leaseMs < 1000) {
+    process.stderr.write(`runbook: --lease '${opts.lease}': give a duration of at least 1s (e.g. 15s)\n`);
     return EXIT.invalid;
   }
   const useTui = !opts.json && opts.tui !== false && !!process.stdout.isTTY;
@@ -108,23 +145,27 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     return EXIT.invalid;
   }
   const runId = resume?.runId ?? newRunId(model.id);
-  let lock: Lock | undefined;
+  let lease: RunLease | undefined;
   if (!opts.dryRun) {
     // Decision: a stale lock (its run's interpreter is dead) is not reclaimed while processes of
     // that run still live (shell steps survive a SIGKILL of the interpreter in their own process
     // groups): they may still be changing the very target the lock protects. Resuming that run kills
     // them first; a new run must wait for them (exit 4, naming them).
-    const orphaned = orphanedHolder(stateDir, model.lock, resume?.runId);
+    const orphaned = orphanedHolder(store, model.lock, resume?.runId);
     if (orphaned) {
       process.stderr.write(`runbook: ${orphaned}\n`);
       return EXIT.locked;
     }
     try {
-      lock = acquireLock(stateDir, model.lock, { run: runId, runbook: model.id });
+      lease = store.acquire(model.lock, { run: runId, runbook: model.id, leaseMs, resume: !!resume, onWait: (m) => process.stderr.write(`runbook: ${m}\n`) });
     } catch (e) {
       if (e instanceof LockHeldError) {
         process.stderr.write(`runbook: ${e.message}\n`);
         return EXIT.locked;
+      }
+      if (store.kind === 'postgres') {
+        process.stderr.write(`runbook: state store ${store.label}: cannot take lock '${model.lock}': ${(e as Error).message}\n`);
+        return EXIT.invalid;
       }
       throw e;
     }
@@ -134,12 +175,13 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   const listeners: EventListener[] = [];
   let decider: Decider = autoDecider({ yes: !!opts.yes, user, inflight: opts.rerunInflight ? 'rerun' : opts.skipInflight ? 'skip' : undefined });
   let tui: Awaited<ReturnType<typeof import('../tui/index.js').startTui>> | undefined;
+  const term = guardTerminal(() => runId);
   if (opts.json) {
-    listeners.push((e) => void process.stdout.write(JSON.stringify(e) + '\n'));
+    listeners.push((e) => term.write(JSON.stringify(e) + '\n'));
   } else if (useTui) {
     const { startTui } = await import('../tui/index.js');
-    const runHist = safe(() => runDurations(stateDir, model.id));
-    const phaseHist = safe(() => phaseDurations(stateDir, model.id));
+    const runHist = safe(() => runDurations(store, model.id));
+    const phaseHist = safe(() => phaseDurations(store, model.id));
     tui = await startTui({
       stepMode: !!opts.step,
       yes: !!opts.yes,
@@ -148,14 +190,16 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     });
     // a resumed run's view starts from the journal's earlier events: the original start, phases, steps
     for (const e of resume?.events ?? []) tui.push(e);
-    listeners.push((e) => tui!.push(e));
+    listeners.push((e) => {
+      if (!term.stdoutBroken) tui!.push(e);
+    });
     const inner = tui.decider;
     // --rerun-inflight/--skip-inflight answer resume questions without asking.
     decider = opts.rerunInflight || opts.skipInflight ? { ...inner, decide: (r, s) => (r.kind === 'inflight' ? autoDecider({ yes: false, user, inflight: opts.rerunInflight ? 'rerun' : 'skip' }).decide(r, s) : inner.decide(r, s)) } : inner;
   } else {
     const tty = !!process.stdout.isTTY;
     let replaying = true;
-    const print = createPlainPrinter((line) => void (replaying || process.stdout.write(line + '\n')), { color: colorLevel(process.env, tty) > 0, live: tty });
+    const print = createPlainPrinter((line) => void (replaying || term.write(line + '\n')), { color: colorLevel(process.env, tty) > 0, live: tty });
     // the printer learns the run's start, RTO and steps from the earlier events; of them it prints only the run's own line
     for (const e of resume?.events ?? []) {
       replaying = e.type !== 'run.started';
@@ -170,7 +214,8 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     params,
     secrets: secrets.values,
     childSecrets: secrets.byFile,
-    stateDir,
+    store,
+    lease,
     decider,
     dryRun: !!opts.dryRun,
     drill: !!opts.drill,
@@ -184,8 +229,9 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   try {
     runner = new Runner(runOpts);
   } catch (e) {
-    lock?.release();
+    lease?.release();
     await tui?.finish({});
+    term.dispose();
     process.stderr.write(`runbook: ${(e as Error).message}\n`);
     return EXIT.invalid;
   }
@@ -213,16 +259,25 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    lock?.release();
+    term.dispose();
+    try {
+      lease?.release();
+    } catch {
+      // a lease we cannot release passes by itself
+    }
   }
-  const reportPath = writeRunReport(stateDir, result.runId);
+  const reportPath = result.fenced ? undefined : writeRunReport(store, result.runId);
   await tui?.finish({ reportPath });
-  if (!opts.json && !tui && reportPath) process.stdout.write(`report: ${reportPath}\n`);
+  if (result.fenced) process.stderr.write(`runbook: run ${result.runId} stopped: it lost its lease (${result.fenced}); another runner may have taken it over (exit 5)\n`);
+  else if (result.journalError) process.stderr.write(`runbook: ${result.journalError}\n`);
+  if (!opts.json && !tui && reportPath) term.write(`report: ${reportPath}\n`);
   return result.exitCode;
 }
 
-function orphanedHolder(stateDir: string, lockName: string, resuming: string | undefined): string | undefined {
-  const holder = readLock(stateDir, lockName);
+function orphanedHolder(store: StateStore, lockName: string, resuming: string | undefined): string | undefined {
+  // Only a local lock can be judged from here: the shared store's lease passes by itself (spec §10).
+  if (store.kind !== 'file') return undefined;
+  const holder = store.holder(lockName);
   if (!holder || holder.run === resuming || holder.host !== hostname() || isProcessAlive(holder.pid)) return undefined;
   const orphans = findOrphans(holder.run);
   if (!orphans.length) return undefined;
@@ -242,12 +297,12 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Every run becomes a report: `<state-dir>/runs/<id>/report.md`, written whole (temp + rename). */
-function writeRunReport(stateDir: string, runId: string): string | undefined {
+/** Every run becomes a report: `<state-dir>/runs/<id>/report.md` (file store), written whole (temp + rename). */
+function writeRunReport(store: StateStore, runId: string): string | undefined {
   try {
-    const md = renderReport(readRunEvents(stateDir, runId), 'md');
-    const path = join(stateDir, 'runs', runId, 'report.md');
-    writeAtomic(path, md);
+    const path = store.reportFile(runId);
+    if (!path) return undefined;
+    writeAtomic(path, renderReport(readRunEvents(store, runId), 'md'));
     return path;
   } catch {
     return undefined;

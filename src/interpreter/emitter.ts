@@ -4,7 +4,7 @@
  * and at the end (spec §6), so control steps stay cheap.
  */
 import type { EventInput, EventListener, RunEvent } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalSink } from '../state/types.js';
 import type { SecretMasker } from '../dsl/expr/index.js';
 
 export class Emitter {
@@ -12,7 +12,7 @@ export class Emitter {
 
   constructor(
     readonly runId: string,
-    private readonly journal: JournalWriter | undefined,
+    private readonly journal: JournalSink | undefined,
     readonly masker: SecretMasker,
   ) {}
 
@@ -21,6 +21,7 @@ export class Emitter {
   }
 
   emit(input: EventInput): RunEvent {
+    if (this.sealed) return { ts: new Date().toISOString(), run: this.runId, ...input } as RunEvent;
     const raw = { ts: new Date().toISOString(), run: this.runId, ...input } as RunEvent;
     const event = this.masker.size ? this.masker.maskEvent(raw) : raw;
     this.journal?.append(event);
@@ -46,4 +47,14 @@ export class Emitter {
 
   /** After `close()` (run.finished written) nothing more is emitted. */
   closed = false;
+
+  /**
+   * The run was taken over (its lease lost, spec §10): from now on nothing reaches the journal or
+   * the views. What this runner does while it stops is not the run's story any more.
+   */
+  seal(): void {
+    this.sealed = true;
+  }
+
+  sealed = false;
 }

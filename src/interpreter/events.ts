@@ -195,6 +195,10 @@ export interface RunFinishedEvent extends Base {
 export interface RunResumedEvent extends Base {
   type: 'run.resumed';
   pid: number;
+  /** The resuming runner's host (it may be another machine than the one that started the run, spec §10). */
+  host?: string;
+  /** Its lease epoch (shared store): higher than the one that wrote the events before. */
+  epoch?: number;
   /** Instances (and rollbacks, `rollback: true`) that were running when the process died, and what was decided. */
   inflight: { step: string; decision: 'rerun' | 'skip'; rollback?: boolean }[];
   /** Steps whose definition changed since the crash (resumed with --accept-changes). */

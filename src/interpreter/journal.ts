@@ -4,30 +4,69 @@
  * Durability rule: `append` only buffers (control steps must stay cheap); `flush` writes every
  * buffered line with one write and fsyncs, and the interpreter calls it before any step with side
  * effects starts and at the end of the run. A crash can therefore only lose unflushed events of
- * pure control steps, or tear the last line — which `readJournal` ignores.
+ * pure control steps, or tear the last line — which `readJournal` ignores. Buffered lines are also
+ * written (not fsync'd) a moment after they are appended, so `runbook attach` sees a step's output live.
+ *
+ * A journal that cannot be written (spec §12): at open, `reserveBytes` are set aside in a file
+ * beside the journal. When a write fails with a full disk, the reserve is deleted, the write is
+ * retried into the space it freed, and `onFailure` is told once: the runner starts no new step but
+ * still rolls back, journaled into that space. Output lines are no longer journaled from then on
+ * (they are what fills a disk), the events of the run's life are. If even that fails the journal is
+ * dead: `flush` throws `JournalUnwritableError`, so no side effect starts unjournaled.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunbookError } from '../dsl/errors.js';
 import type { RunEvent } from './events.js';
+import type { JournalFailure, JournalSink } from '../state/types.js';
 
 /** Buffered bytes above which `append` writes (without fsync) so a long control-only stretch stays bounded in memory. */
 const WRITE_THROUGH_CHARS = 1 << 20;
+/** How soon appended lines are written (not fsync'd) for followers (`runbook attach`). */
+const LIVE_WRITE_MS = 100;
+/** Space set aside at run start for the rollback's events after a disk fills up (override: RUNBOOK_JOURNAL_RESERVE bytes). */
+export const DEFAULT_RESERVE_BYTES = 32 * 1024;
+/** Errors that mean "this journal cannot take more bytes", as opposed to a bug. */
+const WRITE_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG', 'EROFS']);
 
-export class JournalWriter {
+/** The journal cannot be written even into the reserve: nothing with side effects may start. */
+export class JournalUnwritableError extends Error {
+  override readonly name = 'JournalUnwritableError';
+}
+
+export interface JournalOpenOptions {
+  /** Bytes to set aside for the rollback's events (0: none). Default none; the Runner passes the run's reserve. */
+  reserveBytes?: number;
+  onFailure?: (failure: JournalFailure) => void;
+}
+
+export class JournalWriter implements JournalSink {
   private pending = '';
+  /** Bytes of a write that failed part-way: written first at the next attempt, so no line is torn. */
+  private unwritten: Buffer | undefined;
   private fd: number | undefined;
   private dirSynced = false;
+  private timer: NodeJS.Timeout | undefined;
+  private reserve: string | undefined;
+  /** Reserve used: output lines are dropped. */
+  private degraded = false;
+  private dead: string | undefined;
+  /** Bytes of whole lines in the file: a journal that dies mid-write is cut back to it. */
+  private size: number;
+  /** Bytes of a buffer written before its write failed (the file then ends mid-line). */
+  private tornBytes = 0;
 
   private constructor(
     readonly path: string,
     fd: number,
+    private readonly opts: JournalOpenOptions,
   ) {
     this.fd = fd;
+    this.size = fstatSync(fd).size;
   }
 
   /** Open (creating folders and file) for appending; a torn last line left by a crash (see `readJournal`) is cut off first. */
-  static open(file: string): JournalWriter {
+  static open(file: string, opts: JournalOpenOptions = {}): JournalWriter {
     mkdirSync(dirname(file), { recursive: true });
     // a+: O_APPEND for writing, plus reading to inspect the tail a crash may have left.
     const fd = openSync(file, 'a+');
@@ -37,21 +76,94 @@ export class JournalWriter {
       closeSync(fd);
       throw error;
     }
-    return new JournalWriter(file, fd);
+    const writer = new JournalWriter(file, fd, opts);
+    if (opts.reserveBytes) {
+      try {
+        writer.reserve = makeReserve(`${file}.reserve`, opts.reserveBytes);
+      } catch (error) {
+        closeSync(fd);
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        throw new JournalUnwritableError(
+          `cannot set aside ${opts.reserveBytes} bytes for the journal beside ${file} (${code || (error as Error).message}): free some space, or lower RUNBOOK_JOURNAL_RESERVE`,
+        );
+      }
+    }
+    return writer;
   }
 
   /** Buffer one event as a line; it reaches the disk at the next `flush`. */
   append(event: RunEvent): void {
     if (this.fd === undefined) throw new Error(`journal ${this.path} is closed`);
+    if (this.dead) return;
+    if (this.degraded && (event.type === 'step.output' || event.type === 'step.progress')) return;
     this.pending += JSON.stringify(event) + '\n';
-    if (this.pending.length >= WRITE_THROUGH_CHARS) this.write();
+    if (this.pending.length >= WRITE_THROUGH_CHARS) this.tryWrite();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (this.fd !== undefined) this.tryWrite();
+      }, LIVE_WRITE_MS);
+      this.timer.unref();
+    }
   }
 
   /** Write the buffered lines and fsync: when this returns, every appended event is on disk. */
   flush(): void {
     if (this.fd === undefined) throw new Error(`journal ${this.path} is closed`);
-    this.write();
-    fsyncSync(this.fd);
+    if (!this.tryWrite(true)) throw new JournalUnwritableError(this.dead!);
+  }
+
+  /** Flush and close; further appends throw. */
+  close(): void {
+    if (this.fd === undefined) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      this.tryWrite(true);
+    } finally {
+      closeSync(this.fd);
+      this.fd = undefined;
+      this.dropReserve();
+    }
+  }
+
+  /** Write (and fsync when asked); on a full disk use the reserve once. False when the journal is dead. */
+  private tryWrite(sync = false): boolean {
+    if (this.dead) return false;
+    for (;;) {
+      try {
+        this.write();
+        if (sync) this.sync();
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (!WRITE_FAILURES.has(code)) throw error;
+        if (this.reserve !== undefined && code !== 'EIO' && code !== 'EROFS') {
+          this.dropReserve();
+          this.degraded = true;
+          this.opts.onFailure?.({
+            kind: 'unwritable',
+            message: `the journal ${this.path} cannot grow (${code}): no new step starts; the rollback runs, journaled into the space reserved at run start (output lines are no longer journaled)`,
+          });
+          continue;
+        }
+        this.dead = `the journal ${this.path} cannot be written (${code}): nothing more is started`;
+        this.pending = '';
+        this.unwritten = undefined;
+        // Never leave half a line: a torn tail would read as an event in flight. Shrinking needs no space.
+        try {
+          ftruncateSync(this.fd!, this.size);
+        } catch {
+          // the reader drops a torn last line anyway
+        }
+        this.opts.onFailure?.({ kind: 'unwritable', message: this.dead });
+        return false;
+      }
+    }
+  }
+
+  private sync(): void {
+    fsyncSync(this.fd!);
     if (!this.dirSynced) {
       // A new file's directory entry is only durable once the directory itself is synced.
       syncDirectory(dirname(this.path));
@@ -59,24 +171,59 @@ export class JournalWriter {
     }
   }
 
-  /** Flush and close; further appends throw. */
-  close(): void {
-    if (this.fd === undefined) return;
-    try {
-      this.flush();
-    } finally {
-      closeSync(this.fd);
-      this.fd = undefined;
+  private write(): void {
+    if (this.pending !== '') {
+      const bytes = Buffer.from(this.pending, 'utf8');
+      this.pending = '';
+      this.unwritten = this.unwritten ? Buffer.concat([this.unwritten, bytes]) : bytes;
     }
+    if (!this.unwritten) return;
+    const bytes = this.unwritten;
+    // O_APPEND: each write lands at the end; loop because a write may be short (e.g. disk almost full).
+    let offset = 0;
+    try {
+      while (offset < bytes.length) offset += writeSync(this.fd!, bytes, offset);
+    } catch (error) {
+      this.tornBytes += offset;
+      throw error;
+    } finally {
+      this.unwritten = offset < bytes.length ? bytes.subarray(offset) : undefined;
+    }
+    this.size += this.tornBytes + bytes.length;
+    this.tornBytes = 0;
   }
 
-  private write(): void {
-    if (this.pending === '') return;
-    const bytes = Buffer.from(this.pending, 'utf8');
-    this.pending = '';
-    // O_APPEND: each write lands at the end; loop because a write may be short (e.g. disk almost full).
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(this.fd!, bytes, offset);
+  private dropReserve(): void {
+    if (this.reserve === undefined) return;
+    try {
+      unlinkSync(this.reserve);
+    } catch {
+      // already gone
+    }
+    this.reserve = undefined;
   }
+}
+
+/** The reserve: real blocks (zeros written and fsync'd; a sparse file would free nothing). */
+function makeReserve(path: string, bytes: number): string {
+  const fd = openSync(path, 'w');
+  try {
+    const block = Buffer.alloc(Math.min(bytes, 64 * 1024));
+    for (let done = 0; done < bytes; ) done += writeSync(fd, block, 0, Math.min(block.length, bytes - done));
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw error;
+  }
+  closeSync(fd);
+  return path;
+}
+
+/** The reserve the Runner asks for: RUNBOOK_JOURNAL_RESERVE bytes, else the default. */
+export function reserveBytesFrom(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.RUNBOOK_JOURNAL_RESERVE);
+  return Number.isInteger(v) && v >= 0 && env.RUNBOOK_JOURNAL_RESERVE !== '' && env.RUNBOOK_JOURNAL_RESERVE !== undefined ? v : DEFAULT_RESERVE_BYTES;
 }
 
 /** `<stateDir>/runs/<runId>/journal.jsonl` */

@@ -13,7 +13,12 @@ import type { EventListener, RunEvent, RunStatus } from './events.js';
 import { outlineOf } from './outline-hash.js';
 import { decideInflight, restoreRun, type ResumeInput, type Restored } from './resume.js';
 import { Emitter } from './emitter.js';
-import { JournalWriter, journalPath } from './journal.js';
+import { JournalUnwritableError } from './journal.js';
+import { FileStore } from '../state/file/index.js';
+import { journalPath } from '../state/file/read.js';
+import { runnerHost } from '../state/host.js';
+import type { JournalFailure, RunLease, StateStore } from '../state/types.js';
+import { RunCancelled } from './timers.js';
 import { ConnectionPool } from './connections.js';
 import { RunContext, newLevel, phaseCtxOf, type Level } from './context.js';
 import { runPhases, evaluateMeasures } from './phases.js';
@@ -26,7 +31,7 @@ import { killOrphans } from './orphans.js';
 import { killAllShellGroups } from '../steps/shell/index.js';
 import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
-export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, aborted: 130 } as const;
+export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, taken_over: 5, aborted: 130 } as const;
 
 export function exitCodeOf(status: RunStatus): number {
   return EXIT[status];
@@ -41,7 +46,12 @@ export interface RunOptions {
   secrets: Record<string, string>;
   /** Secrets of sub-runbooks named by a literal file, by absolute file (readSecretsTree). */
   childSecrets?: Map<string, Record<string, string>>;
-  stateDir: string;
+  /** The local store's folder (when no `store` is given). */
+  stateDir?: string;
+  /** Where the journal goes (spec §10); default the file store of `stateDir`. */
+  store?: StateStore;
+  /** The run's lock or lease, taken by the caller: its epoch stamps the journal, its loss stops the run (exit 5). */
+  lease?: RunLease;
   decider: Decider;
   dryRun?: boolean;
   /** A real run that is a DR drill (`run --drill`): `run.started.drill`. */
@@ -60,8 +70,13 @@ export interface RunResult {
   status: RunStatus;
   exitCode: number;
   durationMs: number;
+  /** The journal file (file store), or `<store>#<run id>`. */
   journal: string;
   rtoMet: boolean | null;
+  /** Set when the lease was lost: another runner may have taken the run over (exit 5). */
+  fenced?: string;
+  /** Set when the journal could not be written (disk full, EIO): one line for the operator. */
+  journalError?: string;
 }
 
 export class Runner {
@@ -70,14 +85,18 @@ export class Runner {
   private readonly top: Level;
   private readonly journalFile: string;
   private restored: Restored | undefined;
+  private fenced: string | undefined;
+  private journalError: string | undefined;
 
   constructor(private readonly opts: RunOptions) {
     const model = opts.loaded.model;
     this.runId = opts.resume?.runId ?? opts.runId ?? newRunId(model.id);
-    this.journalFile = journalPath(opts.stateDir, this.runId);
+    const store = opts.store ?? new FileStore(opts.stateDir ?? '.runbook');
+    this.journalFile = store instanceof FileStore ? journalPath(store.dir, this.runId) : `${store.label}#${this.runId}`;
     const allSecrets = [opts.secrets, ...(opts.childSecrets?.values() ?? [])].flatMap((m) => Object.values(m));
     const masker = new SecretMasker(allSecrets.filter((v) => v.length > 0));
-    const emitter = new Emitter(this.runId, JournalWriter.open(this.journalFile), masker);
+    const journal = store.openJournal(this.runId, { epoch: opts.lease?.epoch ?? 0, runbook: model.id, onFailure: (f) => this.journalFailed(f) });
+    const emitter = new Emitter(this.runId, journal, masker);
     for (const l of opts.listeners ?? []) emitter.on(l);
     const env = opts.env ?? process.env;
     const startedEvent = opts.resume?.events.find((e) => e.type === 'run.started');
@@ -101,6 +120,54 @@ export class Runner {
     );
     this.top = top;
     restoreLevel(this.ctx, top);
+    opts.lease?.onLost((reason) => this.fence(reason));
+  }
+
+  /**
+   * The lease is lost (spec §10): another runner may own the run now. Start nothing more, cancel
+   * what runs (its process groups are killed through the signals), no rollback, no finally, and
+   * nothing more in the journal: the run ends here with exit 5.
+   */
+  fence(reason: string): void {
+    if (this.fenced) return;
+    this.fenced = reason;
+    const { ctx } = this;
+    ctx.emitter.seal();
+    const why = new RunCancelled(`the lease was lost: ${reason}`);
+    if (!ctx.aborted) ctx.aborted = { by: 'fencing', rollback: false };
+    for (const c of [ctx.runAbort, ctx.rollbackAbort, ctx.finallyAbort]) if (!c.signal.aborted) c.abort(why);
+  }
+
+  /** A journal that cannot take writes: fenced → stop as above; full → no new step, the rollback still runs (spec §12). */
+  private journalFailed(f: JournalFailure): void {
+    if (f.kind === 'fenced') return this.fence(f.message);
+    if (this.journalError) return;
+    this.journalError = f.message;
+    // Synchronously, inside the flush that failed: the step about to start sees the run failed.
+    this.ctx?.fail(f.message);
+    queueMicrotask(() => {
+      if (!this.ctx.emitter.closed) this.ctx.emitter.emit({ type: 'warning', code: 'JOURNAL_FULL', message: f.message });
+    });
+  }
+
+  private stopped(runError?: string): RunResult {
+    killAllShellGroups('SIGKILL');
+    try {
+      this.ctx.emitter.close();
+    } catch {
+      // the journal is what failed
+    }
+    const status: RunStatus = this.fenced ? 'aborted' : 'failed';
+    return {
+      runId: this.runId,
+      status,
+      exitCode: this.fenced ? EXIT.taken_over : exitCodeOf(status),
+      durationMs: Date.now() - this.ctx.startedAt,
+      journal: this.journalFile,
+      rtoMet: null,
+      ...(this.fenced ? { fenced: this.fenced } : {}),
+      ...(this.journalError || runError ? { journalError: this.journalError ?? runError } : {}),
+    };
   }
 
   /** Operator or signal abort: the first rolls back per policy, the second skips the rollback. */
@@ -122,7 +189,11 @@ export class Runner {
     }
     if (message && !ctx.emitter.closed) {
       ctx.emitter.emit({ type: 'warning', code, message });
-      ctx.emitter.flush();
+      try {
+        ctx.emitter.flush();
+      } catch {
+        // A signal while the journal is failing or fenced: run() reports that, once.
+      }
     }
   }
 
@@ -135,7 +206,14 @@ export class Runner {
       const questions = await decideInflight(ctx, this.opts.loaded);
       const restored = this.restored!;
       const orphans = await killOrphans(this.runId);
-      em.emit({ type: 'run.resumed', pid: process.pid, inflight: questions.listed, ...(restored.changed.length ? { changed: restored.changed } : {}) });
+      em.emit({
+        type: 'run.resumed',
+        pid: process.pid,
+        host: runnerHost(),
+        ...(this.opts.lease?.epoch ? { epoch: this.opts.lease.epoch } : {}),
+        inflight: questions.listed,
+        ...(restored.changed.length ? { changed: restored.changed } : {}),
+      });
       for (const m of restored.markedDone) em.emit(m.approval), em.emit(m.finished);
       for (const [step, decision] of ctx.inflightDecisions) {
         em.emit({ type: 'approval', step, ...ctx.tagsOf(step), decision, by: ctx.decider.user, message: 'was running when the process died' });
@@ -170,7 +248,13 @@ export class Runner {
         user: safeUser(),
       });
     }
-    em.flush();
+    try {
+      em.flush();
+    } catch (e) {
+      // Nothing has run: no step starts without a journal.
+      if (e instanceof JournalUnwritableError || this.fenced) return this.stopped((e as Error).message);
+      throw e;
+    }
 
     const rto = model.objectives.rto_ms;
     const rtoLeft = rto === undefined ? undefined : rto - (Date.now() - ctx.startedAt);
@@ -213,7 +297,9 @@ export class Runner {
       }
     } catch (e) {
       status = 'failed';
-      runError = `internal error: ${(e as Error).stack ?? e}`;
+      if (this.fenced) runError = `the lease was lost: ${this.fenced}`;
+      else if (e instanceof JournalUnwritableError) runError = this.journalError = e.message;
+      else runError = `internal error: ${(e as Error).stack ?? e}`;
     } finally {
       if (rtoTimer) clearTimeout(rtoTimer);
       killAllShellGroups('SIGKILL');
@@ -223,6 +309,7 @@ export class Runner {
       await top.connections.closeAll();
       for (const pool of ctx.extraPools) await pool.closeAll();
     }
+    if (this.fenced) return this.stopped();
     const measures = evaluateMeasures(ctx, top);
     const duration = Date.now() - ctx.startedAt;
     const rtoMet = ctx.settings.dryRun || rto === undefined ? null : status === 'succeeded' && duration <= rto;
@@ -235,8 +322,22 @@ export class Runner {
       measures,
       ...(runError ? { error: runError } : {}),
     });
-    em.close();
-    return { runId: this.runId, status, exitCode: exitCodeOf(status), durationMs: duration, journal: this.journalFile, rtoMet };
+    try {
+      em.close();
+    } catch (e) {
+      if (!(e instanceof JournalUnwritableError) && !this.fenced) throw e;
+      this.journalError ??= (e as Error).message;
+    }
+    if (this.fenced) return this.stopped();
+    return {
+      runId: this.runId,
+      status,
+      exitCode: exitCodeOf(status),
+      durationMs: duration,
+      journal: this.journalFile,
+      rtoMet,
+      ...(this.journalError ? { journalError: this.journalError } : {}),
+    };
   }
 
 }

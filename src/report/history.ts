@@ -7,7 +7,7 @@
  */
 import type { RunEvent } from '../interpreter/events.js';
 import { durationStats, type DurationStats } from './percentile.js';
-import { listRuns, readRunEvents } from './read.js';
+import { listRuns, readRunEvents, type StoreRef } from './read.js';
 
 export type { DurationStats } from './percentile.js';
 
@@ -17,35 +17,35 @@ export interface HistoryOptions {
 }
 
 /** Step id (dotted inside sub-runbooks) → stats of its `succeeded` durations. */
-export function stepDurations(stateDir: string, runbookId: string, opts: HistoryOptions = {}): Map<string, DurationStats> {
-  return statsBy(pastEvents(stateDir, runbookId, opts), (ev) =>
+export function stepDurations(store: StoreRef, runbookId: string, opts: HistoryOptions = {}): Map<string, DurationStats> {
+  return statsBy(pastEvents(store, runbookId, opts), (ev) =>
     ev.type === 'step.finished' && ev.status === 'succeeded' ? [ev.step, ev.duration_ms] : undefined,
   );
 }
 
 /** Phase id → stats of its `succeeded` durations. */
-export function phaseDurations(stateDir: string, runbookId: string, opts: HistoryOptions = {}): Map<string, DurationStats> {
-  return statsBy(pastEvents(stateDir, runbookId, opts), (ev) =>
+export function phaseDurations(store: StoreRef, runbookId: string, opts: HistoryOptions = {}): Map<string, DurationStats> {
+  return statsBy(pastEvents(store, runbookId, opts), (ev) =>
     ev.type === 'phase.finished' && ev.status === 'succeeded' ? [ev.phase, ev.duration_ms] : undefined,
   );
 }
 
 /** Stats of whole-run durations of `succeeded` runs; undefined when there are none. */
-export function runDurations(stateDir: string, runbookId: string, opts: HistoryOptions = {}): DurationStats | undefined {
-  const stats = statsBy(pastEvents(stateDir, runbookId, opts), (ev) =>
+export function runDurations(store: StoreRef, runbookId: string, opts: HistoryOptions = {}): DurationStats | undefined {
+  const stats = statsBy(pastEvents(store, runbookId, opts), (ev) =>
     ev.type === 'run.finished' && ev.status === 'succeeded' ? ['run', ev.duration_ms] : undefined,
   );
   return stats.get('run');
 }
 
-function pastEvents(stateDir: string, runbookId: string, opts: HistoryOptions): RunEvent[][] {
+function pastEvents(store: StoreRef, runbookId: string, opts: HistoryOptions): RunEvent[][] {
   const limit = opts.limit ?? 20;
-  return listRuns(stateDir, runbookId)
+  return listRuns(store, runbookId)
     .filter((r) => !r.dry_run)
     .slice(0, limit)
     .map((r) => {
       try {
-        return readRunEvents(stateDir, r.run);
+        return readRunEvents(store, r.run);
       } catch {
         // A corrupt journal is skipped here: a prediction should not stop `plan`.
         return [];
