@@ -88,7 +88,8 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
         out.push({ code: 'RUNBOOK_FILE', message: `step '${s.id}': sub-runbook file '${body.file}' not found (looked at ${relative(process.cwd(), abs) || abs})`, ...at() });
         continue;
       }
-      if (stack.length >= MAX_RUNBOOK_DEPTH) {
+      // `stack` holds this file and its callers: the child would nest stack.length deep.
+      if (stack.length > MAX_RUNBOOK_DEPTH) {
         out.push({ code: 'RUNBOOK_DEPTH', message: `step '${s.id}': sub-runbooks nest more than ${MAX_RUNBOOK_DEPTH} deep here (${relative(process.cwd(), stack[0]) || stack[0]} → … → ${body.file})`, ...at() });
         continue;
       }
