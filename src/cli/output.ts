@@ -25,7 +25,8 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
 export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookModel }) | undefined {
   const loaded = loadRunbook(file);
   const diags = allDiagnostics(loaded);
-  printDiagnostics(diags);
+  // NO_ROLLBACK is validate's to report, one line a step; plan shows the coverage, run does not repeat it.
+  printDiagnostics(diags.filter((d) => d.code !== 'NO_ROLLBACK'));
   if (diags.some(isError) || !loaded.model) return undefined;
   return loaded as LoadedRunbook & { model: RunbookModel };
 }

@@ -4,6 +4,20 @@ import { listRuns, readRunEvents, resolveRunId } from '../report/read.js';
 import { formatDuration } from '../dsl/duration.js';
 import { defaultStateDir } from './output.js';
 import { writeAtomic } from './run.js';
+import { checkStateDir, StateDirError } from './state-dir.js';
+
+/** The state dir to read from, or undefined after printing why it cannot be read (exit 2). */
+function readableStateDir(opt: string | undefined): string | undefined {
+  const dir = defaultStateDir(opt);
+  try {
+    checkStateDir(dir, 'read');
+    return dir;
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    process.stderr.write(`runbook: ${e.message}\n`);
+    return undefined;
+  }
+}
 
 export function reportCommand(id: string, opts: { format?: string; output?: string; stateDir?: string }): number {
   const format = (opts.format ?? 'md') as ReportFormat;
@@ -11,7 +25,8 @@ export function reportCommand(id: string, opts: { format?: string; output?: stri
     process.stderr.write(`unknown format '${opts.format}' (one of ${REPORT_FORMATS.join(', ')})\n`);
     return 2;
   }
-  const stateDir = defaultStateDir(opts.stateDir);
+  const stateDir = readableStateDir(opts.stateDir);
+  if (stateDir === undefined) return 2;
   let text: string;
   try {
     text = renderReport(readRunEvents(stateDir, resolveRunId(stateDir, id)), format);
@@ -25,8 +40,20 @@ export function reportCommand(id: string, opts: { format?: string; output?: stri
 }
 
 export function historyCommand(runbookId: string | undefined, opts: { json?: boolean; stateDir?: string; limit?: string }): number {
-  const stateDir = defaultStateDir(opts.stateDir);
-  const runs = listRuns(stateDir, runbookId).slice(0, opts.limit ? Number(opts.limit) : 50);
+  const stateDir = readableStateDir(opts.stateDir);
+  if (stateDir === undefined) return 2;
+  const limit = opts.limit === undefined ? 50 : Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    process.stderr.write(`runbook: --limit ${opts.limit}: expected a whole number of runs, at least 1\n`);
+    return 2;
+  }
+  let runs: ReturnType<typeof listRuns>;
+  try {
+    runs = listRuns(stateDir, runbookId).slice(0, limit);
+  } catch (e) {
+    process.stderr.write(`runbook: state dir ${stateDir}: ${(e as Error).message}\n`);
+    return 2;
+  }
   if (opts.json) {
     process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
     return 0;

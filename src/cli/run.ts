@@ -18,6 +18,8 @@ import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations } from '../report/history.js';
 import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
+import { checkStateDir, StateDirError } from './state-dir.js';
+import { gatedSteps } from '../interpreter/gates.js';
 
 export interface RunCliOptions {
   set?: string[];
@@ -59,6 +61,7 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
   let runId: string;
   let events: RunEvent[];
   try {
+    checkStateDir(stateDir, 'read');
     runId = resolveRunId(stateDir, runIdArg);
     events = readRunEvents(stateDir, runId);
   } catch (e) {
@@ -90,6 +93,25 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   const useTui = !opts.json && opts.tui !== false && !!process.stdout.isTTY;
   if (opts.step && !useTui) {
     process.stderr.write('--step needs an interactive terminal (it cannot be used with --json, --no-tui or piped output)\n');
+    return EXIT.invalid;
+  }
+  // Nobody can answer a gate in a non-interactive run: refuse before anything runs (a dry run approves them itself).
+  if (!useTui && !opts.yes && !opts.dryRun) {
+    const done = new Set((resume?.events ?? []).flatMap((e) => (e.type === 'step.finished' ? [e.step] : [])));
+    const gates = gatedSteps(loaded, params).filter((g) => g.kind === 'rollback confirm' || !done.has(g.step));
+    if (gates.length) {
+      process.stderr.write(
+        `runbook: this run is not interactive and ${gates.length === 1 ? 'a step needs' : `${gates.length} steps need`} an operator's yes; nothing was run. Pass --yes to approve them, or run on a terminal:\n` +
+          gates.map((g) => `  ${g.where}: ${g.step} (${g.kind})\n`).join(''),
+      );
+      return EXIT.invalid;
+    }
+  }
+  try {
+    checkStateDir(stateDir, 'write');
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    process.stderr.write(`runbook: ${e.message}\n`);
     return EXIT.invalid;
   }
   const runId = resume?.runId ?? newRunId(model.id);
