@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostic, isError, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
 import { allDiagnostics, loadRunbook, type LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
+import { cliConfig, stateDirOf } from './config.js';
 
 /** Print every diagnostic as `file:line:col: message` with the source line and a caret. */
 export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s)): void {
@@ -48,6 +49,10 @@ export class UsageError extends Error {
   }
 }
 
+/** The state dir: --state-dir, else RUNBOOK_STATE(_DIR), else the config file's `state`, else .runbook/ (src/cli/config.ts). */
 export function defaultStateDir(opt?: string): string {
-  return opt ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook';
+  const { state, source } = cliConfig({ stateDir: opt });
+  const dir = stateDirOf(state);
+  if (dir === undefined) throw new UsageError(`state store '${state}' (from ${source.state}) is not a directory; this command needs a file store (file:<dir>)`);
+  return dir;
 }

@@ -4,7 +4,8 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseSets, resolveParams } from '../dsl/params.js';
+import { cliParams } from './params.js';
+import { cliConfig } from './config.js';
 import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
 import { readSecrets } from '../interpreter/secrets.js';
 import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
@@ -31,6 +32,8 @@ export interface RunCliOptions {
   stateDir?: string;
   rerunInflight?: boolean;
   skipInflight?: boolean;
+  paramsFile?: string;
+  maxParallel?: string;
 }
 
 type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
@@ -39,17 +42,9 @@ const load = loadOrReport;
 export async function runCommand(file: string, opts: RunCliOptions): Promise<number> {
   const loaded = load(file);
   if (!loaded) return EXIT.invalid;
-  const sets = parseSets(opts.set ?? []);
-  if (sets.errors.length) {
-    for (const e of sets.errors) process.stderr.write(`${e}\n`);
-    return EXIT.invalid;
-  }
-  const params = resolveParams(loaded.model, sets.values, 'cli');
-  if (params.diagnostics.length) {
-    printDiagnostics(params.diagnostics);
-    return EXIT.invalid;
-  }
-  return execute(loaded, params.values, opts);
+  const params = cliParams(loaded.model, opts);
+  if (!params) return EXIT.invalid;
+  return execute(loaded, params, opts);
 }
 
 export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Promise<number> {
@@ -85,6 +80,8 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
 async function execute(loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: { runId: string; events: RunEvent[] }): Promise<number> {
   const model = loaded.model;
   const stateDir = defaultStateDir(opts.stateDir);
+  // A bad --max-parallel (or RUNBOOK_MAX_PARALLEL, or config) is a usage error before anything runs.
+  cliConfig({ stateDir: opts.stateDir, maxParallel: opts.maxParallel });
   const secrets = readSecrets(model, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
@@ -174,6 +171,7 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     listeners,
     runId,
     resume,
+    maxParallel: cliConfig({ stateDir: opts.stateDir, maxParallel: opts.maxParallel }).maxParallel,
   };
   let runner: Runner;
   try {

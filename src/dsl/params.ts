@@ -127,10 +127,12 @@ export function resolveParams(
   model: RunbookModel,
   given: Record<string, unknown>,
   source: ParamSource,
+  /** How to name where a given value came from (default: `--set <name>` or `param '<name>'`). */
+  origin?: (name: string) => string,
 ): { values: Record<string, unknown>; diagnostics: Diagnostic[] } {
   const values: Record<string, unknown> = {};
   const diagnostics: Diagnostic[] = [];
-  const how = (name: string) => (source === 'cli' ? `--set ${name}` : `param '${name}'`);
+  const how = origin ?? ((name: string) => (source === 'cli' ? `--set ${name}` : `param '${name}'`));
   const has = (name: string) => Object.prototype.hasOwnProperty.call(given, name);
   for (const name of Object.keys(given)) {
     if (!model.params.some((p) => p.name === name)) {

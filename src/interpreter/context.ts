@@ -47,6 +47,8 @@ export interface RunSettings {
   yes: boolean;
   env: NodeJS.ProcessEnv;
   secrets: Record<string, string>;
+  /** At most this many steps run at once in the whole run (`--max-parallel`, spec §12; default 64). */
+  maxParallel?: number;
 }
 
 export interface StartedEntry {

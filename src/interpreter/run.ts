@@ -48,6 +48,8 @@ export interface RunOptions {
   /** `resume`: the earlier process's events and run id. */
   resume?: { runId: string; events: RunEvent[] };
   runId?: string;
+  /** `--max-parallel`: steps running at once in the whole run (default 64). */
+  maxParallel?: number;
 }
 
 export interface RunResult {
@@ -79,7 +81,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, maxParallel: opts.maxParallel },
       startedAt,
     );
     if (opts.resume) this.restore(opts.resume.events);
