@@ -44,8 +44,9 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .command('validate')
     .description('check runbook files against the schema and the semantic rules; print every error as file:line:col')
     .argument('<file...>', 'runbook YAML files')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook validate --json my-runbook.yaml']))
+    .option('--json', 'print the result as JSON (the same as --format json)')
+    .addOption(new Option('--format <format>', 'text (default), json, github (workflow annotations ::error file=…,line=…,col=…::), or sarif (SARIF 2.1.0 for code scanning)').choices(['text', 'json', 'github', 'sarif']))
+    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook validate --json my-runbook.yaml', 'runbook validate --format github runbooks/*.yaml', 'runbook validate --format sarif runbooks/*.yaml > runbook.sarif']))
     .action(async (files: string[], opts) => run((await import('./cli/validate.js')).validateCommand(files, opts)));
 
   program
