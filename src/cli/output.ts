@@ -1,5 +1,5 @@
 /** Printing helpers shared by the commands: diagnostics with source excerpts, clean exits. */
-import { readFileSync } from 'node:fs';
+import { readRunbookText } from '../dsl/load.js';
 import { formatDiagnostic, isError, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
 import { allDiagnostics, loadRunbook, type LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
@@ -11,11 +11,9 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
   const sourceOf = (file?: string) => {
     if (!file) return undefined;
     if (!sources.has(file)) {
-      try {
-        sources.set(file, readFileSync(file, 'utf8'));
-      } catch {
-        sources.set(file, undefined);
-      }
+      // The same guarded read as loading: a FIFO or /dev/zero named in a diagnostic must not hang here.
+      const text = readRunbookText(file);
+      sources.set(file, typeof text === 'string' ? text : undefined);
     }
     return sources.get(file);
   };
