@@ -107,6 +107,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .argument('[runbook-id]', 'only runs of this runbook')
     .option('--json', 'print as JSON')
     .option('--limit <n>', 'at most this many runs (default 50)')
+    .option('--accuracy', "how far each run's plan (its prediction when it started) was from what happened, and the mean error")
     .addOption(stateDirOption())
     .addHelpText('after', examples(['runbook history', 'runbook history database-corruption --json']))
     .action(async (id: string | undefined, opts) => run((await import('./cli/report.js')).historyCommand(id, opts)));

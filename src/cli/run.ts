@@ -17,7 +17,9 @@ import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/ev
 import { createPlainPrinter } from '../tui/plain.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
-import { runDurations, phaseDurations } from '../report/history.js';
+import { runDurations, phaseDurations, stepDurations } from '../report/history.js';
+import { buildPlan } from '../interpreter/plan.js';
+import { PLAN_FILE, readSavedPlan, savedPlanOf } from '../report/plan-accuracy.js';
 import { printDiagnostics, defaultStateDir, loadOrReport } from './output.js';
 import { checkStateDir, StateDirError } from './state-dir.js';
 import { gatedSteps } from '../interpreter/gates.js';
@@ -182,6 +184,8 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     process.stderr.write(`runbook: ${(e as Error).message}\n`);
     return EXIT.invalid;
   }
+  // What plan predicts now is kept with the run, for the report's "Plan Against Actual".
+  if (!resume) savePlan(stateDir, runId, loaded, params);
 
   // Signals: the first aborts and rolls back per policy, the second skips the rollback.
   let signals = 0;
@@ -214,6 +218,16 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   return result.exitCode;
 }
 
+function savePlan(stateDir: string, runId: string, loaded: Loaded, params: Record<string, unknown>): void {
+  try {
+    const history = (id: string) => safe(() => stepDurations(stateDir, id));
+    const plan = buildPlan(loaded.model, { params, loaded, history: history(loaded.model.id), historyFor: history });
+    writeAtomic(join(stateDir, 'runs', runId, PLAN_FILE), JSON.stringify(savedPlanOf(plan)) + '\n');
+  } catch {
+    // A prediction that cannot be made or kept never stops a recovery: the report then has no such section.
+  }
+}
+
 function orphanedHolder(stateDir: string, lockName: string, resuming: string | undefined): string | undefined {
   const holder = readLock(stateDir, lockName);
   if (!holder || holder.run === resuming || holder.host !== hostname() || isProcessAlive(holder.pid)) return undefined;
@@ -238,7 +252,7 @@ function isProcessAlive(pid: number): boolean {
 /** Every run becomes a report: `<state-dir>/runs/<id>/report.md`, written whole (temp + rename). */
 function writeRunReport(stateDir: string, runId: string): string | undefined {
   try {
-    const md = renderReport(readRunEvents(stateDir, runId), 'md');
+    const md = renderReport(readRunEvents(stateDir, runId), 'md', { plan: readSavedPlan(stateDir, runId) });
     const path = join(stateDir, 'runs', runId, 'report.md');
     writeAtomic(path, md);
     return path;

@@ -9,7 +9,7 @@ import type { PhaseReport, RunReport, TimelineEntry } from './types.js';
 
 const MAX_CELL = 300;
 
-export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string {
+export function renderMarkdown(r: RunReport, opts: { now?: Date; planSection?: string[] } = {}): string {
   const out: string[] = [];
   const kind = r.run.kind === 'drill' ? 'Drill' : 'Incident';
   out.push(`# ${kind} Report: ${inline(r.run.title ?? r.run.runbook)}`, '');
@@ -21,6 +21,8 @@ export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string 
   out.push('## Operator Decisions', '', ...orNone(decisionRows(r)), '');
   out.push('## Notes', '', ...orNone(r.notes.map((n) => `- ${formatOffset(n.offset_ms)} \`${n.step}\`: ${inline(n.text)}`)), '');
   out.push('## Warnings', '', ...orNone(warningRows(r)), '');
+  // Plan against actual (src/report/plan-accuracy.ts), when the run kept its plan.
+  if (opts.planSection) out.push(...opts.planSection);
   if (Object.keys(r.measures).length) out.push('## Measures', '', ...table(['Name', 'Value'], Object.entries(r.measures).map(([k, v]) => [k, value(v)])), '');
   out.push('## Parameters', '', ...orNone(Object.keys(r.params).length ? table(['Name', 'Value'], Object.entries(r.params).map(([k, v]) => [k, value(v)])) : []), '');
   if (r.run.kind === 'incident') {
