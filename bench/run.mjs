@@ -8,6 +8,7 @@ const benches = [
   ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
   ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
   ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
+  ['drill.mjs', 'scenario-1 drill at 1,000,000 rows against fetch + decrypt + bare pg_restore (target ≤ 1.2×)'],
 ];
 const only = process.argv.slice(2);
 let failed = 0;

@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { putDatedBackups, RETENTION_FIXTURE } from './demo-retention.js';
 import { REPO_ROOT, runRunbook, type RunbookRun } from './demo-cli.js';
-import type { Sandbox, SandboxOptions } from './sandbox.js';
+import { DR_BUCKET, type Sandbox, type SandboxOptions } from './sandbox.js';
 import { seedFingerprint } from './trading-service.js';
+import { losePrimaryUnderLoad } from './demo-primary-loss.js';
 
 export type Params = Record<string, string | number | boolean>;
 
@@ -100,7 +101,7 @@ const databaseCorruption: Scenario = {
   },
   async verdict(ctx, run) {
     const got = await countTrades(ctx.sb);
-    const want = seedFingerprint(SEED_TRADES);
+    const want = seedFingerprint(ctx.sb.trades);
     const same = got !== undefined && got.trades === want.trades && got.sumQty === want.sumQty && got.sumPriceCents === want.sumPriceCents;
     return `${got?.trades ?? 0}/${want.trades} trades restored${same ? ' (checksums match)' : ' (MISMATCH)'} · ${rto(run, '5m')} · RPO ${ms(run.finished?.measures?.rpo)}`;
   },
@@ -108,15 +109,16 @@ const databaseCorruption: Scenario = {
 
 const corruptBackup: Scenario = {
   name: 'corrupt-backup',
-  title: 'Scenario 1 with a damaged backup: sha256 mismatch, the run rolls back (maintenance off)',
+  title: 'Scenario 1 with both copies of the backup damaged: sha256 mismatch, the run rolls back (maintenance off)',
   runbook: 'database-corruption',
   sandbox: { trades: 500 },
   expectStatus: 'rolled_back',
   async setup(ctx) {
     const key = await takeBackup(ctx);
     await corruptObject(ctx.sb, key);
+    await corruptObject(ctx.sb, key, 'dr');
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
-    ctx.say(`damaged ${key} in the bucket (one byte flipped), dropped trades`);
+    ctx.say(`damaged ${key} in both regions (one byte flipped), dropped trades`);
     return restoreParams(ctx.sb);
   },
   async verdict(ctx, run) {
@@ -125,10 +127,13 @@ const corruptBackup: Scenario = {
   },
 };
 
-/** Flip a byte in the middle of the stored object (s3rver keeps it as a plain file), keeping its metadata. */
-export async function corruptObject(sb: Sandbox, key: string): Promise<void> {
+/**
+ * Flip a byte in the middle of the stored object (s3rver keeps it as a plain file), keeping its
+ * metadata; in the primary region, or in the second one (`dr`).
+ */
+export async function corruptObject(sb: Sandbox, key: string, region: 'primary' | 'dr' = 'primary'): Promise<void> {
   const { open } = await import('node:fs/promises');
-  const file = join(sb.s3.dir, sb.bucket, `${key}._S3rver_object`);
+  const file = region === 'dr' ? join(sb.s3dr.dir, DR_BUCKET, `${key}._S3rver_object`) : join(sb.s3.dir, sb.bucket, `${key}._S3rver_object`);
   const fh = await open(file, 'r+');
   try {
     const { size } = await fh.stat();
@@ -291,6 +296,27 @@ const fullBackup: Scenario = {
   },
 };
 
+const primaryLoss: Scenario = {
+  name: 'primary-loss',
+  title: 'The primary is destroyed under a writer; a new server from the base backup and streamed WAL (true RPO)',
+  runbook: 'primary-loss',
+  sandbox: { trades: 1000, walStream: 'sync' },
+  async setup(ctx) {
+    const sb = ctx.sb;
+    const common = { bucket: sb.bucket, archive_dir: sb.walArchive ?? '', os_user: sb.osUser ?? '' };
+    await prepare(ctx, 'pitr-setup', { ...common, base_dir: join(sb.workDir, 'base') });
+    ctx.say('base backup taken by runbooks/pitr-setup.yaml; WAL streams through pg_receivewal (synchronous) besides the archive');
+    const log = join(sb.workDir, 'acks.log');
+    const acked = await losePrimaryUnderLoad(sb, log);
+    ctx.say(`a writer committed a row every 50 ms; after ${acked} acknowledged commits the primary was killed (kill -9) and its data directory removed`);
+    return { ...common, stream_dir: sb.walStreamDir ?? '', restore_dir: join(sb.workDir, 'recovered'), port: await freePort(), ack_log: log, stop_after: true };
+  },
+  async verdict(_ctx, run) {
+    const m = run.finished?.measures ?? {};
+    return `RPO ${ms(m.rpo)} (${m.lost_commits} acknowledged commits lost) from ${m.wal_source} WAL · ${m.trades_recovered} trades · ${rto(run, '5m')}`;
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   databaseCorruption,
   corruptBackup,
@@ -302,6 +328,7 @@ export const SCENARIOS: Scenario[] = [
   schemaRollback,
   completeFailure,
   fullBackup,
+  primaryLoss,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

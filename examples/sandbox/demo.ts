@@ -8,19 +8,22 @@
  * sandbox is cleaned up.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RUNBOOKS_DIR, runRunbook } from './demo-cli.js';
+import { REPO_ROOT, RUNBOOKS_DIR, runRunbook } from './demo-cli.js';
 import { findScenario, ms, SCENARIOS, type DemoContext } from './demo-scenarios.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 import { CONTAINER_SCENARIOS, findContainerScenario } from './demo-containers.js';
 import { startDockerSandbox, type DockerSandbox } from './docker-sandbox.js';
 import { findDockerUnavailableReason } from './services/docker.js';
 
-const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR]
-  default scenario: database-corruption`;
+/** The demo's runs (and their setup runs: backups, PITR setup) stay here, so reports, history, drills and stats work afterwards. */
+const DEMO_STATE_DIR = join(REPO_ROOT, '.runbook', 'demo');
+
+const USAGE = `usage: npm run demo -- [scenario] [--list] [--no-tui] [--json] [--state-dir DIR] [--rows N]
+  default scenario: database-corruption
+  --rows N   trades seeded into the sandbox's database (default: the scenario's, 5,000 for scenario 1)`;
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,6 +34,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       'no-tui': { type: 'boolean' },
       json: { type: 'boolean' },
       'state-dir': { type: 'string' },
+      rows: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,6 +60,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     console.error(`unknown scenario '${name}'; one of: ${[...SCENARIOS, ...CONTAINER_SCENARIOS].map((s) => s.name).join(', ')}`);
     return 2;
   }
+  const rows = values.rows === undefined ? undefined : Number(values.rows);
+  if (rows !== undefined && !(Number.isInteger(rows) && rows >= 0)) {
+    console.error(`--rows: expected a whole number of trades, got '${values.rows}'`);
+    return 2;
+  }
   // With --json stdout carries only the CLI's NDJSON; our own lines go to stderr.
   const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
   const started = performance.now();
@@ -79,7 +88,6 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   say(`▶ ${scenario.title}`);
   let sb: Sandbox | undefined;
   let docker: DockerSandbox | undefined;
-  let scratch: string | undefined;
   try {
     let stateDir: string;
     let env: Record<string, string>;
@@ -93,17 +101,16 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       }
       docker = await startDockerSandbox({ scenario: scenario.docker });
       if (!docker) throw new Error("Podman's Docker API did not start");
-      scratch = mkdtempSync(join(tmpdir(), 'runbook-demo-'));
-      stateDir = values['state-dir'] ?? join(scratch, 'state');
+      stateDir = values['state-dir'] ?? DEMO_STATE_DIR;
       say(`  Docker API ${docker.api.host}: ${docker.project}/${docker.service}, blue on :${docker.ports.blue}, green on :${docker.ports.green}, traffic on ${docker.live()} through ${docker.env.APP_URL}`);
       env = { ...docker.env };
       params = scenario.params;
       const d = docker;
       verdictOf = (run) => scenario.verdict(d, run);
     } else {
-      sb = await startSandbox(scenario.sandbox);
-      stateDir = values['state-dir'] ?? join(sb.dir, 'state');
-      say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port}, S3 ${sb.s3.endpoint} (bucket ${sb.bucket}), trading service ${sb.app.url}`);
+      sb = await startSandbox(rows === undefined ? scenario.sandbox : { ...scenario.sandbox, trades: rows });
+      stateDir = values['state-dir'] ?? DEMO_STATE_DIR;
+      say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port} (${sb.trades.toLocaleString('en')} trades), S3 ${sb.s3.endpoint} (bucket ${sb.bucket}) and ${sb.s3dr.endpoint} (second region), trading service ${sb.app.url}`);
       const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
       if (interrupted) return 130;
       params = await scenario.setup(ctx);
@@ -128,12 +135,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     });
     child = undefined;
     say('');
-    if (run.reportPath) say(`report: ${run.reportPath}   (runbook report ${run.runId} --state-dir ${stateDir} --format md|json|junit|prometheus)`);
-    if (!values['state-dir']) {
-      // The default state dir goes away with the sandbox: show the report's summary before it does.
-      if (run.reportPath && existsSync(run.reportPath)) say(summarizeReport(readFileSync(run.reportPath, 'utf8')));
-      say(`(the state dir is a temporary one and is removed now; pass --state-dir DIR to keep the reports)`);
-    }
+    if (run.reportPath && existsSync(run.reportPath)) say(summarizeReport(readFileSync(run.reportPath, 'utf8')));
+    if (run.reportPath) say(`report: ${relative(process.cwd(), run.reportPath)}   (runbook report ${run.runId} --state-dir ${relative(process.cwd(), stateDir) || '.'} --format md|json|junit|prometheus)`);
     if (!run.finished) {
       say(`✗ the run did not finish (exit ${run.code ?? run.signal})`);
       return run.code ?? 130;
@@ -149,7 +152,6 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   } finally {
     await docker?.stop();
     await sb?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

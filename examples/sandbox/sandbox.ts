@@ -4,7 +4,9 @@
  * (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS credentials, PATH with the PostgreSQL binaries).
  * Used by `npm run demo` and the drills in test/drills/. `stop()` leaves no process or dir behind.
  */
+import { execFile } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type PgServer } from './services/postgres.js';
@@ -24,20 +26,43 @@ export interface SandboxOptions {
   fsync?: boolean;
   /** Create a flyway_schema_history with versions 1 and 2 (2 added trades.note), for schema-rollback. */
   flyway?: boolean;
+  /**
+   * Stream WAL continuously into `<dir>/wal-stream` with `pg_receivewal` (a replication slot, every
+   * record flushed as it arrives), besides the archive (implies `pitr`). `sync`: the primary waits for
+   * the stream before it acknowledges a commit (`synchronous_standby_names`), so an acknowledged
+   * commit is never lost with the primary; `async`: it does not wait.
+   */
+  walStream?: 'sync' | 'async';
 }
+
+/** The second region's bucket and region name, as the runbooks' `dr_bucket` / `dr_region` defaults. */
+export const DR_BUCKET = 'trademaster-backups-dr';
+export const DR_REGION = 'eu-central-1';
 
 export interface Sandbox {
   /** The temp dir holding everything (scratch space for runbooks under `work/`). */
   dir: string;
   /** Scratch dir the runbooks may use (`work_dir` param). */
   workDir: string;
+  /** Trades seeded at start (seedFingerprint(trades) is what a full restore gives back). */
+  trades: number;
   /** WAL archive dir when `pitr` is on. */
   walArchive?: string;
+  /** Where pg_receivewal streams WAL (`walStream`). */
+  walStreamDir?: string;
   bucket: string;
   pg: PgServer;
+  /** Region A (the primary backup region). */
   s3: S3Server;
+  /** Region B: the cross-region copies (bucket DR_BUCKET), a second S3 server of its own. */
+  s3dr: S3Server;
+  /** The age key pair backups are encrypted with: the recipient (public) and the identity (secret). */
+  age: { recipient: string; identity: string };
   app: TradingService;
-  /** Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, APP_URL, AWS_*, PATH. */
+  /**
+   * Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, S3_DR_ENDPOINT,
+   * BACKUP_AGE_RECIPIENT, BACKUP_AGE_IDENTITY, APP_URL, AWS_*, PATH.
+   */
   env: Record<string, string>;
   /** The database URL with its password (for the sandbox's own clients). */
   databaseUrl: string;
@@ -64,7 +89,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await mkdir(workDir);
     const settings: Record<string, string> = {};
     let walArchive: string | undefined;
-    if (opts.pitr) {
+    if (opts.pitr || opts.walStream) {
       walArchive = join(dir, 'wal-archive');
       await mkdir(walArchive);
       settings.wal_level = 'replica';
@@ -80,16 +105,29 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (walArchive) await chown(walArchive, pg.runAs.uid, pg.runAs.gid);
       await chown(dir, pg.runAs.uid, pg.runAs.gid);
     }
-    await pg.psql(SANDBOX_SCHEMA_SQL + seedSql(opts.trades ?? 1000));
+    let walStreamDir: string | undefined;
+    if (opts.walStream) {
+      walStreamDir = join(dir, 'wal-stream');
+      const receiver = await startWalReceiver(pg, walStreamDir, opts.walStream);
+      stops.push(() => receiver.stop());
+    }
+    const trades = opts.trades ?? 1000;
+    await pg.psql(SANDBOX_SCHEMA_SQL + seedSql(trades));
     if (opts.flyway) await pg.psql(FLYWAY_SQL);
     const s3 = await startS3({ buckets: [bucket] });
     stops.push(() => s3.stop());
+    const s3dr = await startS3({ buckets: [DR_BUCKET] });
+    stops.push(() => s3dr.stop());
+    const age = await ageKeyPair();
     const app = await startTradingService({ databaseUrl: pg.url, breaker: opts.breaker });
     stops.push(() => app.close());
     const env: Record<string, string> = {
       DATABASE_URL: `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}`,
       PGPASSWORD: pg.password,
       S3_ENDPOINT: s3.endpoint,
+      S3_DR_ENDPOINT: s3dr.endpoint,
+      BACKUP_AGE_RECIPIENT: age.recipient,
+      BACKUP_AGE_IDENTITY: age.identity,
       APP_URL: app.url,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
@@ -99,10 +137,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return {
       dir,
       workDir,
+      trades,
       walArchive,
+      walStreamDir,
       bucket,
       pg,
       s3,
+      s3dr,
+      age,
       app,
       env,
       databaseUrl: pg.url,
@@ -113,6 +155,72 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await stop();
     throw err;
   }
+}
+
+/**
+ * `pg_receivewal` into `dir` through a physical replication slot (so the primary keeps WAL it has not
+ * sent), `--synchronous` (flushed and acknowledged record by record), as the server's OS user so the
+ * recovered server can read what it wrote. With `sync` the primary then waits for it on every commit.
+ */
+async function startWalReceiver(pg: PgServer, dir: string, mode: 'sync' | 'async'): Promise<{ stop(): Promise<void> }> {
+  await mkdir(dir);
+  if (pg.runAs) await chown(dir, pg.runAs.uid, pg.runAs.gid);
+  await pg.psql(`SELECT pg_create_physical_replication_slot('runbook_stream')`);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    join(pg.binDir, 'pg_receivewal'),
+    ['-D', dir, '--slot=runbook_stream', '--synchronous', '--no-password', '-d', `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}?application_name=pg_receivewal`],
+    { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ['ignore', 'ignore', 'pipe'], ...(pg.runAs ? { uid: pg.runAs.uid, gid: pg.runAs.gid } : {}) },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await gone;
+    clearTimeout(timer);
+  };
+  try {
+    // Streaming (and, for sync, counted as the synchronous standby) before the seed commits.
+    for (let i = 0; ; i++) {
+      const state = await pg.psql(`SELECT state FROM pg_stat_replication WHERE application_name = 'pg_receivewal'`);
+      if (state === 'streaming') break;
+      if (child.exitCode !== null || i > 200) throw new Error(`pg_receivewal did not start streaming: ${stderr.trim()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (mode === 'sync') {
+      await pg.psql(`ALTER SYSTEM SET synchronous_standby_names = 'pg_receivewal'`);
+      await pg.psql(`SELECT pg_reload_conf()`);
+      for (let i = 0; (await pg.psql(`SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg_receivewal'`)) !== 'sync'; i++) {
+        if (i > 200) throw new Error('pg_receivewal did not become the synchronous standby');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
+}
+
+/**
+ * A fresh age X25519 key pair (`age-keygen`, Debian's `age`): the backups are encrypted to the
+ * recipient; only a restore holds the identity.
+ */
+async function ageKeyPair(): Promise<{ recipient: string; identity: string }> {
+  let out: string;
+  try {
+    out = (await promisify(execFile)('age-keygen', [], { encoding: 'utf8' })).stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'ENOENT' ? 'age-keygen not found: install age (apt-get install age) — backups are encrypted with it' : `age-keygen: ${e.message}`);
+  }
+  const identity = /^AGE-SECRET-KEY-1[0-9A-Z]+$/m.exec(out)?.[0];
+  const recipient = /^# public key: (age1[0-9a-z]+)$/m.exec(out)?.[1];
+  if (!identity || !recipient) throw new Error('age-keygen printed no key pair');
+  return { recipient, identity };
 }
 
 /** Flyway's history table as Flyway 9 creates it, with two applied versions; V2 added trades.note. */

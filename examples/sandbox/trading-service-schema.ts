@@ -29,7 +29,8 @@ export const SEED_ACCOUNTS = [
  * INSERTs for `nTrades` trades and the three seed accounts. The same n always gives the same rows
  * (symbols, quantities, prices and timestamps are functions of the row number), so
  * `SELECT count(*), sum(qty), sum(price) FROM trades` is a fixed fingerprint. It appends: run it on
- * an empty schema. One set-based INSERT, so 100 000 rows take well under a second.
+ * an empty schema. One set-based INSERT, so 100 000 rows take well under a second. The arithmetic is
+ * bigint (`i * 7919` overflows integer past ~271,000 rows), so millions of rows seed the same way.
  */
 export function seedSql(nTrades: number): string {
   if (!Number.isInteger(nTrades) || nTrades < 0) throw new RangeError(`nTrades must be an integer ≥ 0, got ${nTrades}`);
@@ -41,7 +42,7 @@ SELECT (ARRAY[${symbols}])[1 + (i - 1) % ${SEED_SYMBOLS.length}],
        1 + (i * 37) % 100,
        round(100 + ((i * 7919) % 10000) / 100.0, 2),
        timestamptz '2025-01-17 12:00:00+00' + (i - 1) * interval '1 minute'
-FROM generate_series(1, ${nTrades}) AS i;
+FROM generate_series(1::bigint, ${nTrades}::bigint) AS i;
 `;
 }
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { cliParams } from './params.js';
 import { cliConfig } from './config.js';
 import { Runner, ResumeError, safeUser, EXIT, type RunOptions } from '../interpreter/run.js';
-import { readSecrets } from '../interpreter/secrets.js';
+import { readSecretsTree } from '../interpreter/secrets.js';
 import { acquireLock, LockHeldError, readLock, type Lock } from '../interpreter/lock.js';
 import { findOrphans } from '../interpreter/orphans.js';
 import { hostname } from 'node:os';
@@ -84,7 +84,7 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
   const stateDir = defaultStateDir(opts.stateDir);
   // A bad --max-parallel (or RUNBOOK_MAX_PARALLEL, or config) is a usage error before anything runs.
   cliConfig({ stateDir: opts.stateDir, maxParallel: opts.maxParallel });
-  const secrets = readSecrets(model, process.env);
+  const secrets = readSecretsTree(loaded, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
     return EXIT.invalid;
@@ -165,6 +165,7 @@ async function execute(loaded: Loaded, params: Record<string, unknown>, opts: Ru
     loaded,
     params,
     secrets: secrets.values,
+    childSecrets: secrets.byFile,
     stateDir,
     decider,
     dryRun: !!opts.dryRun,

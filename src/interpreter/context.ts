@@ -27,6 +27,8 @@ export interface Level {
   /** `steps.<id>` as expressions see it, kept in step with `states`. */
   stepsScope: Record<string, Record<string, unknown>>;
   connections: ConnectionPool;
+  /** The secrets this level's runbook declares (sub-runbooks); the top level uses the run's. */
+  secrets?: Record<string, string>;
   /**
    * A sub-runbook level: the signal of its `runbook:` step's attempt (its timeout, the run's abort).
    * While it is aborted no new step of the level starts and its running steps are cancelled.
@@ -49,6 +51,8 @@ export interface RunSettings {
   secrets: Record<string, string>;
   /** At most this many steps run at once in the whole run (`--max-parallel`, spec §12; default 64). */
   maxParallel?: number;
+  /** Secrets of sub-runbooks, by absolute file; runtime-named ones are added as they are read. */
+  childSecrets: Map<string, Record<string, string>>;
 }
 
 export interface StartedEntry {
@@ -86,7 +90,7 @@ export class RunContext {
     startedAt = Date.now(),
   ) {
     this.startedAt = startedAt;
-    this.secretForms = secretForms(Object.values(settings.secrets));
+    this.secretForms = secretForms([settings.secrets, ...settings.childSecrets.values()].flatMap((m) => Object.values(m)));
     this.runScope = {
       id: runId,
       started_at: new Date(startedAt).toISOString(),
@@ -167,7 +171,7 @@ export class RunContext {
   }
 
   scope(level: Level, phase?: PhaseCtx, extra?: Scope): Scope {
-    const secrets = this.settings.secrets;
+    const secrets = level.secrets ?? this.settings.secrets;
     return {
       params: level.params,
       env: this.settings.env,
@@ -188,7 +192,7 @@ export function newLevel(
   loaded: LoadedRunbook,
   params: Record<string, unknown>,
   connections: ConnectionPool,
-  parent?: { fullId: string; depth: number; signal?: AbortSignal },
+  parent?: { fullId: string; depth: number; signal?: AbortSignal; secrets?: Record<string, string> },
 ): Level {
   const states = new Map<string, StepState>();
   const stepsScope: Record<string, Record<string, unknown>> = {};
@@ -208,6 +212,7 @@ export function newLevel(
     stepsScope,
     connections,
     ...(parent?.signal ? { signal: parent.signal } : {}),
+    ...(parent?.secrets ? { secrets: parent.secrets } : {}),
   };
 }
 

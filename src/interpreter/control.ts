@@ -20,6 +20,24 @@ import { runPhases, evaluateMeasures } from './phases.js';
 import { runSection } from './scheduler.js';
 import { restoreLevel } from './restore.js';
 import { phaseCtxOf } from './context.js';
+import { readSecrets } from './secrets.js';
+import { secretForms } from './masked-output.js';
+import type { RunbookModel } from '../dsl/model.js';
+
+/**
+ * The secrets a sub-runbook declares: read at run start for literal files; a file named by an
+ * expression has them read now, and the masker learns them before any of its steps runs.
+ */
+function childSecrets(ctx: RunContext, abs: string, model: RunbookModel): Record<string, string> {
+  const known = ctx.settings.childSecrets.get(abs);
+  if (known) return known;
+  const { values, diagnostics } = readSecrets(model, ctx.settings.env);
+  if (diagnostics.length) throw new StepFailure(diagnostics.map((d) => d.message).join('; '), undefined, 'SECRET_MISSING');
+  for (const v of Object.values(values)) ctx.emitter.masker.add(v);
+  ctx.secretForms.push(...secretForms(Object.values(values)));
+  ctx.settings.childSecrets.set(abs, values);
+  return values;
+}
 
 export async function executeControl(
   ctx: RunContext,
@@ -102,7 +120,7 @@ async function runSubRunbook(
     loaded,
     values,
     new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env }),
-    { fullId, depth: level.depth, signal },
+    { fullId, depth: level.depth, signal, secrets: childSecrets(ctx, abs, model) },
   );
   restoreLevel(ctx, child);
   try {

@@ -38,6 +38,8 @@ export interface RunOptions {
   loaded: LoadedRunbook & { model: RunbookModel };
   params: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** Secrets of sub-runbooks named by a literal file, by absolute file (readSecretsTree). */
+  childSecrets?: Map<string, Record<string, string>>;
   stateDir: string;
   decider: Decider;
   dryRun?: boolean;
@@ -71,7 +73,8 @@ export class Runner {
     const model = opts.loaded.model;
     this.runId = opts.resume?.runId ?? opts.runId ?? newRunId(model.id);
     this.journalFile = journalPath(opts.stateDir, this.runId);
-    const masker = new SecretMasker(Object.values(opts.secrets).filter((v) => v.length > 0));
+    const allSecrets = [opts.secrets, ...(opts.childSecrets?.values() ?? [])].flatMap((m) => Object.values(m));
+    const masker = new SecretMasker(allSecrets.filter((v) => v.length > 0));
     const emitter = new Emitter(this.runId, JournalWriter.open(this.journalFile), masker);
     for (const l of opts.listeners ?? []) emitter.on(l);
     const env = opts.env ?? process.env;
@@ -81,7 +84,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, maxParallel: opts.maxParallel },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map(), maxParallel: opts.maxParallel },
       startedAt,
     );
     if (opts.resume) this.restore(opts.resume.events);

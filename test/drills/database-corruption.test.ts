@@ -23,7 +23,7 @@ describe.skipIf(skip)('drill: database corruption (scenario 1)', () => {
   it('restores the dropped trades table with every row, within the RTO', async () => {
     const ctx = box.ctx();
     const key = await takeBackup(ctx);
-    expect(key).toMatch(/^postgresql\/full\/\d{8}T\d{6}Z\.dump$/);
+    expect(key).toMatch(/^postgresql\/full\/\d{8}T\d{6}Z\.dump\.age$/);
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
     expect(await countTrades(ctx.sb)).toBeUndefined();
     expect(await getJson(`${ctx.sb.app.url}/actuator/health`)).toMatchObject({ status: 503, body: { status: 'DOWN' } });
@@ -48,18 +48,21 @@ describe.skipIf(skip)('drill: database corruption (scenario 1)', () => {
 describe.skipIf(skip)('drill: a damaged backup is refused and the containment rolled back', () => {
   const box = useSandbox({ trades: 300 });
 
-  it('sha256 mismatch → download fails → maintenance off again, rolled_back, exit 1', async () => {
+  it('sha256 mismatch in both regions → downloads fail → maintenance off again, rolled_back, exit 1', async () => {
     const ctx = box.ctx();
     const key = await takeBackup(ctx);
     await corruptObject(ctx.sb, key);
+    await corruptObject(ctx.sb, key, 'dr');
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
 
     const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
     expect(run.code).toBe(1);
     expect(run.finished).toMatchObject({ status: 'rolled_back', rto_met: false });
-    const download = run.events.find((e) => e.type === 'step.finished' && e.step === 'download');
-    expect(download).toMatchObject({ status: 'failed' });
-    expect(String(download!.error)).toContain('sha256 mismatch');
+    for (const step of ['download', 'download-dr']) {
+      const download = run.events.find((e) => e.type === 'step.finished' && e.step === step);
+      expect(download).toMatchObject({ status: 'failed' });
+      expect(String(download!.error)).toContain('sha256 mismatch');
+    }
     // pg_restore never ran; the rollback of maintenance-on did, and succeeded.
     expect(run.events.some((e) => e.type === 'step.started' && e.step === 'pg-restore')).toBe(false);
     expect(run.events.filter((e) => e.type === 'rollback.finished')).toEqual([
@@ -71,4 +74,19 @@ describe.skipIf(skip)('drill: a damaged backup is refused and the containment ro
     expect(md).toMatch(/^\| RTO \| ❌ /m);
     expect(md).toContain('maintenance-on');
   });
+});
+
+describe.skipIf(skip)('drill: database corruption at scale (1,000,000 trades)', () => {
+  const ROWS = 1_000_000;
+  const box = useSandbox({ trades: ROWS });
+
+  it('restores every one of a million rows, checksums equal, within the RTO', async () => {
+    const ctx = box.ctx();
+    await takeBackup(ctx);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.finished).toMatchObject({ status: 'succeeded', rto_met: true, measures: { rows_restored: ROWS } });
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(ROWS));
+  }, 240_000);
 });

@@ -3,13 +3,12 @@
  * trades with a target time between them, then runbooks/pitr-restore.yaml brings up a separate
  * server recovered to that time: the first batch is there, the second is not, and the RPO is reported.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort, setupPitr } from '../../examples/sandbox/demo-scenarios.js';
 import { drill, drillUnavailableReason, expectRtoMet, report, useSandbox } from './sandbox-drill.js';
+import { stopRecovered } from './pitr-helpers.js';
 
 const skip = drillUnavailableReason() !== undefined;
 const SEEDED = 300;
@@ -54,16 +53,3 @@ describe.skipIf(skip)('drill: point-in-time recovery', () => {
     }
   });
 });
-
-/** The recovered server was started by the runbook (pg_ctl), not by the sandbox: stop it here. */
-function stopRecovered(dir: string, osUser: string | undefined): void {
-  if (!existsSync(join(dir, 'postmaster.pid'))) return;
-  const pgCtl = execFileSync('bash', ['-c', 'command -v pg_ctl'], { env: { ...process.env, PATH: `${process.env.PATH}:${findBin()}` } }).toString().trim();
-  const argv = [pgCtl, '-D', dir, '-m', 'immediate', '-w', 'stop'];
-  if (osUser) execFileSync('runuser', ['-u', osUser, '--', ...argv], { stdio: 'ignore' });
-  else execFileSync(argv[0], argv.slice(1), { stdio: 'ignore' });
-}
-
-function findBin(): string {
-  return execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).toString().trim();
-}

@@ -1,0 +1,107 @@
+/**
+ * The guide's backups are encrypted and copied to a second region (runbooks/full-backup.yaml), and
+ * the restore (runbooks/database-corruption.yaml) decrypts them and falls back to the second region:
+ * - what lies in S3 is ciphertext: `pg_restore --list` refuses it; in both regions, same sha256;
+ * - a wrong key stops at the decryption, before pg_restore, and the containment is rolled back;
+ * - region A's S3 server is down: the restore comes from region B, every row is back, and the
+ *   report says which region served it;
+ * - a damaged copy in region A (sha256 mismatch): the copy in region B serves.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { corruptObject, countTrades, takeBackup } from '../../examples/sandbox/demo-scenarios.js';
+import { DR_BUCKET } from '../../examples/sandbox/sandbox.js';
+import { seedFingerprint } from '../../examples/sandbox/trading-service.js';
+import { drill, drillUnavailableReason, report, useSandbox } from './sandbox-drill.js';
+import { runRunbook } from '../../examples/sandbox/demo-cli.js';
+
+const skip = drillUnavailableReason() !== undefined;
+const TRADES = 1500;
+
+const objectFile = (dir: string, bucket: string, key: string) => join(dir, bucket, `${key}._S3rver_object`);
+const stepFinished = (events: Record<string, unknown>[], step: string) => events.find((e) => e.type === 'step.finished' && e.step === step);
+const started = (events: Record<string, unknown>[], step: string) => events.some((e) => e.type === 'step.started' && e.step === step);
+
+describe.skipIf(skip)('drill: encrypted backups in two regions', () => {
+  const box = useSandbox({ trades: TRADES });
+
+  it('stores ciphertext, the same in both regions, that pg_restore cannot read', async () => {
+    const ctx = box.ctx();
+    const key = await takeBackup(ctx);
+    expect(key).toMatch(/\.dump\.age$/);
+    const a = readFileSync(objectFile(ctx.sb.s3.dir, ctx.sb.bucket, key));
+    const b = readFileSync(objectFile(ctx.sb.s3dr.dir, DR_BUCKET, key));
+    expect(a.equals(b)).toBe(true);
+    expect(a.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+    // Not a PostgreSQL archive: pg_restore refuses the object as stored.
+    const list = spawnSync('pg_restore', ['--list', objectFile(ctx.sb.s3.dir, ctx.sb.bucket, key)], { encoding: 'utf8', env: { ...process.env, PATH: ctx.sb.env.PATH } });
+    expect(list.status).not.toBe(0);
+    expect(list.stderr).toMatch(/input file does not appear to be a valid archive/);
+    // With the identity it decrypts to one.
+    const plain = execFileSync('bash', ['-c', `age --decrypt --identity <(printf '%s\\n' "$ID") "$F" | pg_restore --list | grep -c 'TABLE DATA'`], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: ctx.sb.env.PATH, ID: ctx.sb.age.identity, F: objectFile(ctx.sb.s3dr.dir, DR_BUCKET, key) },
+    });
+    expect(Number(plain.trim())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a damaged copy in the primary region: the second region serves the restore', async () => {
+    const ctx = box.ctx();
+    const key = await takeBackup(ctx);
+    await corruptObject(ctx.sb, key);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    expect(run.code, run.stderr).toBe(0);
+    expect(String(stepFinished(run.events, 'download')!.error)).toContain('sha256 mismatch');
+    expect(stepFinished(run.events, 'download-dr')).toMatchObject({ status: 'succeeded' });
+    expect(run.finished).toMatchObject({ status: 'succeeded', measures: { backup_region: 'eu-central-1', backup_key: key, rows_restored: TRADES } });
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
+  });
+
+  it('a wrong key stops at the decryption: pg_restore never runs, the containment is rolled back', async () => {
+    const ctx = box.ctx();
+    await takeBackup(ctx);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    const other = /^AGE-SECRET-KEY-1[0-9A-Z]+$/m.exec(execFileSync('age-keygen', [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![0];
+    const run = await runRunbook('database-corruption', {
+      stateDir: ctx.stateDir,
+      env: { ...ctx.sb.env, BACKUP_AGE_IDENTITY: other },
+      params: { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` },
+      extra: ['--json', '--yes'],
+    });
+    expect(run.code).toBe(1);
+    expect(run.finished).toMatchObject({ status: 'rolled_back' });
+    expect(stepFinished(run.events, 'decrypt')).toMatchObject({ status: 'failed' });
+    expect(run.events.filter((e) => e.type === 'step.output' && e.step === 'decrypt').map((e) => e.text).join('')).toMatch(/no identity matched/);
+    expect(started(run.events, 'check-archive')).toBe(false);
+    expect(started(run.events, 'pg-restore')).toBe(false);
+    expect(run.events.filter((e) => e.type === 'rollback.finished')).toEqual([expect.objectContaining({ step: 'maintenance-on', status: 'succeeded' })]);
+    // The key never reaches the journal.
+    expect(JSON.stringify(run.events)).not.toContain(other);
+    expect(await countTrades(ctx.sb)).toBeUndefined();
+  });
+});
+
+describe.skipIf(skip)('drill: region A is down, region B serves the restore', () => {
+  const box = useSandbox({ trades: TRADES });
+
+  it('restores every row from the second region and the report says so', async () => {
+    const ctx = box.ctx();
+    const key = await takeBackup(ctx);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    // Region A's S3 server goes away (connections refused from now on).
+    await ctx.sb.s3.stop();
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    expect(run.code, run.stderr).toBe(0);
+    expect(stepFinished(run.events, 'find-backup')).toMatchObject({ status: 'failed' });
+    expect(stepFinished(run.events, 'download')).toMatchObject({ status: 'skipped' });
+    expect(stepFinished(run.events, 'find-backup-dr')).toMatchObject({ status: 'succeeded', outputs: { key } });
+    expect(run.finished).toMatchObject({ status: 'succeeded', measures: { backup_region: 'eu-central-1', backup_key: key, rows_restored: TRADES } });
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
+    const md = await report(ctx, run.runId!);
+    expect(md).toContain(`Restoring ${key} from the eu-central-1 region`);
+    expect(md).toMatch(/backup_region.*eu-central-1/);
+  });
+});
