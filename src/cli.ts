@@ -19,9 +19,14 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const stateDirOption = () => new Option('--state-dir <dir>', 'where runs, journals and locks live (default .runbook/, or $RUNBOOK_STATE_DIR); the same as --state file:<dir>');
+const stateDirOption = () => new Option('--state-dir <dir>', 'where runs, journals and locks live (default .runbook/, or $RUNBOOK_STATE_DIR, or `state:` in runbook.config.yaml); the same as --state file:<dir>');
 const stateOption = () => new Option('--state <url>', 'the state store: file:<dir> (default file:.runbook) or postgres://user@host/db, shared by every runner (or $RUNBOOK_STATE)');
 const leaseOption = () => new Option('--lease <duration>', "the run's lease in a shared store: another runner may take the run over once it passes (default 15s)");
+const paramsFileOption = () => new Option('--params-file <file>', 'params from a YAML or JSON file (a map of name: value); --set wins over it');
+const maxParallelOption = () => new Option('--max-parallel <n>', 'at most this many steps run at once in the whole run (default 64, or $RUNBOOK_MAX_PARALLEL, or `max_parallel:` in runbook.config.yaml)');
+
+/** `runbook run FILE --help` (and plan): the runbook's own params, prepared before commander prints help. */
+let runbookParamsHelp = '';
 
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
@@ -41,8 +46,9 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .command('validate')
     .description('check runbook files against the schema and the semantic rules; print every error as file:line:col')
     .argument('<file...>', 'runbook YAML files')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook validate --json my-runbook.yaml']))
+    .option('--json', 'print the result as JSON (the same as --format json)')
+    .addOption(new Option('--format <format>', 'text (default), json, github (workflow annotations ::error file=…,line=…,col=…::), or sarif (SARIF 2.1.0 for code scanning)').choices(['text', 'json', 'github', 'sarif']))
+    .addHelpText('after', examples(['runbook validate runbooks/*.yaml', 'runbook validate --json my-runbook.yaml', 'runbook validate --format github runbooks/*.yaml', 'runbook validate --format sarif runbooks/*.yaml > runbook.sarif']))
     .action(async (files: string[], opts) => run((await import('./cli/validate.js')).validateCommand(files, opts)));
 
   program
@@ -50,11 +56,12 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .description('the dry run: phases and steps in execution order, rendered bodies, guards, rollbacks, predicted critical path vs the RTO (changes nothing)')
     .argument('<file>', 'runbook YAML file')
     .option('--set <name=value>', 'set a param (repeatable)', collect)
+    .addOption(paramsFileOption())
     .option('--json', 'print the plan as one JSON document')
     .option('--preflight', 'also run read-only checks of every connection and target')
     .addOption(stateDirOption())
     .addOption(stateOption())
-    .addHelpText('after', examples(['runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook plan runbooks/database-corruption.yaml --json --preflight']))
+    .addHelpText('after', () => examples(['runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook plan runbooks/database-corruption.yaml --json --preflight']) + runbookParamsHelp)
     .action(async (file: string, opts) => run((await import('./cli/plan.js')).planCommand(file, opts)));
 
   program
@@ -62,16 +69,18 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .description('run a runbook: live TUI on a terminal, plain lines otherwise, NDJSON events with --json')
     .argument('<file>', 'runbook YAML file')
     .option('--set <name=value>', 'set a param (repeatable)', collect)
+    .addOption(paramsFileOption())
     .option('--yes', 'approve confirm/approve steps without asking')
     .option('--step', 'step through interactively: confirm each step before it runs')
     .option('--dry-run', 'walk the whole run without side effects')
     .option('--drill', 'a real run that is a DR drill: its report is a drill report, `runbook drills` and `stats` count it as one')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(maxParallelOption())
     .addOption(stateDirOption())
     .addOption(stateOption())
     .addOption(leaseOption())
-    .addHelpText('after', examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run runbooks/database-corruption.yaml --drill --yes', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step']))
+    .addHelpText('after', () => examples(['runbook run runbooks/database-corruption.yaml --set target=staging', 'runbook run runbooks/database-corruption.yaml --drill --yes', 'runbook run drill.yaml --no-tui --yes', 'runbook run drill.yaml --json > events.ndjson', 'runbook run drill.yaml --step', 'runbook run drill.yaml --help   # also lists the runbook\'s params']) + runbookParamsHelp)
     .action(async (file: string, opts) => run((await import('./cli/run.js')).runCommand(file, opts)));
 
   program
@@ -86,6 +95,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--yes', 'approve confirm/approve steps without asking')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(maxParallelOption())
     .addOption(stateDirOption())
     .addOption(stateOption())
     .addOption(leaseOption())
@@ -109,6 +119,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .argument('[runbook-id]', 'only runs of this runbook')
     .option('--json', 'print as JSON')
     .option('--limit <n>', 'at most this many runs (default 50)')
+    .option('--accuracy', "how far each run's plan (its prediction when it started) was from what happened, and the mean error")
     .addOption(stateDirOption())
     .addOption(stateOption())
     .addHelpText('after', examples(['runbook history', 'runbook history database-corruption --json']))
@@ -169,6 +180,14 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .action(async (file: string, opts) => run((await import('./cli/transfer.js')).importCommand(file === '-' ? '/dev/stdin' : file, opts)));
 
   program
+    .command('params')
+    .description("list a runbook's params: type, default, allowed values, description")
+    .argument('<file>', 'runbook YAML file')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples(['runbook params runbooks/database-corruption.yaml']))
+    .action(async (file: string, opts) => run((await import('./cli/params.js')).paramsCommand(file, opts)));
+
+  program
     .command('schema')
     .description('print the JSON Schema of runbook files (point your editor at schema/runbook.schema.json)')
     .addHelpText('after', examples(['runbook schema > runbook.schema.json']))
@@ -189,11 +208,23 @@ async function main(): Promise<void> {
     Promise.resolve(code)
       .then((c) => exitWith(c))
       .catch(async (e) => {
-        process.stderr.write(`runbook: ${(e as Error).stack ?? e}\n`);
+        const err = e as Error;
+        // Bad settings or usage: one line, exit 2 (nothing was executed).
+        if (['UsageError', 'ConfigError', 'StateDirError'].includes(err?.name)) {
+          process.stderr.write(`runbook: ${err.message}\n`);
+          return exitWith(2);
+        }
+        // Anything else is a defect: still one line for the operator (the stack on request).
+        process.stderr.write(process.env.RUNBOOK_DEBUG ? `runbook: ${err?.stack ?? e}\n` : `runbook: internal error: ${err?.message ?? e} (set RUNBOOK_DEBUG=1 for the stack trace)\n`);
         await exitWith(1);
       });
   };
   const program = buildProgram(finish);
+  const argv = process.argv.slice(2);
+  if ((argv[0] === 'run' || argv[0] === 'plan') && argv.some((a) => a === '--help' || a === '-h')) {
+    const file = argv.slice(1).find((a) => !a.startsWith('-'));
+    if (file) runbookParamsHelp = await (await import('./cli/params.js')).paramsHelp(file);
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

@@ -1,8 +1,9 @@
 /** Printing helpers shared by the commands: diagnostics with source excerpts, clean exits. */
-import { readFileSync } from 'node:fs';
+import { readRunbookText } from '../dsl/load.js';
 import { formatDiagnostic, isError, sortDiagnostics, type Diagnostic } from '../dsl/errors.js';
 import { allDiagnostics, loadRunbook, type LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
+import { cliConfig, stateDirOf } from './config.js';
 
 /** Print every diagnostic as `file:line:col: message` with the source line and a caret. */
 export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s)): void {
@@ -10,11 +11,9 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
   const sourceOf = (file?: string) => {
     if (!file) return undefined;
     if (!sources.has(file)) {
-      try {
-        sources.set(file, readFileSync(file, 'utf8'));
-      } catch {
-        sources.set(file, undefined);
-      }
+      // The same guarded read as loading: a FIFO or /dev/zero named in a diagnostic must not hang here.
+      const text = readRunbookText(file);
+      sources.set(file, typeof text === 'string' ? text : undefined);
     }
     return sources.get(file);
   };
@@ -25,7 +24,8 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
 export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookModel }) | undefined {
   const loaded = loadRunbook(file);
   const diags = allDiagnostics(loaded);
-  printDiagnostics(diags);
+  // NO_ROLLBACK is validate's to report, one line a step; plan shows the coverage, run does not repeat it.
+  printDiagnostics(diags.filter((d) => d.code !== 'NO_ROLLBACK'));
   if (diags.some(isError) || !loaded.model) return undefined;
   return loaded as LoadedRunbook & { model: RunbookModel };
 }
@@ -54,6 +54,10 @@ export class UsageError extends Error {
   }
 }
 
+/** The state dir: --state-dir, else RUNBOOK_STATE(_DIR), else the config file's `state`, else .runbook/ (src/cli/config.ts). */
 export function defaultStateDir(opt?: string): string {
-  return opt ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook';
+  const { state, source } = cliConfig({ stateDir: opt });
+  const dir = stateDirOf(state);
+  if (dir === undefined) throw new UsageError(`state store '${state}' (from ${source.state}) is not a directory; this command needs a file store (file:<dir>)`);
+  return dir;
 }

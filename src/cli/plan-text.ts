@@ -5,6 +5,8 @@ import { stringifyValue } from '../dsl/expr/index.js';
 
 const d = (ms: number | undefined | null) => (ms === undefined || ms === null ? '—' : formatDuration(ms));
 const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? ' ✓' : ' ✗ over');
+const count = (n: number) => `${n} step${n === 1 ? '' : 's'}`;
+const TIMEOUT_NOTE = { step: '', default: ' (default)', approve: " (the approval's own)", none: '' } as const;
 
 export function renderPlanText(plan: Plan, indent = ''): string {
   const out: string[] = [];
@@ -21,7 +23,8 @@ export function renderPlanText(plan: Plan, indent = ''): string {
   plan.phases.forEach((p, i) => {
     line();
     const budget = p.budget_ms !== undefined ? `budget ${d(p.budget_ms)}, ` : '';
-    line(`Phase ${i + 1}: ${p.id}${p.title ? ` — ${p.title}` : ''}  (${budget}predicted ${d(p.predicted_ms)}${verdict(p.within_budget)})`);
+    const phasePredicted = p.unknown_steps.length ? `predicted ≥ ${d(p.predicted_ms)}, unknown for ${count(p.unknown_steps.length)}` : `predicted ${d(p.predicted_ms)}`;
+    line(`Phase ${i + 1}: ${p.id}${p.title ? ` — ${p.title}` : ''}  (${budget}${phasePredicted}${verdict(p.within_budget)})`);
     if (p.when) line(`  when ${stringifyValue(p.when.expression)} → ${p.when.value}`);
     p.groups.forEach((g, gi) => {
       line(`  ${gi + 1}. ${g.length > 1 ? `in parallel (${g.length})` : 'then'}`);
@@ -40,9 +43,15 @@ export function renderPlanText(plan: Plan, indent = ''): string {
   line();
   const path = plan.phases.flatMap((p) => p.critical_path);
   line(`Critical path: ${path.join(' → ') || '—'}`);
-  line(
-    `Predicted: ${d(plan.predicted_ms)} (${plan.predicted_source === 'none' ? 'no estimates' : `from ${plan.predicted_source}`})${o.rto_ms !== undefined ? ` against RTO ${d(o.rto_ms)}${verdict(plan.within_rto)}` : ''}`,
-  );
+  const unknown = [...plan.phases.flatMap((p) => p.unknown_steps), ...plan.finally.filter((s) => s.estimate_ms === null && s.when?.value !== 'false').map((s) => s.id)];
+  // A sum that leaves steps out is a lower bound: it is shown as one, and it never earns a ✓.
+  const predicted = plan.predicted_complete
+    ? `${d(plan.predicted_ms)} (${plan.predicted_source === 'none' ? 'no estimates' : `from ${plan.predicted_source}`})`
+    : plan.predicted_source === 'none'
+      ? `unknown for ${count(unknown.length)} (no estimate, no history: ${unknown.join(', ')})`
+      : `≥ ${d(plan.predicted_ms)} (from ${plan.predicted_source}; unknown for ${count(unknown.length)}: ${unknown.join(', ')})`;
+  line(`Predicted: ${predicted}${o.rto_ms !== undefined ? ` against RTO ${d(o.rto_ms)}${verdict(plan.within_rto)}` : ''}`);
+  line(`Rollback: ${plan.rollback_coverage.summary}`);
   for (const w of plan.warnings) line(`⚠ ${w}`);
   return out.join('\n');
 }
@@ -50,7 +59,7 @@ export function renderPlanText(plan: Plan, indent = ''): string {
 function renderBodyLines(b: PlannedBody, pad: string): string[] {
   const lines: string[] = [];
   const extra = [
-    `timeout ${d(b.timeout_ms)}`,
+    b.timeout_ms === null ? 'no timeout (its own steps have theirs)' : `timeout ${d(b.timeout_ms)}${TIMEOUT_NOTE[b.timeout_source]}`,
     b.retry.attempts > 1 && `retry ${b.retry.attempts}× (delay ${d(b.retry.delay_ms)}${b.retry.backoff > 1 ? `, ×${b.retry.backoff}` : ''})`,
     b.confirm && 'needs confirmation',
   ].filter(Boolean);
@@ -67,8 +76,10 @@ function renderStep(s: PlannedStep, pad: string): string[] {
   if (s.for_each) lines.push(`${pad}  for each of ${Array.isArray(s.for_each.items) ? `${s.for_each.items.length} items` : stringifyValue(s.for_each.expression)} (concurrency ${s.for_each.concurrency})`);
   if (s.until) lines.push(`${pad}  until ${stringifyValue(s.until.condition)} every ${d(s.until.every_ms)}${s.until.within_ms ? ` within ${d(s.until.within_ms)}` : ''}`);
   if (s.on_failure === 'continue') lines.push(`${pad}  on failure: continue`);
+  if (s.irreversible !== undefined) lines.push(`${pad}  ↺ no rollback: irreversible — ${s.irreversible}`);
+  else if (!s.rollback && s.changes) lines.push(`${pad}  ↺ no rollback (NO_ROLLBACK)`);
   if (s.rollback) {
-    lines.push(`${pad}  ↺ rollback:`);
+    lines.push(`${pad}  ↺ rollback${s.rollback.title ? `: ${s.rollback.title}` : ':'}`);
     lines.push(...renderBodyLines(s.rollback, pad + '    '));
   }
   if (s.runbook) lines.push(renderPlanText(s.runbook, pad + '    '));

@@ -1,5 +1,5 @@
 /** `runbook plan <file>`: the dry run; never executes anything (except read-only --preflight checks). */
-import { parseSets, resolveParams } from '../dsl/params.js';
+import { cliParams } from './params.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { stepDurations } from '../report/history.js';
 import { printDiagnostics, loadOrReport } from './output.js';
@@ -8,6 +8,7 @@ import { renderPlanText } from './plan-text.js';
 
 export interface PlanCliOptions {
   set?: string[];
+  paramsFile?: string;
   json?: boolean;
   preflight?: boolean;
   stateDir?: string;
@@ -17,16 +18,9 @@ export interface PlanCliOptions {
 export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
   const loaded = loadOrReport(file);
   if (!loaded) return 2;
-  const sets = parseSets(opts.set ?? []);
-  if (sets.errors.length) {
-    for (const e of sets.errors) process.stderr.write(`${e}\n`);
-    return 2;
-  }
-  const params = resolveParams(loaded.model, sets.values, 'cli');
-  if (params.diagnostics.length) {
-    printDiagnostics(params.diagnostics);
-    return 2;
-  }
+  const values = cliParams(loaded.model, opts);
+  if (!values) return 2;
+  const params = { values };
   // History only improves the prediction: a store that cannot be opened is said, not fatal.
   const store = await openStore(opts, process.env, { readOnly: true }).catch((e: Error) => {
     process.stderr.write(`runbook: no history for the prediction: ${e.message}\n`);

@@ -4,7 +4,8 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseSets, resolveParams } from '../dsl/params.js';
+import { cliParams } from './params.js';
+import { cliConfig } from './config.js';
 import { Runner, ResumeError, safeUser, EXIT, type ResumeInput, type RunOptions } from '../interpreter/run.js';
 import { readSecretsTree } from '../interpreter/secrets.js';
 import { LockHeldError } from '../interpreter/lock.js';
@@ -21,8 +22,13 @@ import { createPlainPrinter } from '../tui/plain.js';
 import { colorLevel } from '../tui/color-support.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
-import { runDurations, phaseDurations } from '../report/history.js';
+import { runDurations, phaseDurations, stepDurations } from '../report/history.js';
+import { buildPlan } from '../interpreter/plan.js';
+import { PLAN_FILE, savedPlanOf } from '../report/plan-accuracy.js';
 import { printDiagnostics, loadOrReport } from './output.js';
+import { checkStateDir, StateDirError } from './state-dir.js';
+import { gatedSteps } from '../interpreter/gates.js';
+import { FileStore } from '../state/file/index.js';
 
 /** `--lease` default (spec §10). */
 export const DEFAULT_LEASE_MS = 15_000;
@@ -46,6 +52,8 @@ export interface RunCliOptions {
   acceptChanges?: boolean;
   markDone?: string[];
   reason?: string;
+  paramsFile?: string;
+  maxParallel?: string;
 }
 
 type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
@@ -54,24 +62,16 @@ const load = loadOrReport;
 export async function runCommand(file: string, opts: RunCliOptions): Promise<number> {
   const loaded = load(file);
   if (!loaded) return EXIT.invalid;
-  const sets = parseSets(opts.set ?? []);
-  if (sets.errors.length) {
-    for (const e of sets.errors) process.stderr.write(`${e}\n`);
-    return EXIT.invalid;
-  }
   if (opts.drill && opts.dryRun) {
     process.stderr.write('--drill marks a real run as a DR drill; it cannot be combined with --dry-run\n');
     return EXIT.invalid;
   }
-  const params = resolveParams(loaded.model, sets.values, 'cli');
-  if (params.diagnostics.length) {
-    printDiagnostics(params.diagnostics);
-    return EXIT.invalid;
-  }
+  const params = cliParams(loaded.model, opts);
+  if (!params) return EXIT.invalid;
   const store = await openOrReport(opts);
   if (!store) return EXIT.invalid;
   try {
-    return await execute(store, loaded, params.values, opts);
+    return await execute(store, loaded, params, opts);
   } finally {
     store.close();
   }
@@ -129,6 +129,8 @@ export async function openOrReport(opts: { state?: string; stateDir?: string }, 
 
 async function execute(store: StateStore, loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
   const model = loaded.model;
+  // A bad --max-parallel (or RUNBOOK_MAX_PARALLEL, or config) is a usage error before anything runs.
+  const { maxParallel } = cliConfig({ stateDir: opts.stateDir, maxParallel: opts.maxParallel });
   const secrets = readSecretsTree(loaded, process.env);
   if (secrets.diagnostics.length) {
     printDiagnostics(secrets.diagnostics);
@@ -143,6 +145,27 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
   if (opts.step && !useTui) {
     process.stderr.write('--step needs an interactive terminal (it cannot be used with --json, --no-tui or piped output)\n');
     return EXIT.invalid;
+  }
+  // Nobody can answer a gate in a non-interactive run: refuse before anything runs (a dry run approves them itself).
+  if (!useTui && !opts.yes && !opts.dryRun) {
+    const done = new Set((resume?.events ?? []).flatMap((e) => (e.type === 'step.finished' ? [e.step] : [])));
+    const gates = gatedSteps(loaded, params).filter((g) => g.kind === 'rollback confirm' || !done.has(g.step));
+    if (gates.length) {
+      process.stderr.write(
+        `runbook: this run is not interactive and ${gates.length === 1 ? 'a step needs' : `${gates.length} steps need`} an operator's yes; nothing was run. Pass --yes to approve them, or run on a terminal:\n` +
+          gates.map((g) => `  ${g.where}: ${g.step} (${g.kind})\n`).join(''),
+      );
+      return EXIT.invalid;
+    }
+  }
+  if (store instanceof FileStore) {
+    try {
+      checkStateDir(store.dir, 'write');
+    } catch (e) {
+      if (!(e instanceof StateDirError)) throw e;
+      process.stderr.write(`runbook: ${e.message}\n`);
+      return EXIT.invalid;
+    }
   }
   const runId = resume?.runId ?? newRunId(model.id);
   let lease: RunLease | undefined;
@@ -224,6 +247,7 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     listeners,
     runId,
     resume,
+    maxParallel,
   };
   let runner: Runner;
   try {
@@ -235,6 +259,8 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     process.stderr.write(`runbook: ${(e as Error).message}\n`);
     return EXIT.invalid;
   }
+  // What plan predicts now is kept with the run (local store), for the report's "Plan Against Actual".
+  if (!resume && store instanceof FileStore) savePlan(store.dir, runId, loaded, params);
 
   // Signals: the first aborts and rolls back per policy, the second skips the rollback.
   let signals = 0;
@@ -272,6 +298,16 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
   else if (result.journalError) process.stderr.write(`runbook: ${result.journalError}\n`);
   if (!opts.json && !tui && reportPath) term.write(`report: ${reportPath}\n`);
   return result.exitCode;
+}
+
+function savePlan(stateDir: string, runId: string, loaded: Loaded, params: Record<string, unknown>): void {
+  try {
+    const history = (id: string) => safe(() => stepDurations(stateDir, id));
+    const plan = buildPlan(loaded.model, { params, loaded, history: history(loaded.model.id), historyFor: history });
+    writeAtomic(join(stateDir, 'runs', runId, PLAN_FILE), JSON.stringify(savedPlanOf(plan)) + '\n');
+  } catch {
+    // A prediction that cannot be made or kept never stops a recovery: the report then has no such section.
+  }
 }
 
 function orphanedHolder(store: StateStore, lockName: string, resuming: string | undefined): string | undefined {

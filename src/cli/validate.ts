@@ -1,9 +1,15 @@
-/** `runbook validate <file…>`: every error of every file; exit 0 or 2. */
+/** `runbook validate <file…>`: every error of every file; exit 0 or 2. Formats: text, json, github, sarif. */
+import { readFileSync } from 'node:fs';
 import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
 import { isError } from '../dsl/errors.js';
-import { printDiagnostics } from './output.js';
+import { printDiagnostics, UsageError } from './output.js';
+import { githubAnnotations, sarifLog } from './validate-formats.js';
 
-export function validateCommand(files: string[], opts: { json?: boolean }): number {
+export const VALIDATE_FORMATS = ['text', 'json', 'github', 'sarif'] as const;
+
+export function validateCommand(files: string[], opts: { json?: boolean; format?: string }): number {
+  const format = opts.json ? 'json' : (opts.format ?? 'text');
+  if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format}: one of ${VALIDATE_FORMATS.join(', ')}`);
   const results = files.map((file) => {
     const loaded = loadRunbook(file);
     const diagnostics = allDiagnostics(loaded);
@@ -13,8 +19,12 @@ export function validateCommand(files: string[], opts: { json?: boolean }): numb
     return { file, valid: errors.length === 0, runbook: loaded.model?.id, phases, steps, errors, warnings: diagnostics.filter((d) => !isError(d)) };
   });
   const bad = results.filter((r) => !r.valid);
-  if (opts.json) {
+  if (format === 'json') {
     process.stdout.write(JSON.stringify({ valid: bad.length === 0, files: results }, null, 2) + '\n');
+  } else if (format === 'github') {
+    process.stdout.write(githubAnnotations(results));
+  } else if (format === 'sarif') {
+    process.stdout.write(JSON.stringify(sarifLog(results, version()), null, 2) + '\n');
   } else {
     printDiagnostics(results.flatMap((r) => [...r.errors, ...r.warnings]));
     for (const r of results) {
@@ -26,4 +36,8 @@ export function validateCommand(files: string[], opts: { json?: boolean }): numb
     }
   }
   return bad.length ? 2 : 0;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

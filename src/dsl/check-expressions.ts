@@ -16,13 +16,31 @@ const BASE_ROOTS = ['params', 'env', 'secrets', 'steps', 'run', 'phase', 'object
 
 interface Ctx {
   roots: string[];
+  /** Inside a rollback: the step it undoes (`self`). */
+  self?: StepModel;
   /** Why a root is missing here, for a better message. */
   why?: Record<string, string>;
+}
+
+/** `steps.<runbook step>.outputs.<name>` reads, checked against the sub-runbook's measures by validate.ts. */
+export interface OutputReference {
+  step: string;
+  output: string;
+  /** Where the read is (a function: a position is looked up only for an error). */
+  at: () => Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'>;
+}
+const runbookOutputRefs = new WeakMap<RunbookModel, OutputReference[]>();
+
+/** The reads of `runbook:` steps' outputs that checkExpressions saw in `model` (it runs first). */
+export function outputReferences(model: RunbookModel): OutputReference[] {
+  return runbookOutputRefs.get(model) ?? [];
 }
 
 export function checkExpressions(model: RunbookModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   const src = model.src;
+  const subOutputs: OutputReference[] = [];
+  runbookOutputRefs.set(model, subOutputs);
 
   const point = (path: Path, _text: string, indexInValue: number) =>
     src.at(src.valueOffset(path, indexInValue) ?? src.pos(path).offset ?? 0);
@@ -64,11 +82,23 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
           continue;
         }
         const declared = Object.keys(step.outputs);
+        if (third === 'outputs' && fourth != null && step.type === 'runbook') subOutputs.push({ step: step.id, output: fourth, at });
         if (third === 'outputs' && fourth != null && step.type !== 'runbook' && !declared.includes(fourth)) {
           const hint = closest(fourth, declared);
           out.push({
             code: 'UNKNOWN_OUTPUT',
             message: `step '${second}' has no output '${fourth}'${hint ? ` (did you mean '${hint}'?)` : declared.length ? ` (outputs: ${declared.join(', ')})` : ' (it declares no outputs)'}`,
+            ...at(),
+          });
+        }
+      }
+      if (root === 'self' && ctx.self && second === 'outputs' && third != null && ctx.self.type !== 'runbook') {
+        const declared = Object.keys(ctx.self.outputs);
+        if (!declared.includes(third)) {
+          const hint = closest(third, declared);
+          out.push({
+            code: 'UNKNOWN_OUTPUT',
+            message: `step '${ctx.self.id}' has no output '${third}'${hint ? ` (did you mean '${hint}'?)` : declared.length ? ` (outputs: ${declared.join(', ')})` : ' (it declares no outputs)'}`,
             ...at(),
           });
         }
@@ -166,7 +196,7 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
     const withResult: Ctx = { ...ctx, roots: [...ctx.roots, 'result'] };
     bare(s.until?.condition, withResult);
     for (const o of Object.values(s.outputs)) valueExpr(o, withResult);
-    if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult });
+    if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult, self: s });
   }
   for (const c of Object.values(model.connections)) {
     templates(c.config, c.path, { roots: ['params', 'env', 'secrets', 'run'], why: { steps: 'connections are opened before steps run' } });

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type { Document, Node, YAMLError } from 'yaml';
 import type { Diagnostic } from './errors.js';
 import { fastLoad, type FastFile } from './load-fast.js';
+import { MAX_FILE_BYTES, MAX_NESTING, tooDeepAt } from './limits.js';
 
 let yamlLib: typeof Yaml | undefined;
 /** The `yaml` package, loaded on first need: a valid runbook read by the fast path never needs it. */
@@ -30,6 +31,11 @@ export class SourceFile {
     readonly file: string,
     readonly source: string,
   ) {
+    const deep = tooDeepAt(source);
+    if (deep !== undefined) {
+      this.diagnostics.push({ code: 'YAML_TOO_DEEP', message: `maps and lists nest more than ${MAX_NESTING} levels deep here: a runbook needs far fewer`, ...this.at(deep), severity: 'error' });
+      return;
+    }
     const fast = fastLoad(source);
     if (fast) {
       this.data = fast.data;
@@ -271,14 +277,38 @@ function cleanYamlMessage(msg: string): string {
   return msg.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
 }
 
-/** Read and parse a runbook file. I/O errors become a diagnostic. */
+/** Read and parse a runbook file. I/O errors, and anything but a regular file of sane size, become a diagnostic. */
 export function loadSource(file: string): SourceFile | Diagnostic {
-  let text: string;
+  const text = readRunbookText(file);
+  return typeof text === 'string' ? new SourceFile(file, text) : text;
+}
+
+/**
+ * The text of a runbook file, or why it cannot be one. Opened non-blocking and checked on the open
+ * descriptor: a FIFO or a device (`/dev/zero`) would otherwise block or be read forever.
+ */
+export function readRunbookText(file: string, limit = MAX_FILE_BYTES): string | Diagnostic {
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      return { code: 'FILE', message: `cannot read it as a runbook: it is ${kind} (runbooks are regular files)`, file };
+    }
+    if (st.size > limit) return { code: 'FILE_TOO_LARGE', message: `file is ${mib(st.size)}: a runbook file may be at most ${mib(limit)}`, file };
+    // Read at most limit + 1 bytes: a file that grows while read is still bounded.
+    const buf = Buffer.alloc(Math.min(st.size, limit) + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > limit) return { code: 'FILE_TOO_LARGE', message: `file is larger than ${mib(limit)}, the most a runbook file may be`, file };
+    return buf.subarray(0, n).toString('utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { code: 'FILE', message: e.code === 'ENOENT' ? `file not found` : `cannot read file: ${e.message}`, file };
+    return { code: 'FILE', message: e.code === 'ENOENT' ? `file not found` : e.code === 'EISDIR' ? 'cannot read it as a runbook: it is a directory' : `cannot read file: ${e.message}`, file };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return new SourceFile(file, text);
 }
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 1)} MiB`;

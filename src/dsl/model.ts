@@ -67,6 +67,8 @@ export interface StepModel extends BodyModel {
   concurrency: number;
   estimate_ms?: number;
   description?: string;
+  /** Why the step has no rollback although it changes the world (spec §12). */
+  irreversible?: string;
 }
 
 export interface PhaseModel {
@@ -87,6 +89,8 @@ export interface ParamModel {
   enum?: unknown[];
   required: boolean;
   pattern?: string;
+  /** list params: the type of each element (`--set` values are parsed to it). */
+  items?: 'string' | 'number' | 'integer' | 'boolean' | 'duration';
 }
 
 export interface RunbookModel {
@@ -200,6 +204,7 @@ export function buildModel(src: SourceFile): RunbookModel {
       concurrency: s.concurrency ?? 1,
       estimate_ms: ms(s.estimate),
       description: s.description,
+      irreversible: s.irreversible,
     };
     if (!steps.has(m.id)) steps.set(m.id, m);
     return m;
@@ -245,6 +250,7 @@ export function buildModel(src: SourceFile): RunbookModel {
       enum: p.enum,
       required: p.required ?? false,
       pattern: p.pattern,
+      items: p.items,
     })),
     secrets: Object.fromEntries(
       Object.entries(doc.secrets ?? {}).map(([k, s]) => [k, { env: s.env, file: s.file, required: s.required ?? true }]),

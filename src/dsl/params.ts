@@ -51,6 +51,20 @@ export function coerceParam(p: ParamModel, raw: unknown, source: ParamSource): {
         }
       }
       if (!Array.isArray(v)) return { error: `expected a list, got ${JSON.stringify(raw)}` };
+      {
+        // Every element gets the item type, whichever way the list came: `--set ports=1,2` and a
+        // default `[1, 2]` must give the same values (`item == 2` holds for both).
+        const items = itemTypeOf(p);
+        if (items) {
+          const list: unknown[] = [];
+          for (const [i, el] of (v as unknown[]).entries()) {
+            const r = coerceParam({ name: p.name, type: items, required: false }, el, typeof el === 'string' ? 'cli' : source);
+            if (r.error) return { error: `item ${i + 1}: ${r.error}` };
+            list.push(r.value);
+          }
+          v = list;
+        }
+      }
       break;
     case 'object':
       if (typeof v === 'string') {
@@ -73,6 +87,23 @@ export function coerceParam(p: ParamModel, raw: unknown, source: ParamSource): {
   return { value: v };
 }
 
+export const ITEM_TYPES = ['string', 'number', 'integer', 'boolean', 'duration'] as const;
+
+/**
+ * The type of a list param's elements: `items`, else the one type every element of the default has
+ * (so `default: [18081, 18082]` makes `--set ports=1,2` numbers too), else none (elements kept as given).
+ */
+export function itemTypeOf(p: ParamModel): ParamModel['type'] | undefined {
+  if (p.type !== 'list') return undefined;
+  if (p.items) return p.items;
+  if (!Array.isArray(p.default) || !p.default.length) return undefined;
+  const kinds = new Set(p.default.map((e) => (typeof e === 'number' ? (Number.isInteger(e) ? 'integer' : 'number') : typeof e)));
+  if (kinds.size === 2 && kinds.has('integer') && kinds.has('number')) return 'number';
+  if (kinds.size !== 1) return undefined;
+  const [k] = kinds;
+  return k === 'integer' || k === 'number' || k === 'boolean' || k === 'string' ? k : undefined;
+}
+
 /** Checks each declared default fits its param (at validate time). */
 export function checkParamDefaults(model: RunbookModel): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -80,7 +111,10 @@ export function checkParamDefaults(model: RunbookModel): Diagnostic[] {
     if (p.default === undefined) continue;
     if (typeof p.default === 'string' && hasExpressions(p.default)) continue;
     const r = coerceParam(p, p.default, 'default');
-    if (r.error) out.push({ code: 'PARAM_DEFAULT', message: `param '${p.name}': the default does not fit type ${p.type}: ${r.error}`, ...model.src.pos(['params', p.name, 'default']) });
+    if (r.error) out.push({ code: 'PARAM_DEFAULT', message: `param '${p.name}': the default does not fit type ${p.type}${p.items ? ` of ${p.items}` : ''}: ${r.error}`, ...model.src.pos(['params', p.name, 'default']) });
+  }
+  for (const p of model.params) {
+    if (p.items && p.type !== 'list') out.push({ code: 'PARAM_ITEMS', message: `param '${p.name}': 'items' gives the element type of a list; this param is of type ${p.type}`, ...model.src.pos(['params', p.name, 'items'], { key: true }) });
   }
   return out;
 }
@@ -93,10 +127,13 @@ export function resolveParams(
   model: RunbookModel,
   given: Record<string, unknown>,
   source: ParamSource,
+  /** How to name where a given value came from (default: `--set <name>` or `param '<name>'`). */
+  origin?: (name: string) => string,
 ): { values: Record<string, unknown>; diagnostics: Diagnostic[] } {
   const values: Record<string, unknown> = {};
   const diagnostics: Diagnostic[] = [];
-  const how = (name: string) => (source === 'cli' ? `--set ${name}` : `param '${name}'`);
+  const how = origin ?? ((name: string) => (source === 'cli' ? `--set ${name}` : `param '${name}'`));
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(given, name);
   for (const name of Object.keys(given)) {
     if (!model.params.some((p) => p.name === name)) {
       const hint = closest(name, model.params.map((p) => p.name));
@@ -109,7 +146,7 @@ export function resolveParams(
   }
   for (const p of model.params) {
     const at = () => model.src.pos(['params', p.name]);
-    if (p.name in given) {
+    if (has(p.name)) {
       const r = coerceParam(p, given[p.name], source);
       if (r.error) diagnostics.push({ code: 'PARAM_TYPE', message: `${how(p.name)}: ${r.error}`, ...at() });
       else values[p.name] = r.value;
@@ -129,7 +166,8 @@ export function resolveParams(
 
 /** `--set a=1 --set b=x=y` → { a: '1', b: 'x=y' }; malformed entries are usage errors. */
 export function parseSets(sets: string[]): { values: Record<string, string>; errors: string[] } {
-  const values: Record<string, string> = {};
+  // No prototype: `--set __proto__=x` is an own key, reported as an unknown param, not swallowed.
+  const values: Record<string, string> = Object.create(null);
   const errors: string[] = [];
   for (const s of sets) {
     const eq = s.indexOf('=');

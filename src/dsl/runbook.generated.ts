@@ -99,6 +99,10 @@ export type Step = {
    */
   estimate?: string;
   /**
+   * Why this step, which changes the world, has no rollback (e.g. "deleting expired backups cannot be undone"). Without it or a rollback, validate warns NO_ROLLBACK.
+   */
+  irreversible?: string;
+  /**
    * Run a bash script or a command; output streamed live; result exit_code, stdout, stderr, json.
    */
   shell?: {
@@ -651,6 +655,10 @@ export interface Param {
    * A regular expression a string value must match.
    */
   pattern?: string;
+  /**
+   * list params: the type of each element; `--set a,b` and the default are both parsed to it (default: the type of the default's elements, else string).
+   */
+  items?: 'string' | 'number' | 'integer' | 'boolean' | 'duration';
 }
 /**
  * A connection: exactly one kind (postgres, s3, docker, http, slack, pagerduty, smtp, webhook).

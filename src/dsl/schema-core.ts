@@ -103,6 +103,10 @@ export const coreDefs: Record<string, JsonSchema> = {
       enum: { type: 'array', minItems: 1, description: 'Allowed values.' },
       required: { type: 'boolean', description: 'The run refuses to start without it.' },
       pattern: { type: 'string', description: 'A regular expression a string value must match.' },
+      items: {
+        enum: ['string', 'number', 'integer', 'boolean', 'duration'],
+        description: 'list params: the type of each element; `--set a,b` and the default are both parsed to it (default: the type of the default\'s elements, else string).',
+      },
     },
   },
   secret: {
@@ -166,6 +170,11 @@ export const stepCommonProperties: Record<string, JsonSchema> = {
   },
   concurrency: { type: 'integer', minimum: 1, description: 'for_each: how many items run at once (default 1).' },
   estimate: { ...ref('duration'), description: 'Expected duration, used by plan until history exists.' },
+  irreversible: {
+    type: 'string',
+    minLength: 1,
+    description: 'Why this step, which changes the world, has no rollback (e.g. "deleting expired backups cannot be undone"). Without it or a rollback, validate warns NO_ROLLBACK.',
+  },
 };
 
 /** Fields a rollback body may carry besides its body key. */

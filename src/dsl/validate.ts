@@ -9,9 +9,12 @@ import { loadSource, SourceFile } from './load.js';
 import { buildModel, type RunbookModel } from './model.js';
 import { validateSchema } from './validate-schema.js';
 import { checkGraph } from './check-graph.js';
-import { checkExpressions } from './check-expressions.js';
+import { checkExpressions, outputReferences } from './check-expressions.js';
 import { checkRaces } from './check-races.js';
 import { checkParamDefaults } from './params.js';
+import { checkNames } from './check-names.js';
+import { checkSteps } from './check-steps.js';
+import { MAX_RUNBOOK_DEPTH } from './limits.js';
 import { hasExpressions } from './expr/index.js';
 import { closest } from './suggest.js';
 
@@ -44,12 +47,31 @@ export function loadRunbook(file: string, stack: string[] = [], cache = new Map<
   }
   const schemaErrors = validateSchema(src);
   result.diagnostics.push(...schemaErrors);
-  if (schemaErrors.length) return result;
 
-  const model = buildModel(src);
-  result.model = model;
-  result.diagnostics.push(...checkGraph(model), ...checkExpressions(model), ...checkParamDefaults(model), ...checkRaces(model));
-  result.diagnostics.push(...checkSubRunbooks(model, [...stack, abs], cache, result));
+  // The semantic checks run even when the schema found errors, so that one bad id does not hide
+  // six other mistakes. The model of a file that failed the schema is built as far as its shape
+  // allows and is never handed on (result.model stays unset): a check that trips over a shape the
+  // schema already reported is skipped, and a semantic error at the place of a schema error is
+  // the same mistake told twice.
+  let model: RunbookModel;
+  try {
+    model = buildModel(src);
+  } catch {
+    return result;
+  }
+  if (!schemaErrors.length) result.model = model;
+  const schemaAt = new Set(schemaErrors.map((d) => d.offset));
+  const checks = [checkGraph, checkExpressions, checkParamDefaults, checkRaces, checkNames, checkSteps, (m: RunbookModel) => checkSubRunbooks(m, [...stack, abs], cache, result)];
+  for (const check of checks) {
+    let found: Diagnostic[];
+    try {
+      found = check(model);
+    } catch (e) {
+      if (!schemaErrors.length) throw e;
+      continue;
+    }
+    result.diagnostics.push(...(schemaErrors.length ? found.filter((d) => !schemaAt.has(d.offset)) : found));
+  }
   return result;
 }
 
@@ -64,6 +86,11 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
       const abs = resolve(model.baseDir, body.file);
       if (!existsSync(abs)) {
         out.push({ code: 'RUNBOOK_FILE', message: `step '${s.id}': sub-runbook file '${body.file}' not found (looked at ${relative(process.cwd(), abs) || abs})`, ...at() });
+        continue;
+      }
+      // `stack` holds this file and its callers: the child would nest stack.length deep.
+      if (stack.length > MAX_RUNBOOK_DEPTH) {
+        out.push({ code: 'RUNBOOK_DEPTH', message: `step '${s.id}': sub-runbooks nest more than ${MAX_RUNBOOK_DEPTH} deep here (${relative(process.cwd(), stack[0]) || stack[0]} → … → ${body.file})`, ...at() });
         continue;
       }
       if (stack.includes(abs)) {
@@ -81,6 +108,7 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
         continue;
       }
       const sub = child.model!;
+      out.push(...checkSubRunbookOutputs(model, s.id, [...Object.keys(sub.measure), ...Object.keys(s.outputs)], sub.id));
       const given = body.params ?? {};
       for (const name of Object.keys(given)) {
         if (!sub.params.some((p) => p.name === name)) {
@@ -94,6 +122,24 @@ function checkSubRunbooks(model: RunbookModel, stack: string[], cache: Map<strin
         }
       }
     }
+  }
+  return out;
+}
+
+/**
+ * A `runbook:` step's outputs are its sub-runbook's `measure` values and its own `outputs`:
+ * `steps.<id>.outputs.<name>` read anywhere in the parent must name one of them.
+ */
+function checkSubRunbookOutputs(model: RunbookModel, stepId: string, measures: string[], subId: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const ref of outputReferences(model)) {
+    if (ref.step !== stepId || measures.includes(ref.output)) continue;
+    const hint = closest(ref.output, measures);
+    out.push({
+      code: 'UNKNOWN_OUTPUT',
+      message: `step '${stepId}' has no output '${ref.output}': its outputs are the measures of runbook '${subId}' and its own outputs${hint ? ` (did you mean '${hint}'?)` : measures.length ? ` (${measures.join(', ')})` : ' (it has no measure)'}`,
+      ...ref.at(),
+    });
   }
   return out;
 }

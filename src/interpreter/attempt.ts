@@ -3,6 +3,7 @@
  * backoff, `until` polling, `expect`, `outputs`; and the body's work itself (a built-in type or a
  * control type). Every failure becomes an outcome; cancellation follows the one run-level signal.
  */
+import { effectiveTimeout } from './effective-timeout.js';
 import type { BodyModel, StepModel } from '../dsl/model.js';
 import type { Scope } from '../dsl/expr/index.js';
 import { UNKNOWN, stringifyValue } from '../dsl/expr/index.js';
@@ -166,7 +167,8 @@ function cancelReason(reason: unknown): string {
  * are cancelled and none of its steps start any more (its finally steps still run).
  */
 function timeoutOf(b: BodyModel): number | undefined {
-  return b.type !== 'runbook' || b.timeout_explicit ? b.timeout_ms : undefined;
+  // One rule for the interpreter and plan (effective-timeout.ts), including approve's own timeout.
+  return effectiveTimeout(b);
 }
 
 const asRecord = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v });

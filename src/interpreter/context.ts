@@ -52,6 +52,8 @@ export interface RunSettings {
   yes: boolean;
   env: NodeJS.ProcessEnv;
   secrets: Record<string, string>;
+  /** At most this many steps run at once in the whole run (`--max-parallel`, spec §12; default 64). */
+  maxParallel?: number;
   /** Secrets of sub-runbooks, by absolute file; runtime-named ones are added as they are read. */
   childSecrets: Map<string, Record<string, string>>;
 }

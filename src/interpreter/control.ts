@@ -2,6 +2,7 @@
  * The control step types: wait, approve, assert, log, and runbook (a sub-runbook run inline as a
  * nested level of the same run: its steps are `<instance address>.<id>`, its phases `<instance address>/<id>`).
  */
+import { MAX_RUNBOOK_DEPTH } from '../dsl/limits.js';
 import { resolve } from 'node:path';
 import type { BodyModel } from '../dsl/model.js';
 import { UNKNOWN, stringifyValue, type Scope } from '../dsl/expr/index.js';
@@ -107,6 +108,10 @@ export function openSubRunbook(
   signal?: AbortSignal,
 ): Level {
   const abs = resolve(level.model.baseDir, body.file);
+  // A file named by an expression can call itself (validate cannot see it): bound the nesting (spec §12).
+  if (level.depth + 1 > MAX_RUNBOOK_DEPTH) {
+    throw new StepFailure(`sub-runbooks nest more than ${MAX_RUNBOOK_DEPTH} deep: '${body.file}' is not started (does a runbook call itself?)`, undefined, 'RUNBOOK_DEPTH');
+  }
   const loaded = level.loaded.children.get(abs) ?? loadRunbook(abs);
   const diags = allDiagnostics(loaded).filter(isError);
   if (!loaded.model || diags.length) {

@@ -13,6 +13,8 @@ import { concurrencyGroups, criticalPath } from './graph.js';
 import { evaluateBare, hideSensitiveHeaders, resolveValue } from './resolve.js';
 import { renderBody } from './render.js';
 import { stepType } from '../steps/registry.js';
+import { effectiveTimeout, timeoutSource } from './effective-timeout.js';
+import { changesWorld, describeCoverage, rollbackCoverage } from '../dsl/rollback-coverage.js';
 
 export type Guard = 'true' | 'false' | 'unknown';
 
@@ -22,7 +24,10 @@ export interface PlannedBody {
   rendered: string;
   body: unknown;
   when?: { expression: unknown; value: Guard; error?: string };
-  timeout_ms: number;
+  /** The timeout that bounds one attempt (effective-timeout.ts); null: none (a `runbook:` step without `timeout:`). */
+  timeout_ms: number | null;
+  /** Where it comes from: written on the step, the defaults, approve's own `timeout`, or none. */
+  timeout_source: 'step' | 'default' | 'approve' | 'none';
   retry: { attempts: number; delay_ms: number; backoff: number; max_delay_ms?: number };
   confirm: boolean;
 }
@@ -37,6 +42,10 @@ export interface PlannedStep extends PlannedBody {
   for_each?: { expression: unknown; items: unknown[] | 'unknown'; concurrency: number };
   until?: { condition: unknown; every_ms: number; within_ms?: number };
   rollback?: PlannedBody;
+  /** Why it has no rollback, when it says so (spec §12). */
+  irreversible?: string;
+  /** Whether it counts for rollback coverage: a phase step that changes the world (its type's readOnly says no otherwise). */
+  changes: boolean;
   estimate_ms: number | null;
   estimate_source: 'history' | 'estimate' | 'wait' | 'none';
   history?: { n: number; p50: number; p95: number };
@@ -55,8 +64,11 @@ export interface PlannedPhase {
   finally: PlannedStep[];
   predicted_ms: number;
   predicted_p95_ms?: number;
+  /** null when some step of the phase has no estimate (unless the known part already exceeds it). */
   within_budget: boolean | null;
   critical_path: string[];
+  /** Steps of the phase (and its finally) that run but have neither estimate nor history. */
+  unknown_steps: string[];
 }
 
 export interface Plan {
@@ -72,8 +84,12 @@ export interface Plan {
   finally: PlannedStep[];
   predicted_ms: number;
   predicted_source: 'history' | 'estimate' | 'mixed' | 'none';
+  /** null when the RTO is unset, or when steps have no estimate and the known part fits (a lower bound proves nothing). */
   within_rto: boolean | null;
+  /** Whether every step that runs has an estimate or history: otherwise predicted_ms is a lower bound. */
+  predicted_complete: boolean;
   steps_without_estimate: string[];
+  rollback_coverage: { changing: number; with_rollback: number; irreversible: number; uncovered: string[]; summary: string };
   warnings: string[];
 }
 
@@ -138,7 +154,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
       rendered: renderBody(b.type, body),
       body,
       when: b.when ? { expression: b.when.value, ...guard(b.when.value, escope) } : undefined,
-      timeout_ms: b.timeout_ms,
+      timeout_ms: effectiveTimeout(b) ?? null,
+      timeout_source: timeoutSource(b),
       retry: b.retry,
       confirm: b.confirm || b.type === 'approve',
       ...(t ? {} : {}),
@@ -210,6 +227,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
       for_each: forEach,
       until: s.until && { condition: s.until.condition.value, every_ms: s.until.every_ms, within_ms: s.until.within_ms },
       rollback: s.rollback ? planBody(s.rollback, phase, { ...itemScope, self: UNKNOWN }) : undefined,
+      irreversible: s.irreversible,
+      changes: s.section === 'steps' && changesWorld(s),
       estimate_ms: estimate,
       estimate_source: source,
       history: hist,
@@ -231,11 +250,12 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     const cp = criticalPath(steps, (id) => dur.get(id)!);
     for (const p of planned) p.critical = cp.path.includes(p.id) && !skipped(p);
     const path = cp.path.filter((id) => !skipped(planned.find((q) => q.id === id)!));
+    const unknown = planned.filter((p) => !skipped(p) && p.estimate_ms === null).map((p) => p.id);
     const p95 = criticalPath(steps, (id) => {
       const p = planned.find((q) => q.id === id)!;
       return skipped(p) ? 0 : (p.history?.p95 ?? dur.get(id)!);
     });
-    return { groups, planned, total: cp.total, path, p95: p95.total };
+    return { groups, planned, total: cp.total, path, p95: p95.total, unknown };
   };
 
   const phases: PlannedPhase[] = model.phases.map((ph) => {
@@ -255,8 +275,9 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
       finally: fin.planned,
       predicted_ms: predicted,
       predicted_p95_ms: opts.history?.size ? p95 : undefined,
-      within_budget: ph.budget_ms === undefined ? null : predicted <= ph.budget_ms,
+      within_budget: verdictOf(predicted, ph.budget_ms, main.unknown.length + fin.unknown.length > 0),
       critical_path: main.path,
+      unknown_steps: [...main.unknown, ...fin.unknown],
     };
   });
   const runFinally = planSection(model.finally, { id: '' });
@@ -265,9 +286,11 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     if (p.within_budget === false) warnings.push(`phase '${p.id}' is predicted to take longer than its budget`);
   }
   const rto = model.objectives.rto_ms;
-  if (rto !== undefined && predicted > rto) warnings.push('the run is predicted to take longer than the RTO');
+  const unknownSteps = [...phases.flatMap((p) => p.unknown_steps), ...runFinally.unknown];
+  if (rto !== undefined && predicted > rto) warnings.push(`the run is predicted to take longer than the RTO${unknownSteps.length ? ' (even without the steps that have no estimate)' : ''}`);
   if (noEstimate.length) warnings.push(`${noEstimate.length} step(s) have no estimate and no history: ${noEstimate.join(', ')}`);
   sources.delete('none');
+  const coverage = rollbackCoverage(model);
 
   return {
     runbook: model.id,
@@ -282,10 +305,28 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     finally: runFinally.planned,
     predicted_ms: predicted,
     predicted_source: sources.size === 0 ? 'none' : sources.size === 1 ? (sources.has('history') ? 'history' : 'estimate') : 'mixed',
-    within_rto: rto === undefined ? null : predicted <= rto,
+    within_rto: verdictOf(predicted, rto, unknownSteps.length > 0),
+    predicted_complete: unknownSteps.length === 0,
     steps_without_estimate: noEstimate,
+    rollback_coverage: {
+      changing: coverage.changing.length,
+      with_rollback: coverage.withRollback.length,
+      irreversible: coverage.irreversible.length,
+      uncovered: coverage.uncovered,
+      summary: describeCoverage(coverage),
+    },
     warnings,
   };
+}
+
+/**
+ * Whether a prediction fits a limit. With steps of unknown duration the prediction is a lower bound:
+ * it can prove the limit is exceeded, never that it is met (no false green).
+ */
+function verdictOf(predicted: number, limit: number | undefined, incomplete: boolean): boolean | null {
+  if (limit === undefined) return null;
+  if (predicted > limit) return false;
+  return incomplete ? null : true;
 }
 
 function maskParams(params: Record<string, unknown>): Record<string, unknown> {

@@ -63,6 +63,8 @@ export interface RunOptions {
   /** `resume`: the earlier process's events and run id, and the operator's resume options. */
   resume?: ResumeInput;
   runId?: string;
+  /** `--max-parallel`: steps running at once in the whole run (default 64). */
+  maxParallel?: number;
 }
 
 export interface RunResult {
@@ -105,7 +107,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map() },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map(), maxParallel: opts.maxParallel },
       startedAt,
     );
     if (opts.resume) {

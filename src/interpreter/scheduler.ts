@@ -7,6 +7,8 @@ import type { StepModel } from '../dsl/model.js';
 import { TERMINAL } from './state.js';
 import { executeStep } from './execute-step.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
+import { slotsOf } from './slots.js';
+import { setMaxListeners } from 'node:events';
 
 export async function runSection(ctx: RunContext, level: Level, steps: StepModel[], phase: PhaseCtx, opts: { untilStopped: boolean } = { untilStopped: true }): Promise<void> {
   const local = new Set(steps.map((s) => s.id));
@@ -26,9 +28,15 @@ export async function runSection(ctx: RunContext, level: Level, steps: StepModel
   }
   const running = new Set<Promise<void>>();
   const stopped = () => opts.untilStopped && ctx.stoppingIn(level);
+  const slots = slotsOf(ctx, ctx.settings.maxParallel);
+  // Each running step listens on the run's signals (a few listeners each): up to the cap that is by
+  // design, not a leak, so Node's warning at 10 listeners would only alarm the operator.
+  const listeners = slots.size * 4 + 16;
+  setMaxListeners(listeners, ctx.runAbort.signal, ctx.rollbackAbort.signal, ctx.finallyAbort.signal, ...(level.signal ? [level.signal] : []));
   const launch = (s: StepModel) => {
-    const p: Promise<void> = executeStep(ctx, level, s, phase).then(() => {
+    const p: Promise<void> = run(s).then((ran) => {
       running.delete(p);
+      if (!ran) return;
       for (const d of dependents.get(s.id) ?? []) {
         const left = waitingOn.get(d.id)! - 1;
         waitingOn.set(d.id, left);
@@ -36,6 +44,19 @@ export async function runSection(ctx: RunContext, level: Level, steps: StepModel
       }
     });
     running.add(p);
+  };
+  // A step takes one of the run's slots while it runs (--max-parallel). A `runbook:` step does not:
+  // its own steps take them, and holding one while they wait would deadlock a deep enough tree.
+  const run = async (s: StepModel): Promise<boolean> => {
+    const release = s.type === 'runbook' ? () => {} : await slots.take();
+    try {
+      // The run may have started stopping while this step waited for a slot: it stays pending.
+      if (stopped()) return false;
+      await executeStep(ctx, level, s, phase);
+      return true;
+    } finally {
+      release();
+    }
   };
   for (;;) {
     // Restored (resumed) steps finish synchronously; drain them without awaiting a race.

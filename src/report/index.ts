@@ -6,16 +6,17 @@ import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import { renderPrometheus } from './prometheus.js';
 import { summarizeRun } from './summarize.js';
+import { comparePlan, planSection, type SavedPlan } from './plan-accuracy.js';
 
 export type ReportFormat = 'md' | 'json' | 'junit' | 'prometheus';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['md', 'json', 'junit', 'prometheus'];
 
 /** Render a run's journal events. Pure and deterministic; `now` is used only by `md` (footer, elapsed time of an incomplete run). */
-export function renderReport(events: RunEvent[], format: ReportFormat, opts: { now?: Date } = {}): string {
+export function renderReport(events: RunEvent[], format: ReportFormat, opts: { now?: Date; plan?: SavedPlan } = {}): string {
   const report = summarizeRun(events);
   switch (format) {
     case 'md':
-      return renderMarkdown(report, opts);
+      return renderMarkdown(report, { now: opts.now, planSection: opts.plan && planSection(comparePlan(opts.plan, events)) });
     case 'json':
       return renderJson(report);
     case 'junit':

@@ -16,7 +16,7 @@ const MAX_CELL = 300;
 
 const TITLE: Record<RunReport['run']['kind'], string> = { incident: 'Incident Report', drill: 'DR Drill Report', dry_run: 'Dry Run Report' };
 
-export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string {
+export function renderMarkdown(r: RunReport, opts: { now?: Date; planSection?: string[] } = {}): string {
   const out: string[] = [];
   // a dry run changed nothing: there is no incident to analyse
   const postMortem = r.run.kind !== 'dry_run';
@@ -31,6 +31,8 @@ export function renderMarkdown(r: RunReport, opts: { now?: Date } = {}): string 
   out.push('## Operator Decisions', '', ...orNone(decisionRows(r)), '');
   out.push('## Notes', '', ...orNone(r.notes.map((n) => `- ${formatOffset(n.offset_ms)} \`${n.step}\`: ${inline(n.text)}`)), '');
   out.push('## Warnings', '', ...orNone(warningRows(r)), '');
+  // Plan against actual (src/report/plan-accuracy.ts), when the run kept its plan.
+  if (opts.planSection) out.push(...opts.planSection);
   if (Object.keys(r.measures).length) out.push('## Measures', '', ...table(['Name', 'Value'], Object.entries(r.measures).map(([k, v]) => [k, value(v)])), '');
   out.push('## Parameters', '', ...orNone(Object.keys(r.params).length ? table(['Name', 'Value'], Object.entries(r.params).map(([k, v]) => [k, value(v)])) : []), '');
   if (postMortem) out.push(...postMortemSections());

@@ -62,6 +62,11 @@ export interface StepType<Body = Record<string, unknown>> {
   schema: JsonSchema;
   /** Whether the body changes the world (journal must be fsync'd before it starts, spec §6). */
   sideEffects: boolean;
+  /**
+   * Whether this body only reads (spec §12: such a step needs no `rollback` or `irreversible`). Given
+   * the body as written (templates unresolved). Absent: the type always changes the world.
+   */
+  readOnly?(body: Body): boolean;
   /** Connection kind its `connection` field must name (`postgres`, `s3`, `docker`, `http`), or the kinds it accepts (notify). */
   connectionKind?: string | readonly string[];
   /**

@@ -10,7 +10,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/src/cli.js');
 const INVALID = join(ROOT, 'test/runbooks/invalid');
 const VALID = join(ROOT, 'test/runbooks/valid');
-const EXPECT = /^# expect error: ([A-Z_]+) at (?:(.+):)?(\d+):(\d+)\s*$/;
+const EXPECT = /^# expect (error|warning): ([A-Z_]+) at (?:(.+):)?(\d+):(\d+)\s*$/;
 
 const haveDist = existsSync(CLI);
 if (!haveDist) {
@@ -24,17 +24,19 @@ const invalidFiles = readdirSync(INVALID)
   .filter((f) => /\.ya?ml$/.test(f))
   .sort();
 
-/** Expected errors of a golden file: file (relative to INVALID), code, line, col. */
-function expected(name: string) {
+/** Expected errors (or, with `warnings`, warnings) of a golden file: file (relative to INVALID), code, line, col. */
+function expected(name: string, severity: 'error' | 'warning' | 'all' = 'error') {
   const out: { file: string; code: string; line: number; col: number }[] = [];
   for (const l of readFileSync(join(INVALID, name), 'utf8').split('\n')) {
     const m = EXPECT.exec(l);
     if (!m) break;
-    out.push({ file: m[2] ?? name, code: m[1], line: Number(m[3]), col: Number(m[4]) });
+    if (severity !== 'all' && m[1] !== severity) continue;
+    out.push({ file: m[3] ?? name, code: m[2], line: Number(m[4]), col: Number(m[5]) });
   }
   return out;
 }
-const allExpected = invalidFiles.flatMap(expected);
+const allExpected = invalidFiles.flatMap((f) => expected(f, 'all'));
+const expectedErrors = invalidFiles.flatMap((f) => expected(f));
 
 describe.skipIf(!haveDist)('runbook validate (CLI)', () => {
   it('reports every error of every invalid file with position, source line and caret; exit 2', () => {
@@ -52,7 +54,7 @@ describe.skipIf(!haveDist)('runbook validate (CLI)', () => {
     }
     const heads = lines.filter((l) => /^[\w./-]+\.yaml:\d+:\d+: .+ \[[A-Z_]+\]$/.test(l));
     expect(heads.length).toBe(allExpected.length);
-    expect(lines).toContain(`✗ ${allExpected.length} errors in ${invalidFiles.length} of ${invalidFiles.length} files`);
+    expect(lines).toContain(`✗ ${expectedErrors.length} errors in ${invalidFiles.length} of ${invalidFiles.length} files`);
   });
 
   it('--json gives every file with its errors', () => {
@@ -76,6 +78,8 @@ describe.skipIf(!haveDist)('runbook validate (CLI)', () => {
       expect(f).toMatchObject({ file: name, valid: false });
       const got = f.errors.map((e) => `${e.code} ${e.file}:${e.line}:${e.col}`).sort();
       expect(got).toEqual(expected(name).map((e) => `${e.code} ${e.file}:${e.line}:${e.col}`).sort());
+      const warned = ((f as { warnings?: { code: string; file: string; line: number; col: number }[] }).warnings ?? []).map((e) => `${e.code} ${e.file}:${e.line}:${e.col}`).sort();
+      expect(warned).toEqual(expected(name, 'warning').map((e) => `${e.code} ${e.file}:${e.line}:${e.col}`).sort());
       for (const e of f.errors) {
         expect(e.message.length).toBeGreaterThan(10);
         expect(e.offset).toBeTypeOf('number');

@@ -61,6 +61,7 @@ phases:
   - id: detect
     steps:
       - id: check-shell
+        irreversible: "only prints: nothing to undo"
         shell: { run: "echo \${{ params.target }}" }
         outputs: { code: "\${{ result.exit_code }}" }
       - id: check-sql

@@ -44,6 +44,8 @@ export const dockerStep: StepType<DockerBody> = {
   description: 'Docker Engine API: start, stop, restart, kill, inspect, logs, wait_healthy, exec, run, ps, images.',
   schema: dockerBodySchema,
   sideEffects: true,
+  // Spec §12: these only look; start/stop/restart/kill/exec/run change containers.
+  readOnly: (body) => ['inspect', 'logs', 'ps', 'images', 'wait_healthy'].includes(body.action),
   connectionKind: 'docker',
   // A string `cmd` runs through `sh -c`: values interpolated into it reach it as environment variables (spec §12).
   shellQuoted: ['cmd'],

@@ -37,6 +37,8 @@ export const httpStep: StepType<HttpBody> = {
   schema: httpBodySchema,
   // A POST/PUT/DELETE changes the world; GETs are not told apart.
   sideEffects: true,
+  // GET and HEAD (spec §12); a method written as an expression might be anything.
+  readOnly: (b) => ['GET', 'HEAD'].includes(String(b.method ?? 'GET').toUpperCase()),
   connectionKind: 'http',
   // Values in the url are percent-encoded for their part of it (spec §12).
   urlFields: ['url'],

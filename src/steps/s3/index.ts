@@ -59,6 +59,8 @@ export const s3Step: StepType<S3Body> = {
   description: 'Object storage through the AWS SDK: put, get, list, latest, head, delete, copy.',
   schema: s3BodySchema,
   sideEffects: true,
+  // Spec §12: get (it writes a local file, not the bucket), list, latest and head only read the bucket.
+  readOnly: (body) => ['get', 'list', 'latest', 'head'].includes(body.action),
   connectionKind: 's3',
   render: renderS3,
   preflight: async (body, ctx) => (await loadPreflight()).preflightS3(body, ctx),

@@ -28,9 +28,39 @@ export const sqlStep: StepType<SqlBody> = {
   sideEffects: true,
   connectionKind: 'postgres',
   noInterpolation: ['query', 'script'],
+  readOnly: (body) => sqlReadOnly(body.query ?? body.script ?? ''),
   render: renderSql,
   execute: executeSql,
 };
+
+/**
+ * SELECT, SHOW and EXPLAIN (spec §12), each statement of a script. Not read-only: `SELECT … INTO`
+ * (creates a table), `SELECT … FOR UPDATE` (takes locks) and `EXPLAIN ANALYZE` of anything but a
+ * SELECT (it runs the statement). Comments and string literals are not parsed: a `;` inside a
+ * literal only makes the answer more cautious.
+ */
+export function sqlReadOnly(sql: string): boolean {
+  const statements = sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!statements.length) return false;
+  return statements.every((st) => {
+    const words = st.toUpperCase().split(/\s+/);
+    const [first] = words;
+    if (first === 'SHOW') return true;
+    if (first === 'SELECT' || first === '(SELECT') return !/\bINTO\b|\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY)\b/i.test(st);
+    if (first === 'EXPLAIN') {
+      const analyze = /^EXPLAIN\s+(\([^)]*\bANALY[SZ]E\b[^)]*\)|ANALY[SZ]E\b)/i.test(st);
+      if (!analyze) return true;
+      const inner = st.replace(/^EXPLAIN\s+(\([^)]*\)|ANALY[SZ]E\b|VERBOSE\b|\s)*/i, '');
+      return sqlReadOnly(inner);
+    }
+    return false;
+  });
+}
 
 /** `sql db: SELECT * FROM trades WHERE id = $1 (1 param)`. */
 export function renderSql(body: SqlBody): string {
