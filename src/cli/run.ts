@@ -118,13 +118,26 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
 
 /** Open the store the options name; a one-line message and undefined when it cannot be used (exit 2). */
 export async function openOrReport(opts: { state?: string; stateDir?: string }, mode: { readOnly?: boolean } = {}): Promise<StateStore | undefined> {
+  let store: StateStore;
   try {
-    return await openStore(opts, process.env, mode);
+    store = await openStore(opts, process.env, mode);
   } catch (e) {
     if (!(e instanceof StateStoreError)) throw e;
     process.stderr.write(`runbook: ${e.message}\n`);
     return undefined;
   }
+  // A local store's folder that is a file, below a file, or not writable: one line, before anything runs.
+  if (store instanceof FileStore) {
+    try {
+      checkStateDir(store.dir, mode.readOnly ? 'read' : 'write');
+    } catch (e) {
+      store.close();
+      if (!(e instanceof StateDirError)) throw e;
+      process.stderr.write(`runbook: ${e.message}\n`);
+      return undefined;
+    }
+  }
+  return store;
 }
 
 async function execute(store: StateStore, loaded: Loaded, params: Record<string, unknown>, opts: RunCliOptions, resume?: ResumeInput): Promise<number> {
@@ -155,15 +168,6 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
         `runbook: this run is not interactive and ${gates.length === 1 ? 'a step needs' : `${gates.length} steps need`} an operator's yes; nothing was run. Pass --yes to approve them, or run on a terminal:\n` +
           gates.map((g) => `  ${g.where}: ${g.step} (${g.kind})\n`).join(''),
       );
-      return EXIT.invalid;
-    }
-  }
-  if (store instanceof FileStore) {
-    try {
-      checkStateDir(store.dir, 'write');
-    } catch (e) {
-      if (!(e instanceof StateDirError)) throw e;
-      process.stderr.write(`runbook: ${e.message}\n`);
       return EXIT.invalid;
     }
   }

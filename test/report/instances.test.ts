@@ -76,8 +76,8 @@ describe('history', () => {
   it('tells a drill from an incident', () => {
     expect(listRuns(state.dir, 'rolling-restart').filter((r) => r.run !== 'r-twice').map((r) => [r.run, r.status, r.drill])).toEqual([
       ['r-drill', 'rolled_back', true],
-      ['r-rolling-resumed', 'succeeded', undefined],
-      ['r-rolling', 'rolled_back', undefined],
+      ['r-rolling-resumed', 'succeeded', false],
+      ['r-rolling', 'rolled_back', false],
     ]);
   });
 });
