@@ -120,7 +120,7 @@ describe.skipIf(missing.length > 0)('dashboards/disaster-recovery.json with a re
 
   it('promtool check metrics passes on every exposition runbook wrote', () => {
     for (const [name, text] of Object.entries(expositions)) {
-      expect(text, name).toMatch(/^# HELP /);
+      expect(text, name).toMatch(/^# HELP /m);
       const res = spawnSync(BIN.promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(res.status, `${name}: ${res.stdout}${res.stderr}`).toBe(0);
       expect(res.stdout + res.stderr, name).toBe('');
