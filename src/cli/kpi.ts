@@ -6,7 +6,9 @@ import { drillStatuses, DrillsError, loadDrills, type DrillStatus } from '../rep
 import { readRunRecords } from '../report/run-records.js';
 import { computeStats } from '../report/stats.js';
 import { renderStatsPrometheus } from '../report/stats-prometheus.js';
-import { defaultStateDir, printDiagnostics } from './output.js';
+import { printDiagnostics } from './output.js';
+import { openOrReport } from './run.js';
+import type { StoreRef } from '../report/read.js';
 import { renderDrillsText, renderStatsText } from './kpi-text.js';
 import { writeAtomic } from './run.js';
 
@@ -20,6 +22,7 @@ export interface StatsCliOptions {
   output?: string;
   drills?: string;
   stateDir?: string;
+  state?: string;
 }
 
 function fail(message: string): number {
@@ -28,7 +31,7 @@ function fail(message: string): number {
 }
 
 /** The drills file's statuses; undefined when the default file is absent (an explicit one must exist). */
-function readDrills(file: string | undefined, stateDir: string, nowMs: number, runbook?: string): DrillStatus[] | undefined {
+function readDrills(file: string | undefined, stateDir: StoreRef, nowMs: number, runbook?: string): DrillStatus[] | undefined {
   const path = resolve(file ?? DEFAULT_DRILLS_FILE);
   if (!file && !existsSync(path)) return undefined;
   const drills = loadDrills(path).filter((d) => !runbook || d.runbook === runbook);
@@ -49,22 +52,29 @@ function reportDrillsError(e: unknown): number {
   return fail((e as Error).message);
 }
 
-export function statsCommand(opts: StatsCliOptions): number {
+export async function statsCommand(opts: StatsCliOptions): Promise<number> {
   const format = opts.json ? 'json' : (opts.format ?? 'text');
   if (!['text', 'json', 'prometheus'].includes(format)) return fail(`unknown format '${format}' (one of text, json, prometheus)`);
   const since = opts.since ?? '90d';
   const windowMs = parseDuration(since);
   if (windowMs === undefined || windowMs <= 0) return fail(`--since '${since}' is not a duration (e.g. 90d, 12h, 30d)`);
-  const stateDir = defaultStateDir(opts.stateDir);
+  const store = await openOrReport(opts, { readOnly: true });
+  if (!store) return 2;
   const now = Date.now();
   const sinceMs = now - windowMs;
   let drills: DrillStatus[] | undefined;
+  let records;
   try {
-    drills = readDrills(opts.drills, stateDir, now, opts.runbook);
-  } catch (e) {
-    return reportDrillsError(e);
+    try {
+      drills = readDrills(opts.drills, store, now, opts.runbook);
+    } catch (e) {
+      return reportDrillsError(e);
+    }
+    records = readRunRecords(store, { runbook: opts.runbook, sinceMs });
+  } finally {
+    store.close();
   }
-  const stats = computeStats(readRunRecords(stateDir, { runbook: opts.runbook, sinceMs }), { sinceMs, untilMs: now, runbook: opts.runbook });
+  const stats = computeStats(records, { sinceMs, untilMs: now, runbook: opts.runbook });
   if (format === 'json') return emit(JSON.stringify({ ...stats, ...(drills ? { drills } : {}) }, null, 2) + '\n', opts.output);
   if (format === 'prometheus') return emit(renderStatsPrometheus(stats, drills, now), opts.output);
   const overdue = drills?.filter((d) => d.overdue) ?? [];
@@ -72,16 +82,19 @@ export function statsCommand(opts: StatsCliOptions): number {
   return emit(renderStatsText(stats) + tail, opts.output);
 }
 
-export function drillsCommand(opts: { file?: string; json?: boolean; stateDir?: string }): number {
-  const stateDir = defaultStateDir(opts.stateDir);
+export async function drillsCommand(opts: { file?: string; json?: boolean; stateDir?: string; state?: string }): Promise<number> {
+  const file = opts.file ?? DEFAULT_DRILLS_FILE;
+  if (!opts.file && !existsSync(file)) return fail(`no ${DEFAULT_DRILLS_FILE} in ${process.cwd()} (give --file FILE)`);
+  const store = await openOrReport(opts, { readOnly: true });
+  if (!store) return 2;
   const now = Date.now();
   let drills: DrillStatus[];
   try {
-    const file = opts.file ?? DEFAULT_DRILLS_FILE;
-    if (!opts.file && !existsSync(file)) return fail(`no ${DEFAULT_DRILLS_FILE} in ${process.cwd()} (give --file FILE)`);
-    drills = readDrills(file, stateDir, now)!;
+    drills = readDrills(file, store, now)!;
   } catch (e) {
     return reportDrillsError(e);
+  } finally {
+    store.close();
   }
   if (opts.json) process.stdout.write(JSON.stringify({ as_of: new Date(now).toISOString(), drills }, null, 2) + '\n');
   else process.stdout.write(renderDrillsText(drills, now));

@@ -4,6 +4,7 @@
  * (`summarizeRun`: RTO and RPO exactly as the run's report states them). Dry runs changed nothing
  * and are left out; so is a journal that cannot be read.
  */
+import type { StoreRef } from './read.js';
 import type { RunStartedEvent } from '../interpreter/events.js';
 import { listRuns, readRunEvents } from './read.js';
 import { summarizeRun } from './summarize.js';
@@ -26,7 +27,7 @@ export interface RunRecord {
   rpo: { objective_ms?: number; measured_ms?: number; met: boolean | null };
 }
 
-export function readRunRecords(stateDir: string, opts: { runbook?: string; sinceMs?: number } = {}): RunRecord[] {
+export function readRunRecords(stateDir: StoreRef, opts: { runbook?: string; sinceMs?: number } = {}): RunRecord[] {
   const out: RunRecord[] = [];
   for (const summary of listRuns(stateDir, opts.runbook)) {
     if (summary.dry_run) continue;
