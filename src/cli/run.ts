@@ -129,7 +129,8 @@ export async function openOrReport(opts: { state?: string; stateDir?: string }, 
   // A local store's folder that is a file, below a file, or not writable: one line, before anything runs.
   if (store instanceof FileStore) {
     try {
-      checkStateDir(store.dir, mode.readOnly ? 'read' : 'write');
+      // Read-only here: a run creates its folders only once its params and secrets are known (execute).
+      checkStateDir(store.dir, 'read');
     } catch (e) {
       store.close();
       if (!(e instanceof StateDirError)) throw e;
@@ -168,6 +169,15 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
         `runbook: this run is not interactive and ${gates.length === 1 ? 'a step needs' : `${gates.length} steps need`} an operator's yes; nothing was run. Pass --yes to approve them, or run on a terminal:\n` +
           gates.map((g) => `  ${g.where}: ${g.step} (${g.kind})\n`).join(''),
       );
+      return EXIT.invalid;
+    }
+  }
+  if (store instanceof FileStore) {
+    try {
+      checkStateDir(store.dir, 'write');
+    } catch (e) {
+      if (!(e instanceof StateDirError)) throw e;
+      process.stderr.write(`runbook: ${e.message}\n`);
       return EXIT.invalid;
     }
   }
