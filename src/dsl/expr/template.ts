@@ -100,13 +100,8 @@ export function renderTemplate(parts: TemplatePart[], scope: Scope, opts: Render
   return out;
 }
 
-/**
- * A shell script template (`shell.run`, docker string `cmd`) with its values, by the rule of
- * shell-quote.ts: the script that runs and the variables that carry the values, or with `display`
- * the text an operator reads (values quoted in place). Unknown values give UNKNOWN, or with
- * `keepUnknown` (display only) their `${{ }}` source. Always text, even for a whole expression.
- */
-export function renderShellTemplate(text: string, parts: TemplatePart[], scope: Scope, opts: RenderOptions & { display?: boolean } = {}): ShellScript | string | typeof UNKNOWN {
+/** Each `${{ }}` part evaluated to its text (by part index), and whether any of them is unknown. */
+function evaluateParts(parts: TemplatePart[], scope: Scope): { texts: (string | undefined)[]; unknown: boolean } {
   const texts: (string | undefined)[] = [];
   let unknown = false;
   for (const [i, part] of parts.entries()) {
@@ -115,6 +110,17 @@ export function renderShellTemplate(text: string, parts: TemplatePart[], scope: 
     if (containsUnknown(value)) unknown = true;
     else texts[i] = stringifyValue(value);
   }
+  return { texts, unknown };
+}
+
+/**
+ * A shell script template (`shell.run`, docker string `cmd`) with its values, by the rule of
+ * shell-quote.ts: the script that runs and the variables that carry the values, or with `display`
+ * the text an operator reads (values quoted in place). Unknown values give UNKNOWN, or with
+ * `keepUnknown` (display only) their `${{ }}` source. Always text, even for a whole expression.
+ */
+export function renderShellTemplate(text: string, parts: TemplatePart[], scope: Scope, opts: RenderOptions & { display?: boolean } = {}): ShellScript | string | typeof UNKNOWN {
+  const { texts, unknown } = evaluateParts(parts, scope);
   if (unknown && !(opts.display && opts.keepUnknown)) return UNKNOWN;
   return opts.display ? shellDisplay(text, parts, texts) : shellScript(text, parts, texts);
 }
@@ -158,14 +164,7 @@ export function parseBareExpression(text: string): { expr: Expr; offset: number 
  */
 export function renderUrlTemplate(parts: TemplatePart[], scope: Scope, opts: RenderOptions = {}): unknown {
   if (isWholeExpression(parts)) return renderTemplate(parts, scope, opts);
-  const texts: (string | undefined)[] = [];
-  let unknown = false;
-  for (const [i, part] of parts.entries()) {
-    if (part.kind === 'text') continue;
-    const value = evaluatePart(part, scope);
-    if (containsUnknown(value)) unknown = true;
-    else texts[i] = stringifyValue(value);
-  }
+  const { texts, unknown } = evaluateParts(parts, scope);
   if (unknown && !opts.keepUnknown) return UNKNOWN;
   return renderUrl(parts, texts);
 }
