@@ -6,7 +6,7 @@
  * owned by the test user). Needs root (to create the user and run sshd) and openssh-server.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,9 +181,38 @@ export async function stopProcess(proc: ChildProcess): Promise<void> {
 }
 
 export async function stopSshd(cluster: SshdCluster): Promise<void> {
+  // The sessions (and what they run) are the listeners' descendants: found by pid before the
+  // listeners go, so a cluster stops only its own processes (other clusters may share the user).
+  const sessions = descendantsOf(cluster.hosts.map((h) => h.process.pid).filter((p): p is number => p !== undefined));
   await Promise.all(cluster.hosts.map((h) => stopProcess(h.process)));
-  killUserProcesses();
+  for (const pid of sessions) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   rmSync(cluster.root, { recursive: true, force: true });
+}
+
+/** Every descendant of `roots` (by the parent pids in /proc), deepest last. */
+export function descendantsOf(roots: number[]): number[] {
+  const kids = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    kids.set(ppid, [...(kids.get(ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  while (todo.length) for (const c of kids.get(todo.shift()!) ?? []) out.push(c), todo.push(c);
+  return out;
 }
 
 /** Pids of the test user's processes whose command line contains `marker`. */
@@ -199,15 +228,6 @@ export function userProcesses(marker: string): { pid: number; args: string }[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && l.includes(marker))
     .map((l) => ({ pid: Number(l.split(/\s+/, 1)[0]), args: l.slice(l.indexOf(' ') + 1) }));
-}
-
-/** Leftovers of a failed test: every process of the test user (sessions of the stopped sshds). */
-export function killUserProcesses(): void {
-  try {
-    execFileSync('pkill', ['-KILL', '-u', SSH_TEST_USER], { stdio: 'ignore' });
-  } catch {
-    // None left.
-  }
 }
 
 /**
