@@ -3,6 +3,7 @@ import { cliParams } from './params.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { stepDurations } from '../report/history.js';
 import { printDiagnostics, loadOrReport } from './output.js';
+import { loadRunInventory } from './inventory.js';
 import { openStore } from '../state/open.js';
 import { renderPlanText } from './plan-text.js';
 
@@ -13,6 +14,8 @@ export interface PlanCliOptions {
   preflight?: boolean;
   stateDir?: string;
   state?: string;
+  /** `--inventory FILE` (spec §9). */
+  inventory?: string;
 }
 
 export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
@@ -39,7 +42,9 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
   let checks: Awaited<ReturnType<typeof import('../interpreter/preflight.js').runPreflight>> | undefined;
   if (opts.preflight) {
     const { runPreflight } = await import('../interpreter/preflight.js');
-    checks = await runPreflight(loaded, params.values);
+    const inventory = loadRunInventory(loaded.model, opts.inventory);
+    if (inventory === false) return 2;
+    checks = await runPreflight(loaded, params.values, process.env, inventory);
     preflightFailed = checks.some((c) => !c.ok);
   }
   if (opts.json) {
