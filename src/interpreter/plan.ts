@@ -163,7 +163,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
   };
 
   const planStep = (s: StepModel, group: number, phase: { id: string; budget_ms?: number }): PlannedStep => {
-    const itemScope: Scope = s.for_each ? { item: UNKNOWN, index: UNKNOWN } : {};
+    // `host` of an on: step is known only per host, at run time: shown as the expression.
+    const itemScope: Scope = s.for_each ? { item: UNKNOWN, index: UNKNOWN } : s.on ? { host: UNKNOWN } : {};
     const base = planBody(s, phase, itemScope);
     let forEach: PlannedStep['for_each'];
     if (s.for_each) {
