@@ -8,6 +8,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { checkInventoryHosts } from '../src/dsl/check-hosts.js';
+import { allDiagnostics, loadRunbook } from '../src/dsl/validate.js';
+import { loadInventory, selectHosts } from '../src/inventory/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -45,7 +48,7 @@ describe.skipIf(missing !== undefined)('runbooks/ ships valid, plannable runbook
   it('holds the DR guide procedures', () => {
     for (const name of [
       'database-corruption', 'external-service-outage', 'circuit-breaker-reset', 'complete-system-failure', 'full-backup',
-      'backup-verification', 'pitr-setup', 'pitr-restore', 'backup-retention', 'schema-rollback',
+      'backup-verification', 'pitr-setup', 'pitr-restore', 'backup-retention', 'schema-rollback', 'rolling-restart',
     ]) {
       expect(files).toContain(`${name}.yaml`);
     }
@@ -79,6 +82,26 @@ describe.skipIf(missing !== undefined)('runbooks/ ships valid, plannable runbook
       expect(plan.within_rto).toBe(true);
     });
   }
+
+  it('the example inventory (runbooks/inventory/example.yaml) has every group the runbooks run on, with the vars they read', () => {
+    const inv = loadInventory(join(DIR, 'inventory', 'example.yaml'));
+    let sshRunbooks = 0;
+    for (const file of files) {
+      const loaded = loadRunbook(join(DIR, file));
+      expect(allDiagnostics(loaded).filter((d) => d.severity !== 'warning')).toEqual([]);
+      if (Object.values(loaded.model!.connections).some((c) => c.kind === 'ssh')) sshRunbooks++;
+      expect(checkInventoryHosts(loaded.model!, inv), file).toEqual([]);
+    }
+    expect(sshRunbooks).toBe(2);
+    const app = selectHosts(inv, ['app']);
+    expect(app.map((h) => [h.name, h.address, h.port, h.user])).toEqual([
+      ['app-1', '10.20.1.11', undefined, 'deploy'],
+      ['app-2', '10.20.1.12', undefined, 'deploy'],
+      ['app-3', '10.20.1.13', 2222, 'deploy'],
+    ]);
+    expect(app[0].vars).toMatchObject({ app_dir: '/opt/trademaster', app_url: 'http://localhost:8080' });
+    expect(selectHosts(inv, ['db'])).toEqual([expect.objectContaining({ name: 'db-1', user: 'postgres', vars: expect.objectContaining({ pg_port: 5432 }) })]);
+  });
 
   it('recovery runbooks hold the guide objectives (RTO ≤ 5 min, RPO 1 min for data restores)', () => {
     const objectives = (file: string) => {

@@ -26,6 +26,8 @@ export interface Scenario {
   sandbox: SandboxOptions;
   /** The run status a successful drill ends with (default succeeded). */
   expectStatus?: string;
+  /** Runs only on fake hosts (sshd, root): skipped where they cannot start. */
+  needsHosts?: boolean;
   /** Make the failure happen for real; returns the params of the drilled run. */
   setup(ctx: DemoContext): Promise<Params>;
   /** One line: what the run achieved, checked against the sandbox itself. */
@@ -266,20 +268,27 @@ const schemaRollback: Scenario = {
 
 const completeFailure: Scenario = {
   name: 'complete-system-failure',
-  title: 'Scenario 5: database gone and pricing down — the sub-runbooks restore everything',
+  title: 'Scenario 5: database gone, pricing down, the app hosts\' services stopped — the sub-runbooks and the hosts restore everything',
   runbook: 'complete-system-failure',
-  sandbox: { trades: SEED_TRADES, breaker: { waitDurationInOpenState: 2000 } },
+  // A database host and two app hosts over SSH when sshd can start here; otherwise without them.
+  sandbox: { trades: SEED_TRADES, breaker: { waitDurationInOpenState: 2000 }, hosts: { app: 2, db: true } },
   async setup(ctx) {
     await takeBackup(ctx);
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
     await tripBreaker(ctx.sb);
     setTimeout(() => ctx.sb.app.setDependencyFailing(false), 3000).unref();
     ctx.say('dropped trades, pricing failing (breaker OPEN, recovers in 3 s)');
-    return restoreParams(ctx.sb);
+    const hosts = ctx.sb.hosts;
+    if (hosts) {
+      for (const h of hosts.app) await h.stopService();
+      ctx.say(`hosts over SSH: ${hosts.db?.inventoryName} (${hosts.db?.address}) with the database, ${hosts.app.map((h) => `${h.name} (${h.address})`).join(', ')} with their service stopped`);
+    } else ctx.say(`no fake hosts (${ctx.sb.hostsUnavailable}): the host checks run with --set hosts=false`);
+    return { ...restoreParams(ctx.sb), hosts: hosts !== undefined };
   },
   async verdict(ctx, run) {
     const got = await countTrades(ctx.sb);
-    return `${got?.trades ?? 0}/${SEED_TRADES} trades, breaker ${ctx.sb.app.breaker.state} · ${rto(run, '10m')}`;
+    const hosts = ctx.sb.hosts ? await Promise.all(ctx.sb.hosts.app.map(async (h) => `${h.name} ${(await h.health())?.body.status ?? 'unreachable'}`)) : ['hosts not used'];
+    return `${got?.trades ?? 0}/${SEED_TRADES} trades, breaker ${ctx.sb.app.breaker.state}, ${hosts.join(', ')} · ${rto(run, '10m')}`;
   },
 };
 

@@ -17,6 +17,8 @@ import { startSandbox, type Sandbox } from './sandbox.js';
 import { CONTAINER_SCENARIOS, findContainerScenario } from './demo-containers.js';
 import { startDockerSandbox, type DockerSandbox } from './docker-sandbox.js';
 import { findDockerUnavailableReason } from './services/docker.js';
+import { findHostScenario, HOST_SCENARIOS } from './demo-hosts.js';
+import { fakeHostsUnavailableReason } from './fake-hosts.js';
 
 /** The demo's runs (and their setup runs: backups, PITR setup) stay here, so reports, history, drills and stats work afterwards. */
 const DEMO_STATE_DIR = join(REPO_ROOT, '.runbook', 'demo');
@@ -44,6 +46,10 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml)`);
+    const noHosts = fakeHostsUnavailableReason();
+    for (const s of HOST_SCENARIOS) {
+      console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml; fake hosts over SSH${noHosts ? `: skipped here, ${noHosts}` : ''})`);
+    }
     const reason = await findDockerUnavailableReason();
     for (const s of CONTAINER_SCENARIOS) {
       console.log(`${s.name.padEnd(26)} ${s.title}  (runbooks/${s.runbook}.yaml; Podman's Docker API${reason ? `: skipped here, ${reason}` : ''})`);
@@ -55,9 +61,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return 2;
   }
   const name = positionals[0] ?? 'database-corruption';
-  const scenario = findScenario(name) ?? findContainerScenario(name);
+  const scenario = findScenario(name) ?? findHostScenario(name) ?? findContainerScenario(name);
   if (!scenario) {
-    console.error(`unknown scenario '${name}'; one of: ${[...SCENARIOS, ...CONTAINER_SCENARIOS].map((s) => s.name).join(', ')}`);
+    console.error(`unknown scenario '${name}'; one of: ${[...SCENARIOS, ...HOST_SCENARIOS, ...CONTAINER_SCENARIOS].map((s) => s.name).join(', ')}`);
     return 2;
   }
   const rows = values.rows === undefined ? undefined : Number(values.rows);
@@ -108,9 +114,16 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const d = docker;
       verdictOf = (run) => scenario.verdict(d, run);
     } else {
+      const noHosts = scenario.needsHosts ? fakeHostsUnavailableReason() : undefined;
+      if (noHosts) {
+        say(`⤼ skipped: ${scenario.name} needs fake hosts over SSH (sshd on 127.0.0.2 and up), which cannot start here: ${noHosts}`);
+        return 0;
+      }
       sb = await startSandbox(rows === undefined ? scenario.sandbox : { ...scenario.sandbox, trades: rows });
       stateDir = values['state-dir'] ?? DEMO_STATE_DIR;
       say(`  sandbox in ${sb.dir}: PostgreSQL ${sb.pg.version} on 127.0.0.1:${sb.pg.port} (${sb.trades.toLocaleString('en')} trades), S3 ${sb.s3.endpoint} (bucket ${sb.bucket}) and ${sb.s3dr.endpoint} (second region), trading service ${sb.app.url}`);
+      if (sb.hosts) say(`  fake hosts over SSH: ${[...(sb.hosts.db ? [`${sb.hosts.db.inventoryName} ${sb.hosts.db.address}:${sb.hosts.db.port}`] : []), ...sb.hosts.app.map((h) => `${h.name} ${h.address} (service ${h.url})`)].join(', ')}; inventory ${sb.hosts.inventory}`);
+      else if (sb.hostsUnavailable) say(`  no fake hosts: ${sb.hostsUnavailable}`);
       const ctx: DemoContext = { sb, stateDir, say: (line) => say(`  ${line}`) };
       if (interrupted) return 130;
       params = await scenario.setup(ctx);

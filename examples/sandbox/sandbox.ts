@@ -1,8 +1,9 @@
 /**
  * The DR sandbox: a PostgreSQL 15 cluster (fsync on), an S3 server with the backup bucket, the
  * trading service and a notification receiver standing in for PagerDuty and Slack, all on 127.0.0.1
- * in one temp dir, plus the environment the runbooks read (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS
- * credentials, PAGERDUTY_URL, PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL, PATH with the PostgreSQL binaries).
+ * in one temp dir; optionally fake hosts over SSH on 127.0.0.2 and up (`hosts`); plus the
+ * environment the runbooks read (DATABASE_URL, S3_ENDPOINT, APP_URL, AWS credentials, PAGERDUTY_URL,
+ * PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL, PATH with the PostgreSQL binaries, RUNBOOK_INVENTORY).
  * Used by `npm run demo` and the drills in test/drills/. `stop()` leaves no process or dir behind.
  */
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { startPostgres, type PgServer } from './services/postgres.js';
 import { startS3, type S3Server } from './services/s3.js';
 import { startNotifyReceiver, type NotifyReceiver } from './services/notify-receiver.js';
+import { fakeHostsUnavailableReason, startFakeHosts, type FakeHosts, type FakeHostsOptions } from './fake-hosts.js';
 import { SANDBOX_SCHEMA_SQL, seedSql, startTradingService, type BreakerConfig, type TradingService } from './trading-service.js';
 
 export interface SandboxOptions {
@@ -35,6 +37,12 @@ export interface SandboxOptions {
    * commit is never lost with the primary; `async`: it does not wait.
    */
   walStream?: 'sync' | 'async';
+  /**
+   * Fake hosts (spec §9): sshd on 127.0.0.2 and up, a database host and app hosts running the
+   * trading service (fake-hosts.ts), when openssh-server is installed and we are root; otherwise
+   * `hostsUnavailable` says why and the sandbox runs without them.
+   */
+  hosts?: Omit<FakeHostsOptions, 'database'>;
 }
 
 /** The second region's bucket and region name, as the runbooks' `dr_bucket` / `dr_region` defaults. */
@@ -63,10 +71,14 @@ export interface Sandbox {
   app: TradingService;
   /** Where the runbooks page and post: it records every request (see services/notify-receiver.ts). */
   notify: NotifyReceiver;
+  /** The fake hosts, when asked for and possible here. */
+  hosts?: FakeHosts;
+  /** Why the fake hosts asked for could not start here. */
+  hostsUnavailable?: string;
   /**
    * Variables for the runbook CLI: DATABASE_URL (no password), PGPASSWORD, S3_ENDPOINT, S3_DR_ENDPOINT,
    * BACKUP_AGE_RECIPIENT, BACKUP_AGE_IDENTITY, APP_URL, AWS_*, PAGERDUTY_URL, PAGERDUTY_ROUTING_KEY,
-   * SLACK_WEBHOOK_URL, WEBHOOK_URL, PATH.
+   * SLACK_WEBHOOK_URL, WEBHOOK_URL, PATH; with fake hosts RUNBOOK_INVENTORY, SSH_KEY_FILE, SSH_KNOWN_HOSTS.
    */
   env: Record<string, string>;
   /** The database URL with its password (for the sandbox's own clients). */
@@ -128,6 +140,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     stops.push(() => app.close());
     const notify = await startNotifyReceiver();
     stops.push(() => notify.stop());
+    let hosts: FakeHosts | undefined;
+    const hostsUnavailable = opts.hosts ? fakeHostsUnavailableReason() : undefined;
+    if (opts.hosts && !hostsUnavailable) {
+      hosts = await startFakeHosts({ ...opts.hosts, database: { address: '127.0.0.1', port: pg.port } });
+      stops.push(() => hosts!.stop());
+    }
     const env: Record<string, string> = {
       DATABASE_URL: `postgres://${encodeURIComponent(pg.user)}@127.0.0.1:${pg.port}/${encodeURIComponent(pg.database)}`,
       PGPASSWORD: pg.password,
@@ -140,6 +158,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       AWS_REGION: s3.region,
       ...notify.env,
+      ...hosts?.env,
       PATH: `${pg.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     };
     return {
@@ -155,6 +174,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       age,
       app,
       notify,
+      hosts,
+      hostsUnavailable,
       env,
       databaseUrl: pg.url,
       osUser: pg.runAs ? 'postgres' : undefined,
