@@ -160,7 +160,7 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
     else bare(loc, ctx);
   };
 
-  const bodyChecks = (b: BodyModel, ctx: Ctx) => {
+  const bodyChecks = (b: BodyModel, ctx: Ctx, rollback = false) => {
     const t = stepType(b.type);
     const forbid = t?.noInterpolation?.length
       ? (p: Path) => {
@@ -176,7 +176,11 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
     } else {
       templates(b.body, b.path, ctx, forbid);
     }
-    bare(b.when, { ...ctx, roots: ctx.roots.filter((r) => r !== 'item' && r !== 'index') });
+    // A step's `when` decides once for the whole step, before any item or host; a rollback's is
+    // asked per host instance, with its `host`.
+    const once = 'not in when: it decides once for the whole step, before any item or host';
+    const hidden = rollback ? ['item', 'index'] : ['item', 'index', 'host'];
+    bare(b.when, { roots: ctx.roots.filter((r) => !hidden.includes(r)), why: { ...ctx.why, ...Object.fromEntries(hidden.map((r) => [r, once])) } });
     const withResult: Ctx = { ...ctx, roots: [...ctx.roots, 'result'] };
     for (const e of b.expect) bare(e, withResult);
   };
@@ -196,7 +200,7 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
     const withResult: Ctx = { ...ctx, roots: [...ctx.roots, 'result'] };
     bare(s.until?.condition, withResult);
     for (const o of Object.values(s.outputs)) valueExpr(o, withResult);
-    if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult, self: s });
+    if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult, self: s }, true);
   }
   for (const c of Object.values(model.connections)) {
     templates(c.config, c.path, { roots: ['params', 'env', 'secrets', 'run'], why: { steps: 'connections are opened before steps run' } });

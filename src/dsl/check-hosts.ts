@@ -25,28 +25,29 @@ export function checkHosts(model: RunbookModel): Diagnostic[] {
       }
       continue;
     }
-    const at = src.pos(s.on.path);
+    // Positions only for an error: looking one up may parse the whole YAML document (the slow path).
+    const at = () => src.pos(s.on!.path);
     const c = model.connections[s.on.connection];
     if (!ON_TYPES.includes(s.type)) {
-      out.push({ code: 'ON_TYPE', message: `step '${s.id}': on: runs shell and docker steps on hosts, not ${s.type} steps`, ...at });
+      out.push({ code: 'ON_TYPE', message: `step '${s.id}': on: runs shell and docker steps on hosts, not ${s.type} steps`, ...at() });
     } else if (!c) {
-      out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': on: '${s.on.connection}' is not a connection of this runbook`, ...at });
+      out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': on: '${s.on.connection}' is not a connection of this runbook`, ...at() });
     } else if (c.kind !== 'ssh') {
-      out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': on: '${s.on.connection}' is a ${c.kind} connection; on: needs an ssh connection`, ...at });
+      out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': on: '${s.on.connection}' is a ${c.kind} connection; on: needs an ssh connection`, ...at() });
     }
     if (s.for_each) {
-      out.push({ code: 'ON_FOR_EACH', message: `step '${s.id}': on: and for_each cannot be combined (each host is already an instance); loop inside the script instead`, ...at });
+      out.push({ code: 'ON_FOR_EACH', message: `step '${s.id}': on: and for_each cannot be combined (each host is already an instance); loop inside the script instead`, ...at() });
     }
   }
   for (const [name, c] of Object.entries(model.connections)) {
     if (c.kind !== 'ssh') continue;
     const via = (c.config as { via?: unknown }).via;
     if (typeof via !== 'string') continue;
-    const at = src.pos([...c.path, 'via']);
+    const at = () => src.pos([...c.path, 'via']);
     const target = model.connections[via];
-    if (!target) out.push({ code: 'UNKNOWN_CONNECTION', message: `connection '${name}': via '${via}' is not a connection of this runbook`, ...at });
-    else if (target.kind !== 'ssh') out.push({ code: 'CONNECTION_KIND', message: `connection '${name}': via '${via}' is a ${target.kind} connection; a jump host is an ssh connection`, ...at });
-    else if (viaCycle(model, name)) out.push({ code: 'VIA_CYCLE', message: `connection '${name}': via leads back to itself (${viaCycle(model, name)!.join(' → ')})`, ...at });
+    if (!target) out.push({ code: 'UNKNOWN_CONNECTION', message: `connection '${name}': via '${via}' is not a connection of this runbook`, ...at() });
+    else if (target.kind !== 'ssh') out.push({ code: 'CONNECTION_KIND', message: `connection '${name}': via '${via}' is a ${target.kind} connection; a jump host is an ssh connection`, ...at() });
+    else if (viaCycle(model, name)) out.push({ code: 'VIA_CYCLE', message: `connection '${name}': via leads back to itself (${viaCycle(model, name)!.join(' → ')})`, ...at() });
   }
   if (model.inventory !== undefined) {
     const file = resolve(model.baseDir, model.inventory);

@@ -8,11 +8,13 @@ import { yamlFiles } from '../helpers/files.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FOLDERS = ['test/runbooks/valid', 'runbooks', 'examples'];
-// Compose files may sit next to the runbooks of a sandbox; they are not runbooks.
+// Compose files may sit next to the runbooks of a sandbox, and Ansible inventories in an `inventory/`
+// folder beside them (runbooks/inventory/); they are not runbooks.
 const NOT_RUNBOOK = /^(docker-)?compose(\.[\w-]+)?\.ya?ml$/;
+const INVENTORY = /(^|\/)inventory\//;
 
 const files = FOLDERS.flatMap((f) => yamlFiles(join(ROOT, f)))
-  .filter((f) => !NOT_RUNBOOK.test(basename(f)))
+  .filter((f) => !NOT_RUNBOOK.test(basename(f)) && !INVENTORY.test(relative(ROOT, f)))
   .map((f) => relative(ROOT, f))
   .sort();
 
