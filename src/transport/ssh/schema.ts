@@ -37,7 +37,7 @@ export const sshConnectionSchema: JsonSchema = {
     port: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1, maximum: 65535, description: 'Port (default 22; the inventory’s ansible_port wins).' },
     user: text('User to log in as (the inventory’s ansible_user wins; default: the local user).'),
     key: text('The private key itself (OpenSSH or PEM), usually `${{ secrets.<name> }}`. Never journaled.'),
-    key_file: text("Private key file (`~` is your home; relative to the runbook's folder). Default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the ssh-agent."),
+    key_file: text("Private key file (`~` is your home; relative to the runbook's folder). Default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists (an ssh-agent is not used)."),
     passphrase: text('Passphrase of the key, usually a secret.'),
     known_hosts: text("An OpenSSH known_hosts file (default ~/.ssh/known_hosts; relative to the runbook's folder)."),
     host_key: text('The host key instead of known_hosts: a SHA256:… fingerprint (as `ssh-keygen -lf` prints it) or a public key line.'),
