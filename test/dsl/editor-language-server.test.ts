@@ -12,14 +12,14 @@ import { assertBuilt, CLI, REPO } from '../helpers/cli.js';
 import { startYamlLs, type LspCompletionItem, type LspDiagnostic, type YamlLs } from '../helpers/yaml-ls.js';
 import { bodyKeys } from '../../src/dsl/schema.js';
 
-const SCHEMA = join(REPO, 'schema/runbook.schema.json');
 const INVALID = join(REPO, 'test/runbooks/invalid');
 
 let ls: YamlLs;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'runbook-editor-'));
-  ls = await startYamlLs(SCHEMA);
+  // As docs/editors.md tells a VS Code user: a schema path relative to the workspace folder.
+  ls = await startYamlLs({ root: REPO, schemas: { './schema/runbook.schema.json': ['*.yaml'] } });
 });
 afterAll(async () => {
   await ls?.stop();
@@ -177,6 +177,13 @@ describe('diagnostics agree with runbook validate', () => {
     expect(duration.map((d) => d.message)).toEqual(['Expected a duration: use e.g. 250ms, 30s, 5m, 1h30m.']);
     const id = await ls.open(join(INVALID, 'bad-id-uppercase.yaml'), readFileSync(join(INVALID, 'bad-id-uppercase.yaml'), 'utf8') + '\n');
     expect(id.map((d) => d.message)).toEqual(["Expected an id: lowercase letters, digits and _, words joined by '-', starting with a letter."]);
+  });
+
+  it('the modeline form works too: a file no setting maps, with `# yaml-language-server: $schema=…` first', async () => {
+    const path = join(REPO, 'runbooks/not-mapped-by-settings.runbook');
+    const text = '# yaml-language-server: $schema=../schema/runbook.schema.json\nrunbook: modeline\nphases:\n  - id: p\n    steps:\n      - id: a\n        wait: 5 minutes\n';
+    const diagnostics = await ls.open(path, text);
+    expect(diagnostics.map((d) => [d.range.start.line, d.range.start.character, d.message])).toEqual([[6, 14, 'Expected a duration: use e.g. 250ms, 30s, 5m, 1h30m.']]);
   });
 
   it('a valid runbook of the repository has no diagnostics', async () => {

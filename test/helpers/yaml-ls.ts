@@ -37,8 +37,8 @@ export interface LspHover {
 
 export interface YamlLs {
   pid: number;
-  /** Opens (or replaces) a document; resolves with its first diagnostics after the schema has loaded. */
-  open(path: string, text: string): Promise<LspDiagnostic[]>;
+  /** Opens (or replaces) a document; resolves with its diagnostics once the server has checked it. */
+  open(path: string, text: string, languageId?: string): Promise<LspDiagnostic[]>;
   completion(path: string, pos: LspPosition): Promise<LspCompletionItem[]>;
   hover(path: string, pos: LspPosition): Promise<LspHover | null>;
   stop(): Promise<void>;
@@ -47,11 +47,15 @@ export interface YamlLs {
 const require = createRequire(import.meta.url);
 const SERVER = require.resolve('yaml-language-server/bin/yaml-language-server');
 
-/**
- * Starts the server with `yaml.schemas` mapping `schemaFile` to every `*.yaml` (what docs/editors.md
- * tells a VS Code user to write), validation, hover and completion on.
- */
-export async function startYamlLs(schemaFile: string): Promise<YamlLs> {
+export interface YamlLsOptions {
+  /** The workspace folder (`rootUri`): relative schema paths in `schemas` resolve against it. */
+  root: string;
+  /** `yaml.schemas`, as in VS Code's settings.json: schema path or URL → globs of the files it is for. */
+  schemas: Record<string, string[]>;
+}
+
+/** Starts the server with these `yaml.schemas` settings (what docs/editors.md tells editors to set), validation, hover and completion on. */
+export async function startYamlLs(opts: YamlLsOptions): Promise<YamlLs> {
   const child: ChildProcess = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -60,7 +64,6 @@ export async function startYamlLs(schemaFile: string): Promise<YamlLs> {
   conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: LspDiagnostic[]; version?: number }) => {
     // yaml-language-server sends no version: the latest change of the document is the one answered.
     const done = waiting.get(p.uri);
-    if (process.env.LSDEBUG) console.log('diag', JSON.stringify(p));
     if (done) {
       waiting.delete(p.uri);
       done(p.diagnostics);
@@ -74,7 +77,7 @@ export async function startYamlLs(schemaFile: string): Promise<YamlLs> {
       completion: true,
       format: { enable: false },
       schemaStore: { enable: false },
-      schemas: { [pathToFileURL(schemaFile).href]: ['*.yaml', '*.yml'] },
+      schemas: opts.schemas,
     },
   };
   conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
@@ -82,12 +85,13 @@ export async function startYamlLs(schemaFile: string): Promise<YamlLs> {
   );
   conn.onRequest('client/registerCapability', () => null);
   conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification((m: string, p: unknown) => process.env.LSDEBUG && console.log('note', m, JSON.stringify(p)));
+  conn.onNotification(() => {});
   conn.listen();
 
   await conn.sendRequest('initialize', {
     processId: process.pid,
-    rootUri: null,
+    rootUri: pathToFileURL(opts.root).href,
+    workspaceFolders: [{ uri: pathToFileURL(opts.root).href, name: 'workspace' }],
     capabilities: {
       workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } },
       textDocument: {
@@ -111,13 +115,13 @@ export async function startYamlLs(schemaFile: string): Promise<YamlLs> {
 
   return {
     pid: child.pid!,
-    async open(path, text) {
+    async open(path, text, languageId = 'yaml') {
       const uri = uriOf(path);
       const version = (versions.get(uri) ?? 0) + 1;
       versions.set(uri, version);
       const diagnostics = new Promise<LspDiagnostic[]>((resolve) => waiting.set(uri, resolve));
       if (version === 1) {
-        await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version, text } });
+        await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version, text } });
       } else {
         await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
       }
