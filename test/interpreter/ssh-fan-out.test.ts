@@ -174,32 +174,41 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
 
   it('kill -9 of the runner mid-fan-out, then resume: no host runs twice', async () => {
     const c = sshd.cluster;
+    // host-3 finishes while no runner lives; host-4 and host-5 run until the test releases them.
     const t = setup(
       c,
       `      - id: slow
         on: web
         concurrency: 5
         irreversible: marker
-        shell: { run: "echo start >> \${{ host.vars.dir }}/MARK; sleep \${{ host.vars.delay }}; echo done >> \${{ host.vars.dir }}/MARK" }`,
-      { vars: (i) => ({ delay: [0, 0, 2, 5, 5][i] }) },
+        shell:
+          run: |
+            echo start >> \${{ host.vars.dir }}/MARK
+            sleep \${{ host.vars.delay }}
+            while [ \${{ host.vars.hold }} = yes ] && [ ! -e \${{ host.vars.dir }}/MARK.release ]; do sleep 0.1; done
+            echo done >> \${{ host.vars.dir }}/MARK`,
+      { vars: (i) => ({ delay: [0, 0, 2, 0, 0][i], hold: i >= 3 ? 'yes' : 'no' }) },
     );
     const p = spawnCli(['run', t.file, '--json', '--yes', '--state-dir', t.state]);
     await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'slow[host-1]', 20_000);
     await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'slow[host-2]', 20_000);
     process.kill(p.pid, 'SIGKILL');
     await p.done;
-    await new Promise((r) => setTimeout(r, 2500)); // host-3 finishes while no runner lives
+    await new Promise((r) => setTimeout(r, 2500));
     expect(lines(c, 2, t.marker)).toEqual(['start', 'done']);
-    const r = await runCli(['resume', 'latest', '--json', '--state-dir', t.state]);
+    const resume = spawnCli(['resume', 'latest', '--json', '--state-dir', t.state]);
+    for (const h of ['host-4', 'host-5']) {
+      await resume.waitForEvent((e) => e.type === 'step.output' && e.step === `slow[${h}]` && /still running on .* waiting for it/.test(e.text), 20_000);
+    }
+    for (const i of [3, 4]) writeFileSync(join(c.hosts[i].dir, `${t.marker}.release`), '');
+    const r = await resume.done;
     expect(r.code, r.stderr).toBe(0);
     for (let i = 0; i < 5; i++) expect(lines(c, i, t.marker), c.hosts[i].name).toEqual(['start', 'done']);
     // Hosts 1–2 may or may not have reached the journal before the kill (events are forced to disk
-    // before a side effect, not after); either way the host's record settles them. Hosts 3–5 were
-    // not finished in the journal: 3 had finished on its host, 4–5 were still running and waited for.
+    // before a side effect, not after); either way the host's record settles them.
     const settled = finished(r.events, 'slow').map((e) => e.host);
     expect(settled).toEqual(expect.arrayContaining(['host-3', 'host-4', 'host-5']));
     const said = r.events.flatMap((e) => (e.type === 'step.output' && e.step.startsWith('slow[') ? [e.text] : []));
-    expect(said.filter((t) => /still running on host-[45] .*waiting for it/.test(t))).toHaveLength(2);
     expect(said.filter((t) => /finished on host-\d while the runner was down: exit code 0; not run again/.test(t)).length).toBe(settled.length);
     expect(r.events.some((e) => e.type === 'step.started' && e.step.startsWith('slow['))).toBe(false);
   });
@@ -219,6 +228,29 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(c.hosts[0].dir, t.marker), 'utf8')).toBe(`${evil}|; touch ${c.hosts[0].dir}/pwned3 #`);
     for (const f of ['pwned1', 'pwned2', 'pwned3']) expect(existsSync(join(c.hosts[0].dir, f))).toBe(false);
+  });
+
+  it('plan shows the hosts and batches; plan --preflight checks each host key and login, changing nothing', async () => {
+    const c = sshd.cluster;
+    const t = setup(
+      c,
+      `      - id: restart
+        on: web
+        batch: 2
+        estimate: 1s
+        irreversible: marker
+        shell: { run: "echo ran >> \${{ host.vars.dir }}/MARK" }`,
+      { ports: (i) => (i === 4 ? 1 : c.hosts[i].port) },
+    );
+    const plan = await runCli(['plan', t.file]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('on web: 5 hosts in 3 batches (host-1 host-2 | host-3 host-4 | host-5), 1 at a time, max_failures 0');
+    expect(plan.stdout).toMatch(/Predicted: 5s/);
+    const pre = await runCli(['plan', t.file, '--preflight']);
+    expect(pre.code).not.toBe(0);
+    for (const h of c.hosts.slice(0, 4)) expect(pre.stdout + pre.stderr).toMatch(new RegExp(`${h.name}: host key verified, logged in as ${c.user}`));
+    expect(pre.stdout + pre.stderr).toMatch(/host-5.*connection refused/);
+    for (let i = 0; i < 5; i++) expect(lines(c, i, t.marker)).toEqual([]);
   });
 
   it('a missing inventory group is an error at its place before anything runs (exit 2)', async () => {
