@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { useSshd, userProcesses, type SshdCluster } from '../helpers/sshd.js';
+import { startProxy, stopProcess, useSshd, userProcesses, type SshdCluster } from '../helpers/sshd.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 
 const sshd = await useSshd(5);
@@ -211,6 +211,45 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     const said = r.events.flatMap((e) => (e.type === 'step.output' && e.step.startsWith('slow[') ? [e.text] : []));
     expect(said.filter((t) => /finished on host-\d while the runner was down: exit code 0; not run again/.test(t)).length).toBe(settled.length);
     expect(r.events.some((e) => e.type === 'step.started' && e.step.startsWith('slow['))).toBe(false);
+  });
+
+  it('a partition (its proxy SIGSTOPped) fails that host within the keepalive bound; the others finish; the remote group is killed after SIGCONT', async () => {
+    const c = sshd.cluster;
+    const proxy = await startProxy(c.hosts[1].address, c.hosts[1].port);
+    try {
+      const known = join(root, 'known-proxy');
+      writeFileSync(known, readFileSync(c.knownHosts, 'utf8') + `[${c.hosts[1].address}]:${proxy.port} ${c.hosts[1].publicKey}\n`);
+      const tag = `0${n}17`; // host-2 sleeps 30.<tag> s, the others 2.<tag> s: unique on the process line
+      const t = setup(
+        c,
+        `      - id: work
+        on: web
+        concurrency: 5
+        max_failures: 1
+        irreversible: marker
+        shell: { run: "echo start >> \${{ host.vars.dir }}/MARK; sleep \${{ host.vars.nap }}.${tag}; echo done >> \${{ host.vars.dir }}/MARK" }`,
+        { ports: (i) => (i === 1 ? proxy.port : c.hosts[i].port), knownHosts: known, vars: (i) => ({ nap: i === 1 ? 30 : 2 }) },
+      );
+      const p = spawnCli(['run', t.file, '--json', '--yes', '--state-dir', t.state]);
+      await p.waitForEvent((e) => e.type === 'step.started' && e.step === 'work[host-2]', 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      process.kill(proxy.process.pid!, 'SIGSTOP');
+      const stoppedAt = Date.now();
+      const lost = (await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'work[host-2]', 20_000)) as Extract<RunEvent, { type: 'step.finished' }>;
+      const took = Date.now() - stoppedAt;
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      expect(lost.status).toBe('failed');
+      expect(lost.error).toMatch(/connection lost to host-2/);
+      expect(took).toBeLessThan(3 * 1000 + 3000); // 3 keepalives 1 s apart, and slack for a loaded machine
+      const r = await p.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(finished(r.events, 'work').filter((e) => e.host !== 'host-2').map((e) => e.status)).toEqual(Array(4).fill('succeeded'));
+      expect(userProcesses(`.${tag}`)).toEqual([]);
+      expect(lines(c, 1, t.marker)).toEqual(['start']);
+    } finally {
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      await stopProcess(proxy.process);
+    }
   });
 
   it('host vars and params holding shell syntax stay text', async () => {
