@@ -83,6 +83,8 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     const agg = r.events.find((e) => e.type === 'step.finished' && e.step === 'mark') as Extract<RunEvent, { type: 'step.finished' }>;
     expect(agg.status).toBe('succeeded');
     expect((agg.outputs.said as Record<string, string>)['host-5']).toBe('out host-5\n');
+    expect(agg).toMatchObject({ on: 'web', items: { succeeded: 4, failed: 1 } });
+    expect(agg.error).toMatch(/1 of 5 hosts failed, within max_failures 1; host-3: exit code 7/);
   });
 
   it('honours concurrency and rolling batches (timestamps prove them)', async () => {
