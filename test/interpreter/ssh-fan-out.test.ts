@@ -294,6 +294,24 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     for (let i = 0; i < 5; i++) expect(lines(c, i, t.marker)).toEqual([]);
   });
 
+  it('a private key from a secret logs in and is never journaled', async () => {
+    const c = sshd.cluster;
+    const t = setup(c, `      - id: who
+        on: keyed
+        irreversible: reads
+        shell: { run: "id -un" }`, {
+      extra: `  keyed: { ssh: { host: host-1, key: "\${{ secrets.deploy_key }}", known_hosts: ${JSON.stringify(c.knownHosts)} } }`,
+      params: 'secrets:\n  deploy_key: { env: DEPLOY_KEY }',
+    });
+    const r = await runCli(['run', t.file, '--json', '--yes', '--state-dir', t.state], { env: { DEPLOY_KEY: c.privateKey } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(finished(r.events, 'who')[0]).toMatchObject({ host: 'host-1', result: { stdout: `${c.user}\n` } });
+    const body = c.privateKey.split('\n').find((l) => l.length > 40)!;
+    const journal = readFileSync(join(t.state, 'runs', r.events[0].run, 'journal.jsonl'), 'utf8');
+    expect(journal).not.toContain(body);
+    expect(r.stdout + r.stderr).not.toContain(body);
+  });
+
   it('a missing inventory group is an error at its place before anything runs (exit 2)', async () => {
     const c = sshd.cluster;
     const t = setup(c, `      - id: x\n        on: db\n        irreversible: x\n        shell: { run: "touch \${{ host.vars.dir }}/nope" }`, {
