@@ -24,6 +24,7 @@ const stateOption = () => new Option('--state <url>', 'the state store: file:<di
 const leaseOption = () => new Option('--lease <duration>', "the run's lease in a shared store: another runner may take the run over once it passes (default 15s)");
 const paramsFileOption = () => new Option('--params-file <file>', 'params from a YAML or JSON file (a map of name: value); --set wins over it');
 const maxParallelOption = () => new Option('--max-parallel <n>', 'at most this many steps run at once in the whole run (default 64, or $RUNBOOK_MAX_PARALLEL, or `max_parallel:` in runbook.config.yaml)');
+const inventoryOption = () => new Option('--inventory <file>', "an Ansible inventory (YAML or INI) for the ssh connections' hosts (wins over RUNBOOK_INVENTORY, the runbook's inventory: and runbook.config.yaml)");
 
 /** `runbook run FILE --help` (and plan): the runbook's own params, prepared before commander prints help. */
 let runbookParamsHelp = '';
@@ -58,7 +59,8 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--set <name=value>', 'set a param (repeatable)', collect)
     .addOption(paramsFileOption())
     .option('--json', 'print the plan as one JSON document')
-    .option('--preflight', 'also run read-only checks of every connection and target')
+    .option('--preflight', 'also run read-only checks of every connection and target (ssh: each host\'s key and login)')
+    .addOption(inventoryOption())
     .addOption(stateDirOption())
     .addOption(stateOption())
     .addHelpText('after', () => examples(['runbook plan runbooks/database-corruption.yaml --set target=staging', 'runbook plan runbooks/database-corruption.yaml --json --preflight']) + runbookParamsHelp)
@@ -76,6 +78,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--drill', 'a real run that is a DR drill: its report is a drill report, `runbook drills` and `stats` count it as one')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(inventoryOption())
     .addOption(maxParallelOption())
     .addOption(stateDirOption())
     .addOption(stateOption())
@@ -95,6 +98,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--yes', 'approve confirm/approve steps without asking')
     .option('--json', 'write the journal events to stdout as NDJSON (no TUI)')
     .option('--no-tui', 'plain, timestamped lines instead of the TUI')
+    .addOption(inventoryOption())
     .addOption(maxParallelOption())
     .addOption(stateDirOption())
     .addOption(stateOption())

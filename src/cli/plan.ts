@@ -3,6 +3,7 @@ import { cliParams } from './params.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { stepDurations } from '../report/history.js';
 import { printDiagnostics, loadOrReport } from './output.js';
+import { loadRunInventory } from './inventory.js';
 import { openStore } from '../state/open.js';
 import { renderPlanText } from './plan-text.js';
 
@@ -13,6 +14,8 @@ export interface PlanCliOptions {
   preflight?: boolean;
   stateDir?: string;
   state?: string;
+  /** `--inventory FILE` (spec §9). */
+  inventory?: string;
 }
 
 export async function planCommand(file: string, opts: PlanCliOptions): Promise<number> {
@@ -21,6 +24,8 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
   const values = cliParams(loaded.model, opts);
   if (!values) return 2;
   const params = { values };
+  const inventory = loadRunInventory(loaded.model, opts.inventory);
+  if (inventory === false) return 2;
   // History only improves the prediction: a store that cannot be opened is said, not fatal.
   const store = await openStore(opts, process.env, { readOnly: true }).catch((e: Error) => {
     process.stderr.write(`runbook: no history for the prediction: ${e.message}\n`);
@@ -33,13 +38,13 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
       return undefined;
     }
   };
-  const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor });
+  const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor, ...(inventory ? { inventory } : {}) });
   store?.close();
   let preflightFailed = false;
   let checks: Awaited<ReturnType<typeof import('../interpreter/preflight.js').runPreflight>> | undefined;
   if (opts.preflight) {
     const { runPreflight } = await import('../interpreter/preflight.js');
-    checks = await runPreflight(loaded, params.values);
+    checks = await runPreflight(loaded, params.values, process.env, inventory);
     preflightFailed = checks.some((c) => !c.ok);
   }
   if (opts.json) {

@@ -25,6 +25,7 @@ import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations, stepDurations } from '../report/history.js';
 import { buildPlan } from '../interpreter/plan.js';
 import { PLAN_FILE, savedPlanOf } from '../report/plan-accuracy.js';
+import { loadRunInventory } from './inventory.js';
 import { printDiagnostics, loadOrReport } from './output.js';
 import { checkStateDir, StateDirError } from './state-dir.js';
 import { gatedSteps } from '../interpreter/gates.js';
@@ -54,6 +55,8 @@ export interface RunCliOptions {
   reason?: string;
   paramsFile?: string;
   maxParallel?: string;
+  /** `--inventory FILE` (spec §9). */
+  inventory?: string;
 }
 
 type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
@@ -150,6 +153,8 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     printDiagnostics(secrets.diagnostics);
     return EXIT.invalid;
   }
+  const inventory = loadRunInventory(model, opts.inventory);
+  if (inventory === false) return EXIT.invalid;
   const leaseMs = opts.lease === undefined ? DEFAULT_LEASE_MS : parseDuration(opts.lease);
   if (leaseMs === undefined || leaseMs < 1000) {
     process.stderr.write(`runbook: --lease '${opts.lease}': give a duration of at least 1s (e.g. 15s)\n`);
@@ -262,6 +267,7 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     runId,
     resume,
     maxParallel,
+    ...(inventory ? { inventory } : {}),
   };
   let runner: Runner;
   try {

@@ -51,7 +51,7 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
       const at = () => point(path, text, base + ref.start);
       if (!root) continue;
       if (!ctx.roots.includes(root)) {
-        const known = [...BASE_ROOTS, 'result', 'self', 'item', 'index'];
+        const known = [...BASE_ROOTS, 'result', 'self', 'item', 'index', 'host'];
         const reason = ctx.why?.[root];
         if (known.includes(root)) {
           out.push({ code: 'SCOPE', message: `'${root}' is not available here${reason ? `: ${reason}` : ''}`, ...at() });
@@ -183,8 +183,8 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
 
   const noResult = { result: 'only in expect, until and outputs', self: "only inside a step's rollback" };
   const stepCtx = (s: StepModel): Ctx => ({
-    roots: [...BASE_ROOTS, ...(s.for_each ? ['item', 'index'] : [])],
-    why: { ...noResult, item: 'only in a for_each step', index: 'only in a for_each step' },
+    roots: [...BASE_ROOTS, ...(s.for_each ? ['item', 'index'] : []), ...(s.on ? ['host'] : [])],
+    why: { ...noResult, item: 'only in a for_each step', index: 'only in a for_each step', host: "only in a step with 'on:'" },
   });
 
   const allSteps = [...model.phases.flatMap((p) => [...p.steps, ...p.finally]), ...model.finally];

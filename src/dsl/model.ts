@@ -65,10 +65,32 @@ export interface StepModel extends BodyModel {
   idempotent: boolean;
   for_each?: Located;
   concurrency: number;
+  /** `on:` (spec §9): the ssh connection whose hosts the step runs on, one instance per host. */
+  on?: { connection: string; path: Path };
+  /** `on:` rolling batches: hosts per batch, or a share of them. */
+  batch?: HostShare;
+  /** `on:` failed hosts tolerated (default 0). */
+  max_failures?: HostShare;
   estimate_ms?: number;
   description?: string;
   /** Why the step has no rollback although it changes the world (spec §12). */
   irreversible?: string;
+}
+
+/** A number of hosts, or a percentage of them (`batch`, `max_failures`). */
+export type HostShare = { count: number } | { percent: number };
+
+export function hostShareOf(v: number | string | undefined): HostShare | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return { count: v };
+  return { percent: Number(v.slice(0, -1)) };
+}
+
+/** How many of `n` hosts a share stands for: a batch rounds up (at least 1), a tolerance rounds down. */
+export function hostCount(share: HostShare, n: number, round: 'up' | 'down'): number {
+  if ('count' in share) return share.count;
+  const exact = (share.percent * n) / 100;
+  return round === 'up' ? Math.max(1, Math.ceil(exact - 1e-9)) : Math.floor(exact + 1e-9);
 }
 
 export interface PhaseModel {
@@ -109,6 +131,8 @@ export interface RunbookModel {
   params: ParamModel[];
   secrets: Record<string, { env?: string; file?: string; required: boolean }>;
   connections: Record<string, { kind: string; config: unknown; path: Path }>;
+  /** `inventory:` as written (relative to baseDir), for the ssh connections' `hosts`. */
+  inventory?: string;
   defaults: { timeout_ms: number; retry: RetryPolicy; output_limit: number };
   phases: PhaseModel[];
   finally: StepModel[];
@@ -202,6 +226,9 @@ export function buildModel(src: SourceFile): RunbookModel {
       idempotent: s.idempotent ?? false,
       for_each: s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] },
       concurrency: s.concurrency ?? 1,
+      ...(s.on !== undefined ? { on: { connection: s.on, path: [...path, 'on'] } } : {}),
+      ...(s.batch !== undefined ? { batch: hostShareOf(s.batch) } : {}),
+      ...(s.max_failures !== undefined ? { max_failures: hostShareOf(s.max_failures) } : {}),
       estimate_ms: ms(s.estimate),
       description: s.description,
       irreversible: s.irreversible,
@@ -255,6 +282,7 @@ export function buildModel(src: SourceFile): RunbookModel {
     secrets: Object.fromEntries(
       Object.entries(doc.secrets ?? {}).map(([k, s]) => [k, { env: s.env, file: s.file, required: s.required ?? true }]),
     ),
+    ...(doc.inventory !== undefined ? { inventory: doc.inventory } : {}),
     connections: Object.fromEntries(
       Object.entries(doc.connections ?? {}).map(([name, c]) => {
         const kind = Object.keys(c)[0];

@@ -6,7 +6,7 @@
  */
 import { DURATION_PATTERN } from './duration.js';
 import { SIZE_PATTERN } from './size.js';
-import { EXPRESSION_STRING_PATTERN, ID_PATTERN, NAME_PATTERN } from './schema-core.js';
+import { EXPRESSION_STRING_PATTERN, ID_PATTERN, NAME_PATTERN, PERCENT_PATTERN } from './schema-core.js';
 
 export interface PatternWords {
   /** What a matching value is, with an article: "a duration". */
@@ -23,6 +23,7 @@ export const PATTERN_WORDS: Readonly<Record<string, PatternWords>> = {
   [NAME_PATTERN]: { noun: 'a name', hint: "letters, digits, _ and '-' between them", example: 'e.g. primary_db' },
   [SIZE_PATTERN]: { noun: 'a size', hint: 'a number with a unit (B, KB, KiB, MB, MiB, GB, GiB), e.g. 512KiB', example: 'e.g. 512KiB, 1MiB' },
   [EXPRESSION_STRING_PATTERN]: { noun: 'a ${{ }} expression', hint: 'one whole ${{ expr }}, with nothing around it' },
+  [PERCENT_PATTERN]: { noun: 'a percentage', hint: 'use e.g. 25% or 12.5%, at most 100%', example: 'e.g. 25%' },
   '^[0-9]+$': { noun: 'a whole number', hint: 'digits only' },
 };
 

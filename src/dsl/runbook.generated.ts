@@ -91,9 +91,21 @@ export type Step = {
    */
   for_each?: string | unknown[];
   /**
-   * for_each: how many items run at once (default 1).
+   * for_each: how many items run at once; on: how many hosts at once (default 1).
    */
   concurrency?: number;
+  /**
+   * shell and docker steps: run on every host of this ssh connection (spec §9); each host is an instance `<id>[<host>]`, with `host` in scope.
+   */
+  on?: string;
+  /**
+   * on: rolling batches, a number of hosts or a percentage of them (`25%`); one batch must finish before the next starts (default: all hosts in one batch).
+   */
+  batch?: number | string;
+  /**
+   * on: failed hosts tolerated before the step fails and no further host starts: a number or a percentage (`40%`, rounded down); default 0.
+   */
+  max_failures?: number | string;
   /**
    * Expected duration, used by plan until history exists.
    */
@@ -572,6 +584,10 @@ export interface Runbook {
     [k: string]: Secret;
   };
   /**
+   * An Ansible inventory (YAML or INI) for the ssh connections' `hosts`, relative to this file's folder (`--inventory FILE` wins).
+   */
+  inventory?: string;
+  /**
    * Named connections steps refer to by `connection:`.
    */
   connections?: {
@@ -661,7 +677,7 @@ export interface Param {
   items?: 'string' | 'number' | 'integer' | 'boolean' | 'duration';
 }
 /**
- * A connection: exactly one kind (postgres, s3, docker, http, slack, pagerduty, smtp, webhook).
+ * A connection: exactly one kind (postgres, s3, docker, ssh, http, slack, pagerduty, smtp, webhook).
  *
  * This interface was referenced by `Runbook`'s JSON-Schema
  * via the `definition` "connection".
@@ -777,6 +793,12 @@ export interface Connection {
      * API version to use, e.g. 1.41. Default: negotiated (the server’s, capped to the newest this client supports).
      */
     api_version?: ExpressionString;
+  };
+  /**
+   * SSH hosts: one `host`, or `hosts` of the inventory (groups or names). Host keys are always verified; `on: <name>` runs a step on each host.
+   */
+  ssh?: {
+    [k: string]: unknown;
   };
   /**
    * An HTTP(S) service.

@@ -9,6 +9,8 @@ import { SIZE_PATTERN } from './size.js';
 
 export const ID_PATTERN = '^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$';
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$';
+/** `25%`, `12.5%`: a share of a fan-out's hosts (batch, max_failures). */
+export const PERCENT_PATTERN = '^(100|[0-9]{1,2}(\\.[0-9]+)?)%$';
 
 /** A string that is exactly one `${{ … }}` (no text around it, no second `${{`). */
 export const EXPRESSION_STRING_PATTERN = '^\\$\\{\\{((?!\\}\\})[\\s\\S])*\\}\\}$';
@@ -168,7 +170,26 @@ export const stepCommonProperties: Record<string, JsonSchema> = {
     description: 'An expression giving a list (or a literal list): the body runs once per element with `item` and `index` in scope.',
     anyOf: [{ type: 'string' }, { type: 'array' }],
   },
-  concurrency: { type: 'integer', minimum: 1, description: 'for_each: how many items run at once (default 1).' },
+  concurrency: { type: 'integer', minimum: 1, description: 'for_each: how many items run at once; on: how many hosts at once (default 1).' },
+  on: {
+    type: 'string',
+    pattern: NAME_PATTERN,
+    description: 'shell and docker steps: run on every host of this ssh connection (spec §9); each host is an instance `<id>[<host>]`, with `host` in scope.',
+  },
+  batch: {
+    description: 'on: rolling batches, a number of hosts or a percentage of them (`25%`); one batch must finish before the next starts (default: all hosts in one batch).',
+    anyOf: [
+      { type: 'integer', minimum: 1, description: 'Hosts per batch.' },
+      { type: 'string', pattern: PERCENT_PATTERN, description: 'A percentage of the hosts per batch, rounded up (at least 1).' },
+    ],
+  },
+  max_failures: {
+    description: 'on: failed hosts tolerated before the step fails and no further host starts: a number or a percentage (`40%`, rounded down); default 0.',
+    anyOf: [
+      { type: 'integer', minimum: 0, description: 'Failed hosts tolerated.' },
+      { type: 'string', pattern: PERCENT_PATTERN, description: 'A percentage of the hosts, rounded down.' },
+    ],
+  },
   estimate: { ...ref('duration'), description: 'Expected duration, used by plan until history exists.' },
   irreversible: {
     type: 'string',
@@ -233,6 +254,11 @@ export function documentProperties(): Record<string, JsonSchema> {
       description: 'Secrets, read from the environment or files.',
       propertyNames: { pattern: NAME_PATTERN },
       additionalProperties: ref('secret'),
+    },
+    inventory: {
+      type: 'string',
+      minLength: 1,
+      description: "An Ansible inventory (YAML or INI) for the ssh connections' `hosts`, relative to this file's folder (`--inventory FILE` wins).",
     },
     connections: {
       type: 'object',

@@ -19,6 +19,15 @@ import { RUN_ID_ENV, STEP_ID_ENV } from './orphans.js';
 import { MaskedOutput } from './masked-output.js';
 import { OutputLimit } from './output-limit.js';
 import type { Level, PhaseCtx, RunContext } from './context.js';
+import type { Remote } from './fan-out.js';
+
+export interface AttemptOptions {
+  body?: BodyModel;
+  signal?: AbortSignal;
+  rollback?: boolean;
+  /** `on:` a host instance: where its commands run (spec §9). */
+  remote?: Remote;
+}
 
 export interface AttemptOutcome {
   status: StepStatus;
@@ -39,7 +48,7 @@ export async function attemptLoop(
   phase: PhaseCtx | undefined,
   fullId: string,
   extra: Scope,
-  opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean } = {},
+  opts: AttemptOptions = {},
 ): Promise<AttemptOutcome> {
   // One output budget for all attempts and polls of this instance; what it dropped is told once, at the end.
   const limit = new OutputLimit((opts.body ?? s).output_limit);
@@ -57,7 +66,7 @@ async function attempts(
   phase: PhaseCtx | undefined,
   fullId: string,
   extra: Scope,
-  opts: { body?: BodyModel; signal?: AbortSignal; rollback?: boolean },
+  opts: AttemptOptions,
   limit: OutputLimit,
 ): Promise<AttemptOutcome> {
   const b = opts.body ?? s;
@@ -89,8 +98,8 @@ async function attempts(
     try {
       const scope = ctx.scope(level, phase, extra);
       result = usePoll
-        ? await pollUntil(ctx, level, s, phase, fullId, scope, signal, limit)
-        : await executeBody(ctx, level, b, fullId, scope, signal, limit);
+        ? await pollUntil(ctx, level, s, phase, fullId, scope, signal, limit, opts.remote)
+        : await executeBody(ctx, level, b, fullId, scope, signal, limit, opts.remote);
       const rscope = { ...scope, result };
       for (const e of b.expect) {
         let v: unknown;
@@ -184,6 +193,7 @@ async function pollUntil(
   scope: Scope,
   signal: AbortSignal,
   limit: OutputLimit,
+  remote?: Remote,
 ): Promise<unknown> {
   const until = s.until!;
   const within = until.within_ms ?? s.timeout_ms;
@@ -195,7 +205,7 @@ async function pollUntil(
     const remaining = deadline - Date.now();
     const poll = childSignal(signal, Math.max(1, Math.min(s.timeout_ms, remaining)));
     try {
-      last = await executeBody(ctx, level, s, fullId, scope, poll.signal, limit);
+      last = await executeBody(ctx, level, s, fullId, scope, poll.signal, limit, remote);
     } catch (e) {
       // A failing poll counts as "not yet" — unless the run is cancelled or the window is over.
       if (signal.aborted) throw e;
@@ -234,6 +244,7 @@ export async function executeBody(
   scope: Scope,
   signal: AbortSignal,
   limit = new OutputLimit(b.output_limit),
+  remote?: Remote,
 ): Promise<unknown> {
   const t = stepType(b.type);
   if (b.type === 'assert') return executeControl(ctx, level, b, fullId, scope, signal);
@@ -268,6 +279,8 @@ export async function executeBody(
       // The run and step ids mark every process a step starts, so `resume` can find orphans (orphans.ts).
       env: { ...ctx.settings.env, [RUN_ID_ENV]: ctx.runId, [STEP_ID_ENV]: fullId },
       connection: (name, kind) => level.connections.get(name, kind),
+      services: ctx.services,
+      ...(remote ? { remote } : {}),
       mask: (text) => ctx.emitter.masker.mask(text),
       output: (stream, text) => out.write(stream, text),
       progress: (p) => {

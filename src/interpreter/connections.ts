@@ -6,7 +6,7 @@ import type { RunbookModel } from '../dsl/model.js';
 import type { Scope, SecretMasker } from '../dsl/expr/index.js';
 import { connectionKind } from '../steps/registry.js';
 import { resolveValue } from './resolve.js';
-import { StepFailure } from '../steps/types.js';
+import { StepFailure, type RunServices } from '../steps/types.js';
 
 export class ConnectionPool {
   private open = new Map<string, Promise<{ kind: string; client: unknown }>>();
@@ -14,7 +14,7 @@ export class ConnectionPool {
   constructor(
     private readonly model: RunbookModel,
     private readonly scope: () => Scope,
-    private readonly ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv; masker?: SecretMasker },
+    private readonly ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv; masker?: SecretMasker; services?: RunServices },
   ) {}
 
   /** `kinds`: the kind the step needs, or the kinds it accepts (notify: slack, pagerduty, smtp, webhook). */
@@ -31,7 +31,8 @@ export class ConnectionPool {
       const config = resolveValue(decl.config, this.scope(), { urlFields: k.urlFields }) as Record<string, unknown>;
       // An Authorization header built from parts is a credential as a whole (spec §3).
       if (config.headers && typeof config.headers === 'object') this.ctx.masker?.addHeaders(config.headers as Record<string, unknown>);
-      p = Promise.resolve(k.open(config, this.ctx)).then((client) => ({ kind, client }));
+      const openCtx = { name, runId: this.ctx.runId, baseDir: this.ctx.baseDir, env: this.ctx.env, services: this.ctx.services, connection: <C>(n: string, kk: string | readonly string[]) => this.get<C>(n, kk) };
+      p = Promise.resolve().then(() => k.open(config, openCtx)).then((client) => ({ kind, client }));
       this.open.set(name, p);
       p.catch(() => this.open.delete(name));
     }

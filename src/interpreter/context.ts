@@ -8,6 +8,7 @@ import { UNKNOWN, type Scope } from '../dsl/expr/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { PhaseModel, RunbookModel, StepModel } from '../dsl/model.js';
 import type { Decider } from './decisions.js';
+import type { Inventory } from '../inventory/index.js';
 import type { Emitter } from './emitter.js';
 import type { ConnectionPool } from './connections.js';
 import { pendingState, scopeView, type StepState } from './state.js';
@@ -16,6 +17,8 @@ import { secretForms } from './masked-output.js';
 import { phaseAddress } from './address.js';
 import { emptyReplay, type Replay } from './instances.js';
 import type { EventInput, StepStatus } from './events.js';
+import type { RunServices } from '../steps/types.js';
+import { SshPool } from '../transport/ssh/pool.js';
 
 const NO_TAGS: InstanceTags = Object.freeze({});
 
@@ -56,6 +59,8 @@ export interface RunSettings {
   maxParallel?: number;
   /** Secrets of sub-runbooks, by absolute file; runtime-named ones are added as they are read. */
   childSecrets: Map<string, Record<string, string>>;
+  /** The inventory (`inventory:` or `--inventory`), loaded before the run started. */
+  inventory?: Inventory;
 }
 
 /** One instance that started (a step, a for_each item, a sub-runbook's step): what rollback works on. */
@@ -80,6 +85,8 @@ export interface InstanceRun {
 export interface InstanceTags {
   index?: number;
   item?: unknown;
+  /** A host instance of an `on:` step (spec §9). */
+  host?: string;
 }
 
 export class RunContext {
@@ -106,6 +113,8 @@ export class RunContext {
   /** Every form of every secret, for output that arrives in chunks (masked-output.ts). */
   readonly secretForms: string[];
   readonly runScope: Record<string, unknown>;
+  /** Shared by every level's connections: the inventory and the one ssh pool (closed at the run's end). */
+  readonly services: RunServices;
 
   constructor(
     readonly runId: string,
@@ -115,6 +124,7 @@ export class RunContext {
     startedAt = Date.now(),
   ) {
     this.startedAt = startedAt;
+    this.services = { ssh: new SshPool(), ...(settings.inventory ? { inventory: settings.inventory } : {}) };
     this.secretForms = secretForms([settings.secrets, ...settings.childSecrets.values()].flatMap((m) => Object.values(m)));
     this.runScope = {
       id: runId,

@@ -124,7 +124,7 @@ export function openSubRunbook(
     model,
     loaded,
     values,
-    new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env, masker: ctx.emitter.masker }),
+    new ConnectionPool(model, () => ctx.scope(child), { runId: ctx.runId, baseDir: model.baseDir, env: ctx.settings.env, masker: ctx.emitter.masker, services: ctx.services }),
     { address, depth: level.depth, signal, secrets: childSecrets(ctx, abs, model) },
   );
   restoreLevel(ctx, child);

@@ -11,9 +11,11 @@ import { stepType } from '../steps/registry.js';
 import { evaluateBare, locateError, resolveValue } from './resolve.js';
 import { childSignal, StepTimeout } from './timers.js';
 import { journalResult, scopeView } from './state.js';
-import { stepAddress } from './address.js';
+import { instanceKey as instanceKeyOf, stepAddress } from './address.js';
 import { secretRefsOf } from './secret-refs.js';
 import { runItems, type ItemCounts } from './for-each.js';
+import { hostsOf, runHosts } from './fan-out.js';
+import type { SshHosts } from '../steps/ssh/index.js';
 import { renderBody } from './render.js';
 import { renderPromptBody } from './prompt-body.js';
 import { attemptLoop, type AttemptOutcome } from './attempt.js';
@@ -45,8 +47,8 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
   };
   if (ctx.stoppingIn(level)) return; // not started: stays pending
 
-  // Resume: an instance that was running when the process died (for_each items decide per item).
-  if (!s.for_each && ctx.replay.instances.get(fullId)?.inflight) {
+  // Resume: an instance that was running when the process died (for_each items and hosts decide per instance).
+  if (!s.for_each && !s.on && ctx.replay.instances.get(fullId)?.inflight) {
     const action = await inflightAction(ctx, s, fullId);
     if (action instanceof Error) return failStep(ctx, s, fullId, finish, { status: 'failed', error: action.message, attempts: 0 });
     if (action === 'skip') {
@@ -110,15 +112,30 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     }
   }
 
-  if (!items) run = ctx.markStarted(level, s, fullId);
+  // on: the body runs per host of the connection; result and outputs become maps keyed by host.
+  let hosts: SshHosts | undefined;
+  if (s.on && !ctx.settings.dryRun) {
+    try {
+      hosts = await hostsOf(level, s);
+    } catch (e) {
+      return failStep(ctx, s, fullId, finish, { status: 'failed', error: `on: ${(e as Error).message}`, attempts: 0 });
+    }
+  }
+
+  if (!items && !hosts) run = ctx.markStarted(level, s, fullId);
   ctx.setState(level, s.id, { status: 'running' });
 
   let outcome: AttemptOutcome;
   let counts: ItemCounts | undefined;
   let previous: (AttemptOutcome | undefined)[] | undefined;
   for (;;) {
-    if (!items) {
-      outcome = await attemptLoop(ctx, level, s, phase, fullId, {});
+    if (hosts) {
+      const r = await runHosts(ctx, level, s, phase, fullId, hosts, previous);
+      outcome = r.outcome;
+      counts = r.counts;
+      previous = r.results;
+    } else if (!items) {
+      outcome = await attemptLoop(ctx, level, s, phase, fullId, s.on ? { host: UNKNOWN } : {});
     } else {
       const r = await runItems(ctx, level, s, phase, fullId, items, previous);
       outcome = r.outcome;
@@ -176,7 +193,7 @@ export function emitFinished(
     ...(o.error ? { error: o.error } : {}),
     ...(result !== undefined ? { result } : {}),
     ...detachedOf(o.result),
-    ...(extra.items ? { items: extra.items } : {}),
+    ...(extra.items ? { items: extra.items, ...(s.on && instanceKeyOf(address) === undefined ? { on: s.on.connection } : {}) } : {}),
     ...(refs.length ? { secret_refs: refs } : {}),
     ...(extra.skipped_inflight ? { skipped_inflight: true } : {}),
     where: s.where,

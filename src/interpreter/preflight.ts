@@ -12,15 +12,19 @@ import { readSecrets } from './secrets.js';
 import { resolveValue } from './resolve.js';
 import { ConnectionPool } from './connections.js';
 import { planScopes } from './plan.js';
+import type { Inventory } from '../inventory/index.js';
+import { SshPool } from '../transport/ssh/pool.js';
+import { preflightHosts, type SshHosts } from '../steps/ssh/index.js';
 
-export async function runPreflight(loaded: LoadedRunbook, params: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<PreflightCheck[]> {
+export async function runPreflight(loaded: LoadedRunbook, params: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, inventory?: Inventory): Promise<PreflightCheck[]> {
   const model = loaded.model as RunbookModel;
   const checks: PreflightCheck[] = [];
   const secrets = readSecrets(model, env);
   for (const d of secrets.diagnostics) checks.push({ target: `secret ${d.message.split(':')[0].replace(/^secret /, '')}`, ok: false, detail: d.message });
   const runId = 'preflight';
   const scope = { ...planScopes(model, params, env).evaluate, secrets: secrets.values, run: { id: runId, dry_run: true, interactive: false } };
-  const pool = new ConnectionPool(model, () => scope, { runId, baseDir: model.baseDir, env });
+  const services = { ssh: new SshPool(), ...(inventory ? { inventory } : {}) };
+  const pool = new ConnectionPool(model, () => scope, { runId, baseDir: model.baseDir, env, services });
   const signal = AbortSignal.timeout(30_000);
 
   for (const [name, c] of Object.entries(model.connections)) {
@@ -29,6 +33,11 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     try {
       const config = resolveValue(c.config, scope, { urlFields: kind?.urlFields }) as Record<string, unknown>;
       const client = await pool.get(name, c.kind);
+      if (c.kind === 'ssh') {
+        // One line per host: its key, its login.
+        for (const h of await preflightHosts(client as SshHosts)) checks.push({ ...h, target: `${target} ${h.target}` });
+        continue;
+      }
       const r = kind?.preflight ? await kind.preflight(client, config) : { ok: true, detail: 'opened', target };
       checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
     } catch (e) {
@@ -70,5 +79,6 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     }
   }
   await pool.closeAll();
+  await services.ssh.close(0);
   return checks;
 }

@@ -62,11 +62,11 @@ export function restoreLevel(ctx: RunContext, level: Level): void {
   for (const [id, m] of level.model.steps) {
     const address = stepAddress(level.parent, id);
     const rec = r.instances.get(address);
-    if (m.for_each) restoreItems(ctx, level, m, address, reopen);
+    if (m.for_each || m.on) restoreItems(ctx, level, m, address, reopen);
     if (!rec?.finished || rec.inflight) continue;
     const o = restoredOutcome(ctx, level, rec.finished);
     const state = ctx.setState(level, id, { ...o, restored: true });
-    if (rec.seq !== undefined && !m.for_each) {
+    if (rec.seq !== undefined && !m.for_each && !m.on) {
       const run = ctx.markStarted(level, m, address);
       run.status = o.status;
       run.self = scopeView(state);
@@ -95,7 +95,7 @@ function settleInflight(ctx: RunContext, level: Level, reopen: { m: StepModel; a
     // Finally steps still run after the rollback: an in-flight one is decided like any instance.
     if (m.section !== 'steps') continue;
     const address = stepAddress(level.parent, id);
-    const recs = m.for_each ? (r.items.get(address) ?? []) : [r.instances.get(address)];
+    const recs = m.for_each || m.on ? (r.items.get(address) ?? []) : [r.instances.get(address)];
     let items: unknown[] | undefined;
     for (const rec of recs) {
       if (!rec?.inflight || rec.seq === undefined || ctx.instanceRun(rec.address)) continue;
@@ -105,12 +105,12 @@ function settleInflight(ctx: RunContext, level: Level, reopen: { m: StepModel; a
         items ??= itemsOf(ctx, level, m);
         item = { index, item: items?.[index] ?? null };
         ctx.setTags(rec.address, item);
-      }
+      } else if (m.on && index !== undefined) ctx.setTags(rec.address, { host: String(index) });
       const run = ctx.markStarted(level, m, rec.address, item);
       const error = 'was running when the process died, after the run had failed: not run again';
       run.status = 'cancelled';
       run.self = { status: 'cancelled', outputs: {}, result: null, error, attempts: 0, duration: null };
-      if (!m.for_each) ctx.setState(level, id, { status: 'cancelled', error, restored: true });
+      if (!m.for_each && !m.on) ctx.setState(level, id, { status: 'cancelled', error, restored: true });
       ctx.emitRestored({
         type: 'step.finished',
         step: rec.address,
@@ -142,18 +142,20 @@ function itemsOf(ctx: RunContext, level: Level, m: StepModel): unknown[] | undef
 function restoreItems(ctx: RunContext, level: Level, m: StepModel, address: string, reopen: { m: StepModel; address: string; extra: Record<string, unknown> }[]): void {
   for (const rec of ctx.replay.items.get(address) ?? []) {
     const index = instanceKey(rec.address);
-    if (typeof index !== 'number' || rec.seq === undefined) continue;
-    if (!rec.finished || rec.inflight) continue;
+    if (rec.seq === undefined || !rec.finished || rec.inflight) continue;
+    if (m.on ? typeof index !== 'string' && typeof index !== 'number' : typeof index !== 'number') continue;
     const o = restoredOutcome(ctx, level, rec.finished);
-    const item = { index, item: o.item ?? null };
+    // A host name may look like a number (`[1]`): the event's own tags say what the key is.
+    const host = rec.finished.host;
+    const item = host === undefined && typeof index === 'number' ? { index, item: o.item ?? null } : undefined;
     const run = ctx.markStarted(level, m, rec.address, item);
-    ctx.setTags(rec.address, { index, item: o.item ?? null });
+    ctx.setTags(rec.address, item ?? { host: host ?? String(index) });
     run.status = o.status;
     run.self = { status: o.status, outputs: o.outputs, result: o.result, error: o.error, attempts: o.attempts, duration: o.duration };
     run.inflightSkipped = !!rec.finished.skipped_inflight;
     run.rollbackDone = !!rec.rollbackFinished;
     run.rollbackStatus = rec.rollbackFinished?.status;
-    if (m.type === 'runbook') reopen.push({ m, address: rec.address, extra: { item: item.item, index } });
+    if (m.type === 'runbook' && item) reopen.push({ m, address: rec.address, extra: { item: item.item, index } });
   }
 }
 

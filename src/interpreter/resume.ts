@@ -47,7 +47,9 @@ export async function decideInflight(ctx: RunContext, loaded: LoadedRunbook): Pr
   const questions: { step: string; rollback: boolean }[] = [];
   for (const rec of inflightInstances(ctx.replay)) {
     const m = stepModelOf(loaded, rec.address);
-    if (!m || m.type === 'runbook' || (m.for_each && instanceKey(rec.address) === undefined)) continue;
+    if (!m || m.type === 'runbook' || ((m.for_each || m.on) && instanceKey(rec.address) === undefined)) continue;
+    // A shell command on a host ran under the wrapper: what the host recorded settles it (fan-out.ts).
+    if (m.on && m.type === 'shell') continue;
     // A failing run starts no new step, but its finally steps still run.
     if (ctx.stopping && m.section === 'steps') continue;
     if (m.idempotent) listed.push({ step: rec.address, decision: 'rerun' });

@@ -10,6 +10,7 @@ import { UNKNOWN } from '../dsl/expr/index.js';
 import { evaluateBare, locateError } from './resolve.js';
 import { attemptLoop } from './attempt.js';
 import type { InstanceRun, RunContext } from './context.js';
+import { hostScope, rollbackRemote, type Remote } from './fan-out.js';
 
 export interface RollbackOutcome {
   ran: number;
@@ -75,7 +76,15 @@ async function rollbackOne(ctx: RunContext, entry: InstanceRun): Promise<string>
   const { level, model: step, address } = entry;
   const rb = step.rollback!;
   const tags = ctx.tagsOf(address);
-  const extra = { self: entry.self, ...(entry.item ? { item: entry.item.item, index: entry.item.index } : {}) };
+  let remote: Remote | undefined;
+  try {
+    remote = await rollbackRemote(ctx, entry);
+  } catch (e) {
+    ctx.emitter.emit({ type: 'rollback.started', step: address, ...tags });
+    ctx.emitter.emit({ type: 'rollback.finished', step: address, ...tags, status: 'failed', error: `cannot reach its host: ${(e as Error).message}` });
+    return 'failed';
+  }
+  const extra = { self: entry.self, ...(entry.item ? { item: entry.item.item, index: entry.item.index } : {}), ...(remote ? { host: hostScope(remote.host) } : {}) };
   // Resume: a rollback that was running when the process died is decided like a step.
   const rec = ctx.replay.instances.get(address);
   if (rec?.rollbackStarted && !rec.rollbackFinished && !rb.idempotent) {
@@ -111,7 +120,7 @@ async function rollbackOne(ctx: RunContext, entry: InstanceRun): Promise<string>
   ctx.emitter.emit({ type: 'rollback.started', step: address, ...tags });
   ctx.emitter.flush();
   const started = Date.now();
-  const o = await attemptLoop(ctx, level, step, undefined, address, extra, { body: rb, signal: ctx.rollbackAbort.signal, rollback: true });
+  const o = await attemptLoop(ctx, level, step, undefined, address, extra, { body: rb, signal: ctx.rollbackAbort.signal, rollback: true, ...(remote ? { remote } : {}) });
   ctx.emitter.emit({
     type: 'rollback.finished',
     step: address,

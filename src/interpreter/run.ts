@@ -6,6 +6,7 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { SecretMasker } from '../dsl/expr/index.js';
+import type { Inventory } from '../inventory/index.js';
 import type { LoadedRunbook } from '../dsl/validate.js';
 import type { RunbookModel } from '../dsl/model.js';
 import type { Decider } from './decisions.js';
@@ -65,6 +66,8 @@ export interface RunOptions {
   runId?: string;
   /** `--max-parallel`: steps running at once in the whole run (default 64). */
   maxParallel?: number;
+  /** The inventory for the ssh connections' `hosts` (`inventory:` or `--inventory`; spec §9). */
+  inventory?: Inventory;
 }
 
 export interface RunResult {
@@ -107,7 +110,7 @@ export class Runner {
       this.runId,
       emitter,
       opts.decider,
-      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map(), maxParallel: opts.maxParallel },
+      { dryRun: !!opts.dryRun, stepMode: !!opts.stepMode, yes: !!opts.yes, env, secrets: opts.secrets, childSecrets: opts.childSecrets ?? new Map(), maxParallel: opts.maxParallel, inventory: opts.inventory },
       startedAt,
     );
     if (opts.resume) {
@@ -118,7 +121,7 @@ export class Runner {
       model,
       opts.loaded,
       opts.params,
-      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env, masker }),
+      new ConnectionPool(model, () => this.ctx.scope(top), { runId: this.runId, baseDir: model.baseDir, env, masker, services: this.ctx.services }),
     );
     this.top = top;
     restoreLevel(this.ctx, top);
@@ -310,6 +313,8 @@ export class Runner {
       if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
       for (const pool of ctx.extraPools) await pool.closeAll();
+      // Last: tunnels and Docker sockets ride on these; kills owed after a lost connection get their chance.
+      await ctx.services.ssh.close();
     }
     if (this.fenced) return this.stopped();
     const measures = evaluateMeasures(ctx, top);

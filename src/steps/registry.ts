@@ -8,6 +8,7 @@ import { postgresConnection, sqlStep } from './sql/index.js';
 import { httpConnection, httpStep } from './http/index.js';
 import { s3Connection, s3Step } from './s3/index.js';
 import { dockerConnection, dockerStep } from './docker/index.js';
+import { sshConnection } from './ssh/index.js';
 import { notifyStep, pagerdutyConnection, slackConnection, smtpConnection, webhookConnection } from './notify/index.js';
 
 export const stepTypes: StepType<any>[] = [shellStep, sqlStep, httpStep, s3Step, dockerStep, notifyStep];
@@ -16,6 +17,7 @@ export const connectionKinds: ConnectionKind<any, any>[] = [
   postgresConnection,
   s3Connection,
   dockerConnection,
+  sshConnection,
   httpConnection,
   slackConnection,
   pagerdutyConnection,

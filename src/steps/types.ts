@@ -8,6 +8,10 @@
  * `ctx.signal`.
  */
 import type { JsonSchema } from '../dsl/json-schema.js';
+import type { Inventory } from '../inventory/index.js';
+import type { SshPool } from '../transport/ssh/pool.js';
+import type { RemoteHost } from './ssh/hosts.js';
+import type { Transport } from '../transport/types.js';
 
 export interface StepOutputSink {
   /** A chunk of live output (shell stdout, docker logs, info lines). Masked and journaled by the caller. */
@@ -33,6 +37,10 @@ export interface StepContext extends StepOutputSink {
   connection<T = unknown>(name: string, kind: string | readonly string[]): Promise<T>;
   /** The run's secret values replaced by `***` (what a step sends to a third party, e.g. a chat message). */
   mask?(text: string): string;
+  /** `on:` (spec §9): the host this instance runs on, and the transport that runs its commands there. */
+  remote?: { host: RemoteHost; transport: Transport };
+  /** The run's shared services (the ssh pool: `docker` on a host reaches its engine through it). */
+  services?: RunServices;
 }
 
 /** A failure of the step's work. `result` (when there is one) is still exposed as `steps.<id>.result`. */
@@ -88,13 +96,32 @@ export interface StepType<Body = Record<string, unknown>> {
   execute(body: Body, ctx: StepContext): Promise<Record<string, unknown>>;
 }
 
+/** What the run shares with every connection it opens: the inventory, the one pool of ssh connections. */
+export interface RunServices {
+  /** The inventory (`inventory:` or `--inventory`), loaded before the run starts. */
+  inventory?: Inventory;
+  /** One pooled ssh2 connection per host for the whole run (spec §9). */
+  ssh: SshPool;
+}
+
+export interface ConnectionOpenContext {
+  /** The connection's name under `connections:`, for messages. */
+  name?: string;
+  runId: string;
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+  services?: RunServices;
+  /** Another connection of the same runbook (`via`: the jump host, `postgres.via`, `docker.host: ssh://`). */
+  connection?<T = unknown>(name: string, kind: string | readonly string[]): Promise<T>;
+}
+
 /** A kind of connection under `connections:` (`postgres`, `s3`, `docker`, `http`). */
 export interface ConnectionKind<Config = Record<string, unknown>, Client = unknown> {
   name: string;
   description: string;
   schema: JsonSchema;
   /** Open a client from the resolved config. */
-  open(config: Config, ctx: { runId: string; baseDir: string; env: NodeJS.ProcessEnv }): Promise<Client> | Client;
+  open(config: Config, ctx: ConnectionOpenContext): Promise<Client> | Client;
   /** Close it at the end of the run. */
   close?(client: Client): Promise<void> | void;
   /** Read-only reachability check for `plan --preflight` (target = human-readable name). */

@@ -8,6 +8,9 @@ import { StepFailure, type StepContext, type StepType } from '../types.js';
 import { quoteShellWord } from './quote.js';
 import { localTransport, SpawnError } from '../../transport/local/index.js';
 import type { ProcessOutcome } from '../../transport/types.js';
+import { ConnectionLost } from '../../transport/ssh/pool.js';
+import { RemoteKillError } from '../../transport/ssh/transport.js';
+import { RUN_ID_ENV, STEP_ID_ENV } from '../../interpreter/orphans.js';
 
 export { KILL_GRACE_MS, OUTPUT_TAIL_BYTES, PIPE_DRAIN_MS, killAllTrees as killAllShellGroups, listTrees as listShellGroups } from '../../transport/local/index.js';
 
@@ -97,13 +100,17 @@ async function executeShell(body: ShellBody, ctx: StepContext): Promise<Record<s
   // --norc: Node's stdin pipe is a socket, and Debian's bash then believes it runs under sshd and sources ~/.bashrc.
   const [file, args] =
     body.run !== undefined ? ['bash', ['--norc', '-eo', 'pipefail', '-c', body.run]] : [body.command![0], body.command!.slice(1)];
-  const cwd = resolve(ctx.baseDir, body.cwd ?? '.');
-  const env: NodeJS.ProcessEnv = { ...ctx.env };
+  const remote = ctx.remote;
+  // On a host (spec §9): its login environment plus the step's own variables (the values of
+  // `${{ }}` among them) and the run's marks, never this machine's environment; cwd as written
+  // (a path on the host), else the login's home.
+  const cwd = remote ? body.cwd : resolve(ctx.baseDir, body.cwd ?? '.');
+  const env: NodeJS.ProcessEnv = remote ? remoteEnv(ctx.env) : { ...ctx.env };
   for (const [k, v] of Object.entries(body.env ?? {})) env[k] = String(v);
   if (ctx.signal.aborted) throw new StepFailure(`cancelled (${describeReason(ctx.signal.reason)}) before it started`, undefined, 'STEP_CANCELLED');
   let outcome: ProcessOutcome;
   try {
-    outcome = await localTransport.run({
+    outcome = await (remote?.transport ?? localTransport).run({
       file,
       args,
       cwd,
@@ -116,7 +123,8 @@ async function executeShell(body: ShellBody, ctx: StepContext): Promise<Record<s
       step: ctx.stepId,
     });
   } catch (error) {
-    throw describeSpawnError(error, file, cwd);
+    if (remote) throw describeRemoteError(error, remote.host.name);
+    throw describeSpawnError(error, file, cwd ?? '.');
   }
   const result = toResult(outcome);
   if (outcome.leftovers) {
@@ -169,6 +177,21 @@ function describeSpawnError(error: unknown, file: string, cwd: string): Error {
   if (error.errno === 'ENOENT') return new StepFailure(`cannot start ${file}: command not found`, undefined, 'SPAWN_FAILED');
   if (error.errno === 'EACCES') return new StepFailure(`cannot start ${file}: permission denied`, undefined, 'SPAWN_FAILED');
   return new StepFailure(`cannot start ${file}: ${error.message}`, undefined, 'SPAWN_FAILED');
+}
+
+/** The run's marks (RUNBOOK_RUN_ID, RUNBOOK_STEP_ID) out of this machine's environment: all a host gets of it. */
+function remoteEnv(local: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const k of [RUN_ID_ENV, STEP_ID_ENV]) if (local[k] !== undefined) out[k] = local[k];
+  return out;
+}
+
+/** A lost connection or a kill that did not take, named with the host. */
+function describeRemoteError(error: unknown, host: string): Error {
+  if (error instanceof ConnectionLost) return new StepFailure(error.message, undefined, 'CONNECTION_LOST');
+  if (error instanceof RemoteKillError) return new StepFailure(error.message, undefined, 'REMOTE_KILL');
+  const msg = error instanceof Error ? error.message : String(error);
+  return new StepFailure(msg.includes(host) ? msg : `${host}: ${msg}`, undefined, (error as { code?: string }).code ?? 'SSH');
 }
 
 function describeReason(reason: unknown): string {

@@ -3,7 +3,6 @@
  * (Nagle against delayed ACKs costs ~40 ms a command), keepalive, a jump host through `via`, and
  * every failure turned into one sentence that names the host.
  */
-import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { checkHostKey, hostKeyAlgorithms, HostKeyError, type HostKeyPolicy } from './host-key.js';
@@ -42,7 +41,9 @@ export const describeTarget = (t: SshTarget): string =>
 export const targetKey = (t: SshTarget): string => `${t.user}@${t.host}:${t.port}${t.via ? `<${targetKey(t.via)}` : ''}`;
 
 /** Connects and authenticates; `sock` is a stream through a jump host. Rejects with SshConnectError or HostKeyError. */
-export function connectSsh(t: SshTarget, sock?: Duplex): Promise<SshClient> {
+export async function connectSsh(t: SshTarget, sock?: Duplex): Promise<SshClient> {
+  // Loaded on first use (~90 ms): a run without ssh connections never pays for it.
+  const ssh2 = (await import('ssh2')).default;
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let keyError: HostKeyError | undefined;
