@@ -87,7 +87,8 @@ function annotate(s: JsonSchema, inherited: Inherited, defs: Defs, docs = true):
 /**
  * yaml-language-server offers, inside any object whose schema lists `required` next to its
  * `properties`, an extra completion that inserts the required keys, labelled with the schema's type
- * and the nearest title ("object(runbook)" inside `http:`, one "step with …" per body at a step key).
+ * and the nearest title ("object(runbook)" inside `http:`; at a step key, one per body branch beside
+ * the body keys themselves).
  * Beside the real keys it is noise. `allOf: [{required}]` requires the same keys, is reported at the
  * same place, and has no properties to make that item from. (It also stops the server from
  * pre-filling required keys when it inserts a field: `until:` no longer brings `condition:`.)
