@@ -105,6 +105,8 @@ async function commandOnReusedConnection() {
       sums[i] += (performance.now() - t0) / RUNS / 2;
     }
   }
+  // The wrapper's records of these commands (in the test user's home on the "host").
+  await conn.execText('rm -rf ~/.runbook/runs/bench-ssh');
   pool.close();
   console.log(`(a) one command at a time on a reused connection, ${RUNS} runs × 2 passes, mean per command:`);
   for (const [i, [name]] of cases.entries()) console.log(`      ${name.padEnd(34)} ${fmt(sums[i]).padStart(9)}  ${(sums[i] / sums[0]).toFixed(2)}× bare`);
