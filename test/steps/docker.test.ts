@@ -445,7 +445,9 @@ describe('docker schema and rendering', () => {
   it('checks the connection', () => {
     expect(validateConnection({ socket: '/var/run/docker.sock', project: 'shop' })).toBe(true);
     expect(validateConnection({ host: 'tcp://10.0.0.5:2375', api_version: '1.41' })).toBe(true);
-    expect(validateConnection({ socket: '/a', host: 'tcp://b:1' })).toBe(false);
+    // socket with a non-ssh host: refused by the semantic check (check-remote-connections.ts), in words.
+    expect(validateConnection({ via: 'db-host', host: 'tcp://b:1' })).toBe(false);
+    expect(validateConnection({ host: 'ssh://deploy@10.0.0.7', socket: '/run/podman/podman.sock', known_hosts: './known_hosts' })).toBe(true);
     expect(validateConnection({ url: 'x' })).toBe(false);
   });
 
