@@ -818,6 +818,10 @@ export interface Connection {
      */
     connect_timeout?: ExpressionString;
     /**
+     * With `host: ssh://…` only: interval of SSH keepalives; the host is declared lost after 3 unanswered ones (default 5s).
+     */
+    keepalive?: ExpressionString;
+    /**
      * Compose project: `service:` targets are containers labelled com.docker.compose.project=<project> (and the service label).
      */
     project?: string;

@@ -18,7 +18,7 @@ import { SshPool } from '../../src/transport/ssh/pool.js';
 import { fingerprint } from '../../src/transport/ssh/host-key.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
-import { ensureTestUser, stopProcess, useSshd, type SshdCluster } from '../helpers/sshd.js';
+import { ensureTestUser, startProxy, stopProcess, useSshd, type SshdCluster } from '../helpers/sshd.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 import { establishedTo } from '../helpers/sockets.js';
 import { runCli } from '../helpers/cli.js';
@@ -126,6 +126,33 @@ describe.skipIf(sshd.skip || docker.skip)('docker on an ssh host', { timeout: 30
     expect(establishedTo(c.hosts[1].address, c.hosts[1].port)).toBe(before + 1);
     await exec(h, { action: 'kill', container: 'via-1' });
     expect(await stateOf('via-1')).not.toBe('running');
+  });
+
+  it('a partition mid-request fails the step with "connection lost", naming the host', async () => {
+    const c = sshd.cluster;
+    const h = c.hosts[0];
+    const proxy = await startProxy(h.address, h.port);
+    const pool = new SshPool();
+    try {
+      const hostKey = fingerprint(Buffer.from(h.publicKey.split(' ')[1], 'base64'));
+      const engine = `ssh://${c.user}@${h.address}:${proxy.port}${docker.api.socketPath}`;
+      const hh = harness({ engine: { host: engine, key_file: c.keyFile, host_key: hostKey, keepalive: '1s' } }, {}, pool);
+      // remove: false, else the removal afterwards waits out its own bound on the dead path
+      const running = exec(hh, { action: 'run', image: BUSYBOX_IMAGE, name: 'cut-off', cmd: 'sleep 30', remove: false });
+      for (const end = Date.now() + 15_000; (await stateOf('cut-off')) !== 'running'; ) {
+        if (Date.now() > end) throw new Error('the container did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      process.kill(proxy.process.pid!, 'SIGSTOP');
+      const t0 = Date.now();
+      const err = await failureOf(running);
+      expect(Date.now() - t0).toBeLessThan(6000);
+      expect(err.message).toMatch(new RegExp(`connection lost to ${h.address.replace(/\./g, '\\.')}: no answer to 3 keepalives`));
+    } finally {
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      await stopProcess(proxy.process);
+      await pool.close(0);
+    }
   });
 
   it('a socket the host does not have is named, with the host', async () => {

@@ -4,9 +4,9 @@
 // on the server (from a second session, or with a protocol cancel request, both through the tunnel),
 // and what cannot be reached is named: the database target and the host. Then through the CLI: a run,
 // `plan --preflight`, and a stopped sshd.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresConnection, sqlStep, type PostgresConnectionConfig } from '../../src/steps/sql/index.js';
@@ -16,11 +16,19 @@ import { SshPool } from '../../src/transport/ssh/pool.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 import { postgresUnavailableReason, usePostgresForSuite, type PgServer } from '../helpers/postgres.js';
-import { descendantsOf, stopProcess, useSshd, type SshdCluster } from '../helpers/sshd.js';
+import { descendantsOf, startProxy, stopProcess, useSshd, type SshdCluster } from '../helpers/sshd.js';
+import { fingerprint } from '../../src/transport/ssh/host-key.js';
 import { establishedTo, ownerOf } from '../helpers/sockets.js';
 import { runCli } from '../helpers/cli.js';
 
 const sshd = await useSshd(2);
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !(await cond()); ) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const pgSkip = sshd.skip ? 'no sshd' : postgresUnavailableReason();
 const root = mkdtempSync(join(tmpdir(), 'rb-pg-ssh-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -45,12 +53,12 @@ describe.skipIf(sshd.skip || pgSkip !== undefined)('postgres via an ssh connecti
   });
 
   /** A step context whose `db` is `config` tunnelled through `db-host` (host i of the cluster). */
-  function context(config: Omit<PostgresConnectionConfig, 'via'>, o: { host?: number; signal?: AbortSignal } = {}) {
+  function context(config: Omit<PostgresConnectionConfig, 'via'>, o: { host?: number; ssh?: SshConnectionConfig; signal?: AbortSignal } = {}) {
     const c = sshd.cluster;
     const runId = `t${Math.random().toString(36).slice(2, 8)}`;
     const services = { ssh };
     const openCtx = { runId, baseDir: root, env: process.env, services };
-    const sshHosts = Promise.resolve(sshConnection.open(sshConfig(c, o.host ?? 0), { ...openCtx, name: 'db-host' })) as Promise<SshHosts>;
+    const sshHosts = Promise.resolve(sshConnection.open(o.ssh ?? sshConfig(c, o.host ?? 0), { ...openCtx, name: 'db-host' })) as Promise<SshHosts>;
     const h = stepHarness({
       runId,
       signal: o.signal,
@@ -139,6 +147,36 @@ describe.skipIf(sshd.skip || pgSkip !== undefined)('postgres via an ssh connecti
     const failure = await failureOf(sqlStep.execute({ connection: 'db', query: 'SELECT 1' }, ctx));
     expect(failure.message).toBe(`cannot connect to postgres 127.0.0.1:1/${s.database} via db-host: ${c.hosts[0].address} could not open 127.0.0.1:1 (Connection refused)`);
     expect(failure.message).not.toContain(s.password);
+  });
+
+  it('a unix socket folder as host is the server’s socket on the host (direct-streamlocal)', async () => {
+    const s = pgServer.get();
+    // The ssh user may enter the socket's folders (traverse only), as anyone may enter /var/run/postgresql.
+    for (const d of [dirname(s.socketDir), s.socketDir]) chmodSync(d, 0o711);
+    const { ctx } = context({ host: s.socketDir, port: s.port, user: s.user, database: s.database });
+    const r = await sqlStep.execute({ connection: 'db', query: "SELECT coalesce(inet_client_addr()::text, 'unix socket') AS via" }, ctx);
+    expect(r.rows).toEqual([{ via: 'unix socket' }]);
+  });
+
+  it('a partition mid-statement fails the step with "connection lost", naming the target and the host', async () => {
+    const c = sshd.cluster;
+    const s = pgServer.get();
+    const h = c.hosts[0];
+    const proxy = await startProxy(h.address, h.port);
+    try {
+      const hostKey = fingerprint(Buffer.from(h.publicKey.split(' ')[1], 'base64'));
+      const { ctx } = context(dbConfig(s), { ssh: { ...sshConfig(c, 0), port: proxy.port, known_hosts: undefined, host_key: hostKey } });
+      const running = sqlStep.execute({ connection: 'db', query: 'SELECT pg_sleep(30)' }, ctx);
+      await waitFor(async () => (await admin("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'")).length > 0);
+      process.kill(proxy.process.pid!, 'SIGSTOP');
+      const t0 = Date.now();
+      const failure = await failureOf(running);
+      expect(Date.now() - t0).toBeLessThan(6000);
+      expect(failure.message).toBe(`postgres 127.0.0.1:${s.port}/${s.database} via db-host: connection lost to ${h.address}: no answer to 3 keepalives 1s apart`);
+    } finally {
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      await stopProcess(proxy.process);
+    }
   });
 
   it('via an ssh connection of several hosts is refused, naming both connections', async () => {

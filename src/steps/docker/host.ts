@@ -22,13 +22,14 @@ export interface DockerConnectionConfig {
   key_file?: string;
   passphrase?: string;
   connect_timeout?: string;
+  keepalive?: string;
 }
 
 /** The engine's socket when nothing says otherwise (Docker's; Podman's rootful one is /run/podman/podman.sock). */
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
 /** The fields that only make sense with `host: ssh://…`. */
-export const SSH_ONLY_FIELDS = ['known_hosts', 'host_key', 'key', 'key_file', 'passphrase', 'connect_timeout'] as const;
+export const SSH_ONLY_FIELDS = ['known_hosts', 'host_key', 'key', 'key_file', 'passphrase', 'connect_timeout', 'keepalive'] as const;
 
 // `${{ env.X }}` of an unset variable resolves to ''; treat it as "not given".
 const given = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);

@@ -11,9 +11,9 @@ import { StepFailure } from '../types.js';
 import type { SshHosts } from '../ssh/index.js';
 import { resolveHosts } from '../ssh/hosts.js';
 import type { SshConnectionConfig } from '../../transport/ssh/schema.js';
-import { forwardOut, forwardOutStreamLocal } from '../../transport/ssh/connect.js';
 import type { HostConnection } from '../../transport/ssh/pool.js';
-import { channelFailure } from '../../transport/ssh/tunnel.js';
+import { TunnelError, TunnelSocket } from '../../transport/ssh/tunnel.js';
+import type { Duplex } from 'node:stream';
 import { openDockerClient, type DockerClient } from './client.js';
 import { isSshHost, parseSshEngine, remoteAddress, remoteEngine, SSH_ONLY_FIELDS, type DockerConnectionConfig, type RemoteEngine } from './host.js';
 
@@ -111,12 +111,20 @@ function withHosts(local: DockerClient, config: DockerConnectionConfig): DockerC
 }
 
 /** A stream to the engine on the host of `conn`; a failure names the host and what it could not open. */
-function dialer(conn: HostConnection, engine: RemoteEngine, where: string) {
-  const to = engine.kind === 'unix' ? engine.path : `${engine.host}:${engine.port}`;
+function dialer(conn: HostConnection, engine: RemoteEngine, where: string): () => Promise<Duplex> {
   return () =>
-    conn
-      .withClient((c) => (engine.kind === 'unix' ? forwardOutStreamLocal(c, engine.path) : forwardOut(c, engine.host, engine.port)))
-      .catch((e: Error) => {
-        throw new StepFailure(`docker: cannot reach the Docker API at ${where}: ${channelFailure(e, conn.target, to)}`, undefined, 'DOCKER_UNREACHABLE');
+    new Promise((resolve, reject) => {
+      const tunnel = new TunnelSocket(conn);
+      const failed = (e: Error) => {
+        const reason = e instanceof TunnelError ? e.reason : e.message;
+        reject(new StepFailure(`docker: cannot reach the Docker API at ${where}: ${reason}`, undefined, 'DOCKER_UNREACHABLE'));
+      };
+      tunnel.once('error', failed);
+      tunnel.once('connect', () => {
+        tunnel.off('error', failed);
+        resolve(tunnel);
       });
+      if (engine.kind === 'unix') tunnel.connect(engine.path);
+      else tunnel.connect(engine.port, engine.host);
+    });
 }

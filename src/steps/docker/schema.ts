@@ -87,6 +87,7 @@ export const dockerConnectionSchema: JsonSchema = {
     key_file: sshText("a private key file (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; relative to the runbook's folder)."),
     passphrase: sshText('the passphrase of the key, usually a secret.'),
     connect_timeout: { type: 'string', pattern: DURATION_PATTERN, description: 'With `host: ssh://…` only: give up connecting after this long (default 10s).' },
+    keepalive: { type: 'string', pattern: DURATION_PATTERN, description: 'With `host: ssh://…` only: interval of SSH keepalives; the host is declared lost after 3 unanswered ones (default 5s).' },
     project: text(
       'Compose project: `service:` targets are containers labelled com.docker.compose.project=<project> (and the service label).',
     ),

@@ -77,7 +77,9 @@ export async function connectSsh(t: SshTarget, sock?: Duplex): Promise<SshClient
       client.setNoDelay(true);
       resolve(client);
     });
-    client.once('error', (e: Error & { level?: string; code?: string }) => fail(keyError ?? describeConnectError(t, e)));
+    // `on`, not `once`: ssh2 may report a second error while a failed login winds down (a peer
+    // that vanished mid-handshake), and an unheard 'error' would crash the run.
+    client.on('error', (e: Error & { level?: string; code?: string }) => fail(keyError ?? describeConnectError(t, e)));
     client.once('close', () => fail(keyError ?? new SshConnectError(`ssh ${describeTarget(t)}: the server closed the connection during login`, 'SSH_CONNECT')));
     try {
       client.connect(config);

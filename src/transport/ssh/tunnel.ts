@@ -1,8 +1,10 @@
 /**
- * A connection through an SSH host (`postgres.via`): a socket-like Duplex that `pg` can use as its
- * `stream` — `connect(port, host)` opens a `direct-tcpip` channel on the host's pooled connection
- * (`connect(path)`, as pg does for a unix socket, a `direct-streamlocal` one) and pipes through it.
- * No new ssh connection per tunnel: every channel rides on the host's one connection.
+ * A connection through an SSH host (`postgres.via`, Docker's socket on a host): a socket-like Duplex
+ * that `pg` can use as its `stream` and undici as its socket — `connect(port, host)` opens a
+ * `direct-tcpip` channel on the host's pooled connection (`connect(path)`, as pg does for a unix
+ * socket, a `direct-streamlocal` one) and pipes through it. No new ssh connection per tunnel: every
+ * channel rides on the host's one connection. When that connection dies, the tunnel fails with its
+ * ConnectionLost (host and reason), not with a bare "closed".
  */
 import { Duplex } from 'node:stream';
 import type { HostConnection } from './pool.js';
@@ -36,12 +38,16 @@ export class TunnelSocket extends Duplex {
       .withClient((c) => (path !== undefined ? forwardOutStreamLocal(c, path) : forwardOut(c, host ?? 'localhost', Number(port))))
       .then((ch) => {
         this.channel = ch;
+        // A dead connection closes its channels without saying why: the pool's ConnectionLost does
+        // (host and reason). The channel's own close and error wait a turn, so that it comes first.
+        const off = this.conn.onLost((e) => this.destroy(e));
+        this.once('close', off);
         ch.on('data', (d: Buffer) => {
           if (!this.push(d)) ch.pause();
         });
         ch.on('end', () => this.push(null));
-        ch.on('close', () => this.destroy());
-        ch.on('error', (e: Error) => this.destroy(e));
+        ch.on('close', () => setImmediate(() => this.destroy()));
+        ch.on('error', (e: Error) => setImmediate(() => this.destroy(e)));
         for (const p of this.pending.splice(0)) ch.write(p.chunk, p.cb);
         this.emit('connect');
       })
