@@ -1,6 +1,6 @@
-// Writes docs/reference.md: every field of the runbook DSL, from schema/runbook.schema.json (the one
+// Writes docs/reference.md: every field of the runbook DSL, from the validator's schema (runbookSchema(), the one
 // source of truth), so the reference cannot drift from what `validate` accepts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 export function renderReference(schema) {
   const defs = schema.$defs;
@@ -35,7 +35,7 @@ export function renderReference(schema) {
     }
     out.push('');
   };
-  out.push('# Runbook DSL field reference', '', 'Generated from `schema/runbook.schema.json` by `npm run gen` — do not edit. The guide with semantics and examples is [dsl.md](dsl.md).', '');
+  out.push('# Runbook DSL field reference', '', 'Generated from the runbook schema (`src/dsl/schema.ts`) by `npm run gen` — do not edit. The guide with semantics and examples is [dsl.md](dsl.md).', '');
   table('Runbook document', schema);
   for (const name of ['objectives', 'param', 'secret', 'defaults', 'retry', 'until', 'phase']) table(name, { $ref: `#/$defs/${name}` });
   const step = defs.step;
@@ -56,7 +56,8 @@ export function renderReference(schema) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const schema = JSON.parse(readFileSync(new URL('../schema/runbook.schema.json', import.meta.url), 'utf8'));
+  const { runbookSchema } = await import('../dist/src/dsl/schema.js');
+  const schema = runbookSchema();
   writeFileSync(new URL('../docs/reference.md', import.meta.url), renderReference(schema));
   console.log('wrote docs/reference.md');
 }

@@ -4,7 +4,7 @@ import { compile } from 'json-schema-to-typescript';
 export async function generateTypes(schema) {
   const ts = await compile(structuredClone(schema), 'RunbookDocument', {
     bannerComment:
-      '/* Generated from schema/runbook.schema.json by `npm run gen` — do not edit. */\n/* eslint-disable */',
+      '/* Generated from the runbook schema (src/dsl/schema.ts) by `npm run gen` — do not edit. */\n/* eslint-disable */',
     additionalProperties: false,
     unreachableDefinitions: true,
     strictIndexSignatures: false,

@@ -26,7 +26,7 @@ export function generateValidator(schema) {
   });
   return [
     '// @ts-nocheck',
-    '/* Generated from schema/runbook.schema.json by `npm run gen` (scripts/gen-validator.mjs) — do not edit. */',
+    '/* Generated from the runbook schema (src/dsl/schema.ts) by `npm run gen` (scripts/gen-validator.mjs) — do not edit. */',
     ...imports,
     code,
     '',

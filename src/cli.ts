@@ -196,8 +196,9 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .description('print the JSON Schema of runbook files (point your editor at schema/runbook.schema.json)')
     .addHelpText('after', examples(['runbook schema > runbook.schema.json']))
     .action(async () => {
-      const { runbookSchema } = await import('./dsl/schema.js');
-      process.stdout.write(JSON.stringify(runbookSchema(), null, 2) + '\n');
+      // The editor-facing form, the same as schema/runbook.schema.json of this version.
+      const [{ runbookSchema }, { editorSchema }] = await Promise.all([import('./dsl/schema.js'), import('./dsl/schema-editor.js')]);
+      process.stdout.write(JSON.stringify(editorSchema(runbookSchema()), null, 2) + '\n');
       run(0);
     });
 

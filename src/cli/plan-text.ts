@@ -74,6 +74,7 @@ function renderStep(s: PlannedStep, pad: string): string[] {
   const lines = [`${pad}${s.critical ? '★' : '•'} ${s.id}${s.title ? ` — ${s.title}` : ''}  [${s.type}] ${est}${s.needs.length ? `  needs ${s.needs.join(', ')}` : ''}`];
   lines.push(...renderBodyLines(s, pad));
   if (s.for_each) lines.push(`${pad}  for each of ${Array.isArray(s.for_each.items) ? `${s.for_each.items.length} items` : stringifyValue(s.for_each.expression)} (concurrency ${s.for_each.concurrency})`);
+  if (s.on) lines.push(`${pad}  ${describeHosts(s.on)}`);
   if (s.until) lines.push(`${pad}  until ${stringifyValue(s.until.condition)} every ${d(s.until.every_ms)}${s.until.within_ms ? ` within ${d(s.until.within_ms)}` : ''}`);
   if (s.on_failure === 'continue') lines.push(`${pad}  on failure: continue`);
   if (s.irreversible !== undefined) lines.push(`${pad}  ↺ no rollback: irreversible — ${s.irreversible}`);
@@ -84,4 +85,11 @@ function renderStep(s: PlannedStep, pad: string): string[] {
   }
   if (s.runbook) lines.push(renderPlanText(s.runbook, pad + '    '));
   return lines;
+}
+
+/** `on web: 5 hosts in 3 batches (host-1 host-2 | host-3 host-4 | host-5), 2 at a time, max_failures 0`. */
+function describeHosts(on: NonNullable<PlannedStep['on']>): string {
+  if (on.hosts === 'unknown') return `on ${on.connection}: hosts known at run time (no inventory here), ${on.concurrency} at a time`;
+  const batches = on.batches.length > 1 ? ` in ${on.batches.length} batches (${on.batches.map((b) => b.join(' ')).join(' | ')})` : ` (${on.hosts.join(' ')})`;
+  return `on ${on.connection}: ${on.hosts.length} host${on.hosts.length === 1 ? '' : 's'}${batches}, ${on.concurrency} at a time, max_failures ${on.max_failures}`;
 }

@@ -24,6 +24,8 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
   const values = cliParams(loaded.model, opts);
   if (!values) return 2;
   const params = { values };
+  const inventory = loadRunInventory(loaded.model, opts.inventory);
+  if (inventory === false) return 2;
   // History only improves the prediction: a store that cannot be opened is said, not fatal.
   const store = await openStore(opts, process.env, { readOnly: true }).catch((e: Error) => {
     process.stderr.write(`runbook: no history for the prediction: ${e.message}\n`);
@@ -36,14 +38,12 @@ export async function planCommand(file: string, opts: PlanCliOptions): Promise<n
       return undefined;
     }
   };
-  const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor });
+  const plan = buildPlan(loaded.model, { params: params.values, history: historyFor(loaded.model.id), loaded, historyFor, ...(inventory ? { inventory } : {}) });
   store?.close();
   let preflightFailed = false;
   let checks: Awaited<ReturnType<typeof import('../interpreter/preflight.js').runPreflight>> | undefined;
   if (opts.preflight) {
     const { runPreflight } = await import('../interpreter/preflight.js');
-    const inventory = loadRunInventory(loaded.model, opts.inventory);
-    if (inventory === false) return 2;
     checks = await runPreflight(loaded, params.values, process.env, inventory);
     preflightFailed = checks.some((c) => !c.ok);
   }

@@ -1,4 +1,4 @@
-/* Generated from schema/runbook.schema.json by `npm run gen` — do not edit. */
+/* Generated from the runbook schema (src/dsl/schema.ts) by `npm run gen` — do not edit. */
 /* eslint-disable */
 
 /**

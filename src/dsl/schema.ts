@@ -1,8 +1,11 @@
 /**
  * Assembles the runbook JSON Schema (draft 2020-12) from the core fragments and what each registered
- * step type and connection kind declares. `schema/runbook.schema.json` is this, written by
- * `npm run gen`; a test fails when the two drift, and the TypeScript types in
- * `src/dsl/runbook.generated.ts` are generated from the file.
+ * step type and connection kind declares. This is the validator's schema: `runbook validate`
+ * compiles it with ajv and translates its errors (validate-schema.ts), and `npm run gen` makes from
+ * it the TypeScript types (`src/dsl/runbook.generated.ts`), the precompiled validator and
+ * docs/reference.md. Editors get `schema/runbook.schema.json`, made from this by editorSchema()
+ * (schema-editor.ts): the same language, arranged and annotated for an editor. Tests fail when any
+ * of these drift.
  */
 import type { JsonSchema } from './json-schema.js';
 import {

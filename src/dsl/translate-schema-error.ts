@@ -10,6 +10,7 @@ import type { JsonSchema } from './json-schema.js';
 import { bodyKeys, runbookSchema } from './schema.js';
 import { DURATION_PATTERN } from './duration.js';
 import { ID_PATTERN, NAME_PATTERN } from './schema-core.js';
+import { PATTERN_WORDS, patternErrorMessage } from './pattern-words.js';
 import { closest } from './suggest.js';
 import { article, contextOf, describeType, fieldName, keysOf, orList, pointerToPath } from './schema-words.js';
 
@@ -91,23 +92,23 @@ export function translate(e: ErrorObject, src: SourceFile, bodyChoiceAt: Set<str
     case 'pattern': {
       const pattern = (e.params as { pattern: string }).pattern;
       const value = String(e.data);
+      const words = PATTERN_WORDS[pattern];
       if (pattern === DURATION_PATTERN) {
-        return { code: 'DURATION', message: `${ctx}'${field}': invalid duration '${value}' (use e.g. 250ms, 30s, 5m, 1h30m)`, ...at(path) };
+        return { code: 'DURATION', message: `${ctx}'${field}': invalid duration '${value}' (${words.hint})`, ...at(path) };
       }
       if (pattern === ID_PATTERN) {
-        return {
-          code: 'BAD_ID',
-          message: `${ctx}invalid id '${value}' (lowercase letters, digits and _, words joined by '-', starting with a letter)`,
-          ...at(path),
-        };
+        return { code: 'BAD_ID', message: `${ctx}invalid id '${value}' (${words.hint})`, ...at(path) };
       }
       if (pattern === '^[0-9]+$') {
-        return { code: 'TYPE', message: `${ctx}'${field}' must be a whole number, got ${describeType(e.data)}`, ...at(path) };
+        return { code: 'TYPE', message: `${ctx}'${field}' must be ${words.noun}, got ${describeType(e.data)}`, ...at(path) };
       }
       if (pattern === NAME_PATTERN) {
-        return { code: 'BAD_NAME', message: `${ctx}invalid name '${value}' (letters, digits, _ and '-' between them)`, ...at(path) };
+        return { code: 'BAD_NAME', message: `${ctx}invalid name '${value}' (${words.hint})`, ...at(path) };
       }
-      return { code: 'SCHEMA', message: `${ctx}'${field}' must match ${pattern}, got ${describeType(e.data)}`, ...at(path) };
+      // Any other pattern is said in the words the editor shows for it (its errorMessage), never as the regex.
+      const own = typeof parentSchema?.errorMessage === 'string' ? parentSchema.errorMessage : undefined;
+      const said = (own ?? patternErrorMessage(pattern, parentSchema?.description as string | undefined)).replace(/\.$/, '');
+      return { code: 'SCHEMA', message: `${ctx}'${field}': ${said.charAt(0).toLowerCase()}${said.slice(1)}, got ${describeType(e.data)}`, ...at(path) };
     }
     case 'propertyNames':
       return undefined; // reported by the nested pattern error

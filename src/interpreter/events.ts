@@ -124,6 +124,8 @@ export interface StepFinishedEvent extends Base, ItemTags {
   result?: unknown;
   where?: string;
   depth?: number;
+  /** The aggregate step.finished of an `on:` step (spec §9): the ssh connection; `items` then counts its hosts. */
+  on?: string;
   /** The aggregate step.finished of a for_each step: how its items ended. */
   items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
   /** Which secret each `***` of `outputs`/`result`/`item` stands for (secret-refs.ts), so resume rebuilds them. */

@@ -11,7 +11,7 @@ import { stepType } from '../steps/registry.js';
 import { evaluateBare, locateError, resolveValue } from './resolve.js';
 import { childSignal, StepTimeout } from './timers.js';
 import { journalResult, scopeView } from './state.js';
-import { stepAddress } from './address.js';
+import { instanceKey as instanceKeyOf, stepAddress } from './address.js';
 import { secretRefsOf } from './secret-refs.js';
 import { runItems, type ItemCounts } from './for-each.js';
 import { hostsOf, runHosts } from './fan-out.js';
@@ -193,7 +193,7 @@ export function emitFinished(
     ...(o.error ? { error: o.error } : {}),
     ...(result !== undefined ? { result } : {}),
     ...detachedOf(o.result),
-    ...(extra.items ? { items: extra.items } : {}),
+    ...(extra.items ? { items: extra.items, ...(s.on && instanceKeyOf(address) === undefined ? { on: s.on.connection } : {}) } : {}),
     ...(refs.length ? { secret_refs: refs } : {}),
     ...(extra.skipped_inflight ? { skipped_inflight: true } : {}),
     where: s.where,

@@ -15,6 +15,31 @@ import { renderBody } from './render.js';
 import { stepType } from '../steps/registry.js';
 import { effectiveTimeout, timeoutSource } from './effective-timeout.js';
 import { changesWorld, describeCoverage, rollbackCoverage } from '../dsl/rollback-coverage.js';
+import { hostCount } from '../dsl/model.js';
+import { selectHosts, type Inventory } from '../inventory/index.js';
+
+/** The hosts an `on:` step will run on, as far as the runbook and the inventory tell without connecting. */
+function planHosts(model: RunbookModel, s: StepModel, inventory?: Inventory): PlannedHosts {
+  const name = s.on!.connection;
+  const config = (model.connections[name]?.config ?? {}) as { host?: unknown; hosts?: unknown };
+  let hosts: string[] | 'unknown' = 'unknown';
+  const names = [config.hosts ?? []].flat();
+  if (typeof config.host === 'string' && !config.host.includes('${{')) hosts = [config.host];
+  else if (inventory && names.length && names.every((n) => typeof n === 'string' && !n.includes('${{'))) {
+    try {
+      hosts = selectHosts(inventory, names as string[]).map((h) => h.name);
+    } catch {
+      /* reported by validation / the run */
+    }
+  }
+  const out: PlannedHosts = { connection: name, hosts, batches: [], concurrency: s.concurrency, max_failures: null, rounds: null };
+  if (hosts === 'unknown') return out;
+  const size = s.batch ? hostCount(s.batch, hosts.length, 'up') : hosts.length;
+  for (let i = 0; i < hosts.length; i += size) out.batches.push(hosts.slice(i, i + size));
+  out.max_failures = hostCount(s.max_failures ?? { count: 0 }, hosts.length, 'down');
+  out.rounds = out.batches.reduce((sum, b) => sum + Math.ceil(b.length / Math.max(1, s.concurrency)), 0);
+  return out;
+}
 
 export type Guard = 'true' | 'false' | 'unknown';
 
@@ -40,6 +65,8 @@ export interface PlannedStep extends PlannedBody {
   on_failure: 'abort' | 'continue';
   idempotent: boolean;
   for_each?: { expression: unknown; items: unknown[] | 'unknown'; concurrency: number };
+  /** `on:` (spec §9): the connection's hosts in their rolling batches ('unknown' without the inventory). */
+  on?: PlannedHosts;
   until?: { condition: unknown; every_ms: number; within_ms?: number };
   rollback?: PlannedBody;
   /** Why it has no rollback, when it says so (spec §12). */
@@ -52,6 +79,17 @@ export interface PlannedStep extends PlannedBody {
   critical: boolean;
   /** Nested plan of a `runbook:` step. */
   runbook?: Plan;
+}
+
+export interface PlannedHosts {
+  connection: string;
+  hosts: string[] | 'unknown';
+  batches: string[][];
+  concurrency: number;
+  /** Failed hosts tolerated, as a number of these hosts. */
+  max_failures: number | null;
+  /** Rounds of `concurrency` hosts the fan-out takes, batch after batch: what the estimate is multiplied by. */
+  rounds: number | null;
 }
 
 export interface PlannedPhase {
@@ -101,6 +139,8 @@ export interface PlanOptions {
   /** Loaded sub-runbooks by absolute path (from loadRunbook). */
   loaded?: LoadedRunbook;
   historyFor?: (runbookId: string) => Map<string, { n: number; p50: number; p95: number }> | undefined;
+  /** The inventory, to show the hosts of `on:` steps. */
+  inventory?: Inventory;
 }
 
 const guard = (value: unknown, scope: Scope): { value: Guard; error?: string } => {
@@ -163,7 +203,8 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
   };
 
   const planStep = (s: StepModel, group: number, phase: { id: string; budget_ms?: number }): PlannedStep => {
-    const itemScope: Scope = s.for_each ? { item: UNKNOWN, index: UNKNOWN } : {};
+    const itemScope: Scope = s.for_each ? { item: UNKNOWN, index: UNKNOWN } : s.on ? { host: UNKNOWN } : {};
+    const on = s.on ? planHosts(model, s, opts.inventory) : undefined;
     const base = planBody(s, phase, itemScope);
     let forEach: PlannedStep['for_each'];
     if (s.for_each) {
@@ -195,6 +236,7 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
     if (estimate !== null && forEach && Array.isArray(forEach.items)) {
       estimate = estimate * Math.ceil(forEach.items.length / Math.max(1, s.concurrency));
     }
+    if (estimate !== null && on?.rounds) estimate *= on.rounds;
     sources.add(source === 'wait' ? 'estimate' : source);
 
     let nested: Plan | undefined;
@@ -225,6 +267,7 @@ export function buildPlan(model: RunbookModel, opts: PlanOptions): Plan {
       on_failure: s.on_failure,
       idempotent: s.idempotent,
       for_each: forEach,
+      ...(on ? { on } : {}),
       until: s.until && { condition: s.until.condition.value, every_ms: s.until.every_ms, within_ms: s.until.within_ms },
       rollback: s.rollback ? planBody(s.rollback, phase, { ...itemScope, self: UNKNOWN }) : undefined,
       irreversible: s.irreversible,

@@ -137,8 +137,9 @@ export function collectRunEvents(started: RunStartedEvent, events: RunEvent[]): 
         s.outputs = ev.outputs ?? {};
         s.where = ev.where ?? s.where;
         if (ev.items) s.items = ev.items;
+        if (ev.on) s.hosts = true;
         tagItem(s, ev);
-        const items = ev.items ? `items: ${formatItemCounts(ev.items)}` : undefined;
+        const items = ev.items ? `${ev.on ? 'hosts' : 'items'}: ${formatItemCounts(ev.items)}` : undefined;
         c.timeline.push({ ...at(ev.ts), kind: 'step', phase: ev.phase, step: ev.step, event: 'finished', status: ev.status, duration_ms: ev.duration_ms, note: [items, ev.error].filter(Boolean).join('; ') || undefined });
         break;
       }

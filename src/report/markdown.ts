@@ -111,7 +111,7 @@ function recoveryActions(r: RunReport): string[] {
     .filter((s) => s.depth === 0 && (s.status === 'succeeded' || (s.items?.succeeded ?? 0) > 0))
     .map((s, i) => {
       const when = s.start_offset_ms === undefined ? '' : `${formatOffset(s.start_offset_ms)} — `;
-      const items = s.items ? `items: ${formatItemCounts(s.items)}` : undefined;
+      const items = s.items ? `${s.hosts ? 'hosts' : 'items'}: ${formatItemCounts(s.items)}` : undefined;
       const detail = [s.phase, s.duration_ms === undefined ? undefined : formatDuration(s.duration_ms), items].filter(Boolean).join(', ');
       const name = s.title ? `${inline(s.title)} (\`${s.id}\`, ${detail})` : `\`${s.id}\` (${detail})`;
       const undone = s.rollback === 'succeeded' ? ' — rolled back' : s.rollback ? ` — rollback ${s.rollback}` : '';

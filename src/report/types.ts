@@ -111,6 +111,8 @@ export interface StepReport {
   host?: string;
   /** A for_each step: how its items ended (its aggregate step.finished). */
   items?: { succeeded: number; failed: number; timed_out: number; skipped: number; cancelled: number };
+  /** An `on:` step: its items are hosts (spec §9). */
+  hosts?: boolean;
 }
 
 export interface RollbackReport {

@@ -178,7 +178,7 @@ export function createPlainPrinter(write: (line: string) => void, opts: PlainOpt
         const failed = e.status === 'failed' || e.status === 'timed_out';
         const where = failed ? (e.where ?? wheres.get(e.step)) : undefined;
         const error = e.error ? `: ${failed ? paint(RED, e.error) : e.error}` : '';
-        const items = e.items ? ` · items: ${formatCounts(e.items)}` : '';
+        const items = e.items ? ` · ${e.on ? 'hosts' : 'items'}: ${formatCounts(e.items)}` : '';
         line(`${indent}${symbol(e.status)} ${e.step} ${status(e.status)} in ${formatDuration(e.duration_ms)}${attempts}${items}${error}${where ? ` (${where})` : ''}`);
         return;
       }

@@ -33,6 +33,8 @@ export interface StepView {
   item?: string;
   /** The aggregate of a for_each step's instances, from its step.finished. */
   items?: StepFinishedEvent['items'];
+  /** An `on:` step: its items are hosts. */
+  hosts?: boolean;
   startedAt?: number;
   /** Order of first start: rollbacks run in reverse of it. */
   startSeq?: number;
@@ -225,6 +227,7 @@ export function reduce(state: TuiState, event: RunEvent): TuiState {
         where: event.where ?? prev.where,
         item: prev.item ?? itemText(event.item ?? event.host),
         items: event.items ?? prev.items,
+        ...(event.on ? { hosts: true } : {}),
       };
       if (event.status === 'failed' || event.status === 'timed_out') {
         s.failure = { step: event.step, error: event.error, where: event.where ?? prev.where, status: event.status };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { useSshd, userProcesses, type SshdCluster } from '../helpers/sshd.js';
+import { startProxy, stopProcess, useSshd, userProcesses, type SshdCluster } from '../helpers/sshd.js';
 import type { RunEvent } from '../../src/interpreter/events.js';
 
 const sshd = await useSshd(5);
@@ -83,6 +83,8 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     const agg = r.events.find((e) => e.type === 'step.finished' && e.step === 'mark') as Extract<RunEvent, { type: 'step.finished' }>;
     expect(agg.status).toBe('succeeded');
     expect((agg.outputs.said as Record<string, string>)['host-5']).toBe('out host-5\n');
+    expect(agg).toMatchObject({ on: 'web', items: { succeeded: 4, failed: 1 } });
+    expect(agg.error).toMatch(/1 of 5 hosts failed, within max_failures 1; host-3: exit code 7/);
   });
 
   it('honours concurrency and rolling batches (timestamps prove them)', async () => {
@@ -174,34 +176,82 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
 
   it('kill -9 of the runner mid-fan-out, then resume: no host runs twice', async () => {
     const c = sshd.cluster;
+    // host-3 finishes while no runner lives; host-4 and host-5 run until the test releases them.
     const t = setup(
       c,
       `      - id: slow
         on: web
         concurrency: 5
         irreversible: marker
-        shell: { run: "echo start >> \${{ host.vars.dir }}/MARK; sleep \${{ host.vars.delay }}; echo done >> \${{ host.vars.dir }}/MARK" }`,
-      { vars: (i) => ({ delay: [0, 0, 2, 5, 5][i] }) },
+        shell:
+          run: |
+            echo start >> \${{ host.vars.dir }}/MARK
+            sleep \${{ host.vars.delay }}
+            while [ \${{ host.vars.hold }} = yes ] && [ ! -e \${{ host.vars.dir }}/MARK.release ]; do sleep 0.1; done
+            echo done >> \${{ host.vars.dir }}/MARK`,
+      { vars: (i) => ({ delay: [0, 0, 2, 0, 0][i], hold: i >= 3 ? 'yes' : 'no' }) },
     );
     const p = spawnCli(['run', t.file, '--json', '--yes', '--state-dir', t.state]);
     await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'slow[host-1]', 20_000);
     await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'slow[host-2]', 20_000);
     process.kill(p.pid, 'SIGKILL');
     await p.done;
-    await new Promise((r) => setTimeout(r, 2500)); // host-3 finishes while no runner lives
+    await new Promise((r) => setTimeout(r, 2500));
     expect(lines(c, 2, t.marker)).toEqual(['start', 'done']);
-    const r = await runCli(['resume', 'latest', '--json', '--state-dir', t.state]);
+    const resume = spawnCli(['resume', 'latest', '--json', '--state-dir', t.state]);
+    for (const h of ['host-4', 'host-5']) {
+      await resume.waitForEvent((e) => e.type === 'step.output' && e.step === `slow[${h}]` && /still running on .* waiting for it/.test(e.text), 20_000);
+    }
+    for (const i of [3, 4]) writeFileSync(join(c.hosts[i].dir, `${t.marker}.release`), '');
+    const r = await resume.done;
     expect(r.code, r.stderr).toBe(0);
     for (let i = 0; i < 5; i++) expect(lines(c, i, t.marker), c.hosts[i].name).toEqual(['start', 'done']);
     // Hosts 1–2 may or may not have reached the journal before the kill (events are forced to disk
-    // before a side effect, not after); either way the host's record settles them. Hosts 3–5 were
-    // not finished in the journal: 3 had finished on its host, 4–5 were still running and waited for.
+    // before a side effect, not after); either way the host's record settles them.
     const settled = finished(r.events, 'slow').map((e) => e.host);
     expect(settled).toEqual(expect.arrayContaining(['host-3', 'host-4', 'host-5']));
     const said = r.events.flatMap((e) => (e.type === 'step.output' && e.step.startsWith('slow[') ? [e.text] : []));
-    expect(said.filter((t) => /still running on host-[45] .*waiting for it/.test(t))).toHaveLength(2);
     expect(said.filter((t) => /finished on host-\d while the runner was down: exit code 0; not run again/.test(t)).length).toBe(settled.length);
     expect(r.events.some((e) => e.type === 'step.started' && e.step.startsWith('slow['))).toBe(false);
+  });
+
+  it('a partition (its proxy SIGSTOPped) fails that host within the keepalive bound; the others finish; the remote group is killed after SIGCONT', async () => {
+    const c = sshd.cluster;
+    const proxy = await startProxy(c.hosts[1].address, c.hosts[1].port);
+    try {
+      const known = join(root, 'known-proxy');
+      writeFileSync(known, readFileSync(c.knownHosts, 'utf8') + `[${c.hosts[1].address}]:${proxy.port} ${c.hosts[1].publicKey}\n`);
+      const tag = `0${n}17`; // host-2 sleeps 30.<tag> s, the others 2.<tag> s: unique on the process line
+      const t = setup(
+        c,
+        `      - id: work
+        on: web
+        concurrency: 5
+        max_failures: 1
+        irreversible: marker
+        shell: { run: "echo start >> \${{ host.vars.dir }}/MARK; sleep \${{ host.vars.nap }}.${tag}; echo done >> \${{ host.vars.dir }}/MARK" }`,
+        { ports: (i) => (i === 1 ? proxy.port : c.hosts[i].port), knownHosts: known, vars: (i) => ({ nap: i === 1 ? 30 : 2 }) },
+      );
+      const p = spawnCli(['run', t.file, '--json', '--yes', '--state-dir', t.state]);
+      await p.waitForEvent((e) => e.type === 'step.started' && e.step === 'work[host-2]', 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      process.kill(proxy.process.pid!, 'SIGSTOP');
+      const stoppedAt = Date.now();
+      const lost = (await p.waitForEvent((e) => e.type === 'step.finished' && e.step === 'work[host-2]', 20_000)) as Extract<RunEvent, { type: 'step.finished' }>;
+      const took = Date.now() - stoppedAt;
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      expect(lost.status).toBe('failed');
+      expect(lost.error).toMatch(/connection lost to host-2/);
+      expect(took).toBeLessThan(3 * 1000 + 3000); // 3 keepalives 1 s apart, and slack for a loaded machine
+      const r = await p.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(finished(r.events, 'work').filter((e) => e.host !== 'host-2').map((e) => e.status)).toEqual(Array(4).fill('succeeded'));
+      expect(userProcesses(`.${tag}`)).toEqual([]);
+      expect(lines(c, 1, t.marker)).toEqual(['start']);
+    } finally {
+      process.kill(proxy.process.pid!, 'SIGCONT');
+      await stopProcess(proxy.process);
+    }
   });
 
   it('host vars and params holding shell syntax stay text', async () => {
@@ -219,6 +269,47 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(c.hosts[0].dir, t.marker), 'utf8')).toBe(`${evil}|; touch ${c.hosts[0].dir}/pwned3 #`);
     for (const f of ['pwned1', 'pwned2', 'pwned3']) expect(existsSync(join(c.hosts[0].dir, f))).toBe(false);
+  });
+
+  it('plan shows the hosts and batches; plan --preflight checks each host key and login, changing nothing', async () => {
+    const c = sshd.cluster;
+    const t = setup(
+      c,
+      `      - id: restart
+        on: web
+        batch: 2
+        estimate: 1s
+        irreversible: marker
+        shell: { run: "echo ran >> \${{ host.vars.dir }}/MARK" }`,
+      { ports: (i) => (i === 4 ? 1 : c.hosts[i].port) },
+    );
+    const plan = await runCli(['plan', t.file]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('on web: 5 hosts in 3 batches (host-1 host-2 | host-3 host-4 | host-5), 1 at a time, max_failures 0');
+    expect(plan.stdout).toMatch(/Predicted: 5s/);
+    const pre = await runCli(['plan', t.file, '--preflight']);
+    expect(pre.code).not.toBe(0);
+    for (const h of c.hosts.slice(0, 4)) expect(pre.stdout + pre.stderr).toMatch(new RegExp(`${h.name}: host key verified, logged in as ${c.user}`));
+    expect(pre.stdout + pre.stderr).toMatch(/host-5.*connection refused/);
+    for (let i = 0; i < 5; i++) expect(lines(c, i, t.marker)).toEqual([]);
+  });
+
+  it('a private key from a secret logs in and is never journaled', async () => {
+    const c = sshd.cluster;
+    const t = setup(c, `      - id: who
+        on: keyed
+        irreversible: reads
+        shell: { run: "id -un" }`, {
+      extra: `  keyed: { ssh: { host: host-1, key: "\${{ secrets.deploy_key }}", known_hosts: ${JSON.stringify(c.knownHosts)} } }`,
+      params: 'secrets:\n  deploy_key: { env: DEPLOY_KEY }',
+    });
+    const r = await runCli(['run', t.file, '--json', '--yes', '--state-dir', t.state], { env: { DEPLOY_KEY: c.privateKey } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(finished(r.events, 'who')[0]).toMatchObject({ host: 'host-1', result: { stdout: `${c.user}\n` } });
+    const body = c.privateKey.split('\n').find((l) => l.length > 40)!;
+    const journal = readFileSync(join(t.state, 'runs', r.events[0].run, 'journal.jsonl'), 'utf8');
+    expect(journal).not.toContain(body);
+    expect(r.stdout + r.stderr).not.toContain(body);
   });
 
   it('a missing inventory group is an error at its place before anything runs (exit 2)', async () => {

@@ -94,6 +94,7 @@ export const dockerConnectionSchema: JsonSchema = {
     api_version: {
       type: 'string',
       pattern: '^v?1\\.\\d+$',
+      errorMessage: 'Expected an Engine API version, e.g. 1.41 or v1.41.',
       description: 'API version to use, e.g. 1.41. Default: negotiated (the server’s, capped to the newest this client supports).',
     },
   },

@@ -55,6 +55,7 @@ export const postgresConnectionSchema: JsonSchema = {
     url: {
       type: 'string',
       pattern: '^postgres(ql)?://',
+      errorMessage: 'Expected a postgres:// or postgresql:// URL, e.g. postgres://app@db.internal:5432/app.',
       description: 'postgres://user@host:port/database (keep the password out of it: use `password` with a secret). Supports ?sslmode=disable|require|verify-ca|verify-full.',
     },
     host: text('Server host name or IP, or the directory of its unix socket (default localhost).'),

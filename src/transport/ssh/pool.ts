@@ -108,12 +108,24 @@ export class HostConnection {
     }
   }
 
-  /** Opens an exec channel; a server at its session limit makes us wait for a slot and try again. */
-  async exec(command: string, priority = false): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel; a server at its session limit makes us wait for a slot and try again.
+   * `attach` gets the channel synchronously, before any of its events: a short command's success,
+   * output, exit status and close can arrive in one segment and be emitted before a promise
+   * continuation could add listeners.
+   */
+  async exec(command: string, priority = false, attach?: (ch: ClientChannel) => void): Promise<ClientChannel> {
     for (let tries = 0; ; tries++) {
       try {
         return await this.withClient(
-          (c) => new Promise<ClientChannel>((resolve, reject) => c.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)))),
+          (c) =>
+            new Promise<ClientChannel>((resolve, reject) =>
+              c.exec(command, (err, ch) => {
+                if (err) return reject(err);
+                attach?.(ch);
+                resolve(ch);
+              }),
+            ),
         );
       } catch (e) {
         const msg = (e as Error).message;
@@ -127,20 +139,19 @@ export class HostConnection {
 
   /** Runs a short command to its end (not counted against the session limit: it must not wait behind the commands it kills). */
   async execText(command: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const ch = await this.exec(command, true);
-    return this.withClient(
-      () =>
-        new Promise((resolve) => {
-          let stdout = '';
-          let stderr = '';
-          let code: number | null = null;
-          ch.on('data', (d: Buffer) => (stdout += d));
-          ch.stderr.on('data', (d: Buffer) => (stderr += d));
-          ch.on('exit', (c: number | null) => (code = c));
-          ch.on('close', () => resolve({ code, stdout, stderr }));
-          ch.end();
-        }),
-    );
+    let stdout = '';
+    let stderr = '';
+    let code: number | null = null;
+    let closed!: Promise<void>;
+    await this.exec(command, true, (ch) => {
+      ch.on('data', (d: Buffer) => (stdout += d));
+      ch.stderr.on('data', (d: Buffer) => (stderr += d));
+      ch.on('exit', (c: number | null) => (code = c));
+      closed = new Promise((resolve) => ch.on('close', () => resolve()));
+      ch.end();
+    });
+    await this.withClient(() => closed);
+    return { code, stdout, stderr };
   }
 
   /** Kills the remote tree of `folder` and reports what the host says (`gone`, `none`, `alive …`). */

@@ -100,8 +100,14 @@ export class SshTransport implements Transport {
         forceKilled = k.ms >= REMOTE_KILL_GRACE_S * 1000;
       }
       if (exitCode === null && exitSignal === undefined && !cancelled) {
-        this.conn.owe(this.folder);
-        throw new ConnectionLost(this.name, 'the channel closed without an exit status');
+        // sshd can close a channel before it sends the exit status (when our EOF and the command's
+        // end cross); the wrapper recorded the status on the host: ask it.
+        const rec = await this.recorded().catch(() => undefined);
+        if (rec?.state === 'finished') exitCode = rec.exitCode;
+        else {
+          this.conn.owe(this.folder);
+          throw new ConnectionLost(this.name, 'the channel closed without an exit status');
+        }
       }
       const sigNo = exitSignal ? (constants.signals as Record<string, number>)[`SIG${exitSignal}`] : undefined;
       return {

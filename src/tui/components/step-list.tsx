@@ -19,7 +19,7 @@ export interface StepListProps {
 
 /** The one-line live summary of a step: how its items stand, its error, its transfer progress, or its last output line. */
 export function summarizeStep(step: StepView, items = ''): string {
-  if (items) return `items: ${items}`;
+  if (items) return `${step.hosts ? 'hosts' : 'items'}: ${items}`;
   if ((step.status === 'failed' || step.status === 'timed_out') && step.error) return step.error;
   if (step.status === 'running' && step.progress) return formatProgress(step.progress, 10);
   return step.lines[step.lines.length - 1] ?? '';
