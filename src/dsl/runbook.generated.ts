@@ -684,7 +684,7 @@ export interface Param {
  */
 export interface Connection {
   /**
-   * A PostgreSQL server, reached through a pool of `pg` connections shared by the run.
+   * A PostgreSQL server, reached through a pool of `pg` connections shared by the run (tunnelled through an ssh connection with `via`).
    */
   postgres?: {
     /**
@@ -735,6 +735,10 @@ export interface Connection {
      * Most connections open at once for this run (default 5).
      */
     max?: number | ExpressionString;
+    /**
+     * Name of an ssh connection (one host) to tunnel through: `host`/`port` are then as that host sees them (e.g. 127.0.0.1:5432, or a unix socket folder). Every client rides on the host’s one pooled ssh connection.
+     */
+    via?: string;
   };
   /**
    * An S3 or S3-compatible object store.
@@ -774,17 +778,49 @@ export interface Connection {
     profile?: string;
   };
   /**
-   * A Docker Engine API: unix socket (`socket`) or `host` (unix:// or tcp://); default DOCKER_HOST, else /var/run/docker.sock.
+   * A Docker Engine API: unix socket (`socket`) or `host` (unix://, tcp://, or ssh://user@host for the engine on that host), or `via` an ssh connection; default DOCKER_HOST, else /var/run/docker.sock.
    */
   docker?: {
     /**
-     * Path of the Engine API unix socket, e.g. /var/run/docker.sock.
+     * Path of the Engine API unix socket, e.g. /var/run/docker.sock (Podman: /run/podman/podman.sock). With `host: ssh://…`, `via` or a step’s `on:`, the path on that host.
      */
     socket?: string;
     /**
-     * Engine API address: unix:///path/to/docker.sock or tcp://host:2375 (plain HTTP). Ignored when `socket` is set.
+     * Engine API address: unix:///path/to/docker.sock, tcp://host:2375 (plain HTTP), or ssh://user@host[:port][/path/to/socket] (the engine’s socket on that host, reached over SSH as `docker -H ssh://` does; default socket /var/run/docker.sock).
      */
     host?: string;
+    /**
+     * Name of an ssh connection (one host): the engine on that host, at `socket` (default /var/run/docker.sock), over its pooled connection, with its keys, known_hosts and jump host.
+     */
+    via?: string;
+    /**
+     * With `host: ssh://…` only: an OpenSSH known_hosts file holding the host's key (default ~/.ssh/known_hosts; relative to the runbook's folder).
+     */
+    known_hosts?: string;
+    /**
+     * With `host: ssh://…` only: the host key instead of known_hosts: a SHA256:… fingerprint or a public key line.
+     */
+    host_key?: string;
+    /**
+     * With `host: ssh://…` only: the private key itself, usually `${{ secrets.<name> }}`. Never journaled.
+     */
+    key?: string;
+    /**
+     * With `host: ssh://…` only: a private key file (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; relative to the runbook's folder).
+     */
+    key_file?: string;
+    /**
+     * With `host: ssh://…` only: the passphrase of the key, usually a secret.
+     */
+    passphrase?: string;
+    /**
+     * With `host: ssh://…` only: give up connecting after this long (default 10s).
+     */
+    connect_timeout?: ExpressionString;
+    /**
+     * With `host: ssh://…` only: interval of SSH keepalives; the host is declared lost after 3 unanswered ones (default 5s).
+     */
+    keepalive?: ExpressionString;
     /**
      * Compose project: `service:` targets are containers labelled com.docker.compose.project=<project> (and the service label).
      */

@@ -15,6 +15,7 @@ import { checkParamDefaults } from './params.js';
 import { checkNames } from './check-names.js';
 import { checkSteps } from './check-steps.js';
 import { checkHosts } from './check-hosts.js';
+import { checkRemoteConnections } from './check-remote-connections.js';
 import { MAX_RUNBOOK_DEPTH } from './limits.js';
 import { hasExpressions } from './expr/index.js';
 import { closest } from './suggest.js';
@@ -62,7 +63,7 @@ export function loadRunbook(file: string, stack: string[] = [], cache = new Map<
   }
   if (!schemaErrors.length) result.model = model;
   const schemaAt = new Set(schemaErrors.map((d) => d.offset));
-  const checks = [checkGraph, checkExpressions, checkParamDefaults, checkRaces, checkNames, checkSteps, checkHosts, (m: RunbookModel) => checkSubRunbooks(m, [...stack, abs], cache, result)];
+  const checks = [checkGraph, checkExpressions, checkParamDefaults, checkRaces, checkNames, checkSteps, checkHosts, checkRemoteConnections, (m: RunbookModel) => checkSubRunbooks(m, [...stack, abs], cache, result)];
   for (const check of checks) {
     let found: Diagnostic[];
     try {

@@ -15,6 +15,8 @@ import { planScopes } from './plan.js';
 import type { Inventory } from '../inventory/index.js';
 import { SshPool } from '../transport/ssh/pool.js';
 import { preflightHosts, type SshHosts } from '../steps/ssh/index.js';
+import type { DockerClient } from '../steps/docker/index.js';
+import { hostContexts, onlyOnHosts, preflightOnHosts } from './preflight-hosts.js';
 
 export async function runPreflight(loaded: LoadedRunbook, params: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, inventory?: Inventory): Promise<PreflightCheck[]> {
   const model = loaded.model as RunbookModel;
@@ -38,6 +40,12 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
         for (const h of await preflightHosts(client as SshHosts)) checks.push({ ...h, target: `${target} ${h.target}` });
         continue;
       }
+      const onHosts = c.kind === 'docker' && kind?.preflight ? onlyOnHosts(model, name) : undefined;
+      if (onHosts) {
+        // Only `on:` steps use it: its engine is each host's, checked there.
+        checks.push(...(await preflightOnHosts(pool, kind!, client as DockerClient, config, onHosts, target)));
+        continue;
+      }
       const r = kind?.preflight ? await kind.preflight(client, config) : { ok: true, detail: 'opened', target };
       checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
     } catch (e) {
@@ -45,36 +53,48 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     }
   }
 
+  const base: StepContext = {
+    signal,
+    runId,
+    stepId: '',
+    baseDir: model.baseDir,
+    env,
+    connection: (name, kind) => pool.get(name, kind),
+    output: () => {},
+    progress: () => {},
+  };
   for (const s of model.steps.values()) {
-    for (const [b, label] of [[s, s.id], [s.rollback, `${s.id} (rollback)`]] as const) {
-      const t = b && stepType(b.type);
-      if (!b || !t?.preflight) continue;
-      // self/item/index only exist while the run goes: a body that needs them is checked then.
-      let body: unknown;
+    let instances: { label: string; host?: unknown; ctx: StepContext }[] = [{ label: s.id, ctx: { ...base, stepId: s.id } }];
+    if (s.on && [s, s.rollback].some((b) => b && stepType(b.type)?.preflight)) {
       try {
-        body = resolveValue(b.body, { ...scope, self: UNKNOWN, item: UNKNOWN, index: UNKNOWN }, { keepUnknown: false, urlFields: t.urlFields });
+        instances = await hostContexts(pool, s, base, services);
       } catch (e) {
-        checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+        checks.push({ target: `step ${s.id}`, ok: false, detail: (e as Error).message });
         continue;
       }
-      if (body === undefined || containsUnknown(body)) {
-        checks.push({ target: `step ${label}`, ok: true, detail: 'skipped: depends on values known only at run time' });
-        continue;
-      }
-      const ctx: StepContext = {
-        signal,
-        runId,
-        stepId: s.id,
-        baseDir: model.baseDir,
-        env,
-        connection: (name, kind) => pool.get(name, kind),
-        output: () => {},
-        progress: () => {},
-      };
-      try {
-        for (const c of await t.preflight(body as Record<string, unknown>, ctx)) checks.push({ ...c, target: `step ${label}: ${c.target}` });
-      } catch (e) {
-        checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+    }
+    for (const inst of instances) {
+      for (const [b, label] of [[s, inst.label], [s.rollback, `${inst.label} (rollback)`]] as const) {
+        const t = b && stepType(b.type);
+        if (!b || !t?.preflight) continue;
+        // self/item/index only exist while the run goes: a body that needs them is checked then.
+        let body: unknown;
+        try {
+          const local = { ...scope, self: UNKNOWN, item: UNKNOWN, index: UNKNOWN, ...(inst.host ? { host: inst.host } : {}) };
+          body = resolveValue(b.body, local, { keepUnknown: false, urlFields: t.urlFields });
+        } catch (e) {
+          checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+          continue;
+        }
+        if (body === undefined || containsUnknown(body)) {
+          checks.push({ target: `step ${label}`, ok: true, detail: 'skipped: depends on values known only at run time' });
+          continue;
+        }
+        try {
+          for (const c of await t.preflight(body as Record<string, unknown>, inst.ctx)) checks.push({ ...c, target: `step ${label}: ${c.target}` });
+        } catch (e) {
+          checks.push({ target: `step ${label}`, ok: false, detail: (e as Error).message });
+        }
       }
     }
   }

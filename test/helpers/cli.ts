@@ -39,6 +39,11 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the process (SIGKILL) after this long; the test then fails on the exit code. */
   timeoutMs?: number;
+  /**
+   * A command the CLI runs under, e.g. `['unshare', '-m', 'sh', '-c', 'mount … && exec "$0" "$@"']`:
+   * it gets node and the CLI's arguments and must exec them (so `pid` stays the CLI's).
+   */
+  wrap?: string[];
 }
 
 /** Fail fast with a clear message when the build is missing. */
@@ -49,7 +54,8 @@ export function assertBuilt(): void {
 export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
   assertBuilt();
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
+  const child = spawn(command, [...prefix, CLI, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,7 +19,7 @@ export interface DockerFixture {
   readonly api: DockerApi;
 }
 
-export async function useDocker(opts: { images?: Record<string, Record<string, string>> } = {}): Promise<DockerFixture> {
+export async function useDocker(opts: { images?: Record<string, Record<string, string>>; socketOwner?: number } = {}): Promise<DockerFixture> {
   const reason = await findDockerUnavailableReason();
   if (reason !== undefined) {
     if (process.env.CI === 'true') throw new Error(`Docker API (podman) required in CI: ${reason}`);
@@ -34,6 +34,7 @@ export async function useDocker(opts: { images?: Record<string, Record<string, s
   let api: DockerApi | undefined;
   beforeAll(async () => {
     api = await startDockerApi({
+      ...(opts.socketOwner !== undefined ? { socketOwner: opts.socketOwner } : {}),
       onUnavailable: (why) => {
         throw new Error(`Docker API unavailable: ${why}`);
       },

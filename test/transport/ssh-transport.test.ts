@@ -129,6 +129,21 @@ describe.skipIf(sshd.skip)('ssh transport', () => {
     await p.close(100);
   });
 
+  it('two connections that trust different keys for one address never share a pooled connection', async () => {
+    const c = sshd.cluster;
+    const pool = new SshPool();
+    try {
+      const good = target(c, 2);
+      const wrong = target(c, 2, { hostKey: { keys: [], fingerprints: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'], revoked: [], source: 'host_key' } });
+      const ok = await new SshTransport(pool.host(good), { runId: 'r4', address: 'a' }).run(req('echo ok'));
+      expect(ok.stdout).toBe('ok\n');
+      expect(pool.host(wrong)).not.toBe(pool.host(good));
+      await expect(new SshTransport(pool.host(wrong), { runId: 'r4', address: 'b' }).run(req('echo no'))).rejects.toThrow(/host key of host-3 has CHANGED/);
+    } finally {
+      await pool.close(0);
+    }
+  });
+
   it('one clear error per connection problem, naming the host', async () => {
     const c = sshd.cluster;
     // A pool per attempt: a pool keeps the first settings it was given for a user@host:port.

@@ -9,7 +9,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,12 @@ export interface StartDockerOptions {
   onUnavailable?: (reason: string) => void;
   /** Run containers' healthchecks (podman relies on systemd timers, absent here). Default true. */
   healthchecks?: boolean;
+  /**
+   * Give the socket to this user (its own folder, mode 0700, the socket 0600), as membership of the
+   * `docker` group does on a real host: an SSH test user can then reach the engine over SSH, and no
+   * other user can.
+   */
+  socketOwner?: number;
 }
 
 const BUSYBOX = '/bin/busybox';
@@ -67,7 +73,8 @@ export async function startDockerApi(opts: StartDockerOptions = {}): Promise<Doc
   }
   const dir = await mkdtemp(join(tmpdir(), 'runbook-docker-'));
   const env = await writeConfig(dir);
-  const socketPath = join(dir, 'docker.sock');
+  const socketDir = opts.socketOwner === undefined ? dir : await mkdtemp(join(tmpdir(), 'runbook-docker-sock-'));
+  const socketPath = join(socketDir, 'docker.sock');
   const logFd = openSync(join(dir, 'service.log'), 'a');
   // Own process group so stop() can signal the service and anything it spawned directly.
   const service = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
@@ -78,16 +85,28 @@ export async function startDockerApi(opts: StartDockerOptions = {}): Promise<Doc
   closeSync(logFd);
   const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
   const client = openDockerClient({ socket: socketPath }, {});
+  const removeSocketDir = () => socketDir !== dir && rmSync(socketDir, { recursive: true, force: true });
   try {
     await waitForPing(client, service, dir);
+    if (opts.socketOwner !== undefined) {
+      // root (the test) still reaches it: permissions do not bind root.
+      await chown(socketPath, opts.socketOwner, opts.socketOwner);
+      await chmod(socketPath, 0o600);
+      await chown(socketDir, opts.socketOwner, opts.socketOwner);
+      await chmod(socketDir, 0o700);
+    }
   } catch (err) {
     await client.close();
     await cleanUp(dir, service, exited);
+    removeSocketDir();
     throw err;
   }
   const ticker = opts.healthchecks === false ? undefined : startHealthTicker(client);
   // Safety net when the owner exits without stop() (a crashed test run): end what we started.
-  const onExit = () => sweep(dir, service.pid);
+  const onExit = () => {
+    sweep(dir, service.pid);
+    removeSocketDir();
+  };
   process.once('exit', onExit);
   let stopped: Promise<void> | undefined;
   return {
@@ -101,6 +120,7 @@ export async function startDockerApi(opts: StartDockerOptions = {}): Promise<Doc
         await removeAllContainers(client);
         await client.close();
         await cleanUp(dir, service, exited);
+        removeSocketDir();
       })();
       return stopped;
     },

@@ -1,8 +1,11 @@
 /**
- * A small Docker Engine API client on undici: unix socket or tcp, API version negotiated once
- * (GET /version, capped to what we support), every request abortable through its signal.
+ * A small Docker Engine API client on undici: unix socket or tcp — or any stream a `dial` opens (a
+ * socket on an SSH host, ./remote.ts) — API version negotiated once (GET /version, capped to what we
+ * support), every request abortable through its signal.
  */
+import type { Duplex } from 'node:stream';
 import { Agent, Pool, type Dispatcher } from 'undici';
+import type { HostConnection } from '../../transport/ssh/pool.js';
 import { resolveDockerHost, type DockerConnectionConfig } from './host.js';
 import { StepFailure } from '../types.js';
 
@@ -36,7 +39,16 @@ export interface DockerClient {
   /** The `v1.xx` in use (negotiates when needed). */
   apiVersion(signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
+  /**
+   * For a step with `on:`: the engine of this connection's settings on the host of `conn`, through
+   * that host's pooled ssh connection (one client per host, closed with this one). Absent when the
+   * connection itself names one engine's host (ssh://, via).
+   */
+  onHost?(conn: HostConnection): DockerClient;
 }
+
+/** Opens one stream to the engine (a channel on an ssh connection); rejects with a StepFailure naming the host. */
+export type Dial = () => Promise<Duplex>;
 
 const UNVERSIONED = /^\/(?:_ping|version)$|^\/v\d/;
 
@@ -44,9 +56,10 @@ const given = (v: string | undefined): string | undefined => (v === undefined ||
 
 export { resolveDockerHost };
 
-export function openDockerClient(config: DockerConnectionConfig, env: NodeJS.ProcessEnv = process.env): DockerClient {
-  const where = resolveDockerHost(config, env);
-  const { dispatcher, origin } = makeDispatcher(where);
+/** `remote`: the engine is reached through `dial` (the connection's own address is then only for messages). */
+export function openDockerClient(config: DockerConnectionConfig, env: NodeJS.ProcessEnv = process.env, remote?: { where: string; dial: Dial }): DockerClient {
+  const where = remote?.where ?? resolveDockerHost(config, env);
+  const { dispatcher, origin } = remote ? dialDispatcher(remote.dial) : makeDispatcher(where);
   let version: Promise<string> | undefined = given(config.api_version)
     ? Promise.resolve(normalizeVersion(config.api_version!))
     : undefined;
@@ -137,9 +150,22 @@ function makeDispatcher(where: string): { dispatcher: Dispatcher; origin: string
     return { dispatcher: new Agent({ connect: { socketPath }, keepAliveTimeout: 4_000 }), origin: 'http://docker' };
   }
   const m = /^(?:tcp|http):\/\/([^/]+)\/?$/.exec(where);
-  if (!m) throw new StepFailure(`docker: unsupported host '${where}' (use unix:///path/to/docker.sock or tcp://host:port)`);
+  if (!m) throw new StepFailure(`docker: unsupported host '${where}' (use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host)`);
   const origin = `http://${m[1]}`;
   return { dispatcher: new Pool(origin, { connections: 8 }), origin };
+}
+
+// Channels on one ssh connection: a few at once is plenty for a step's requests (logs follow + inspect).
+const DIALED_CONNECTIONS = 4;
+
+function dialDispatcher(dial: Dial): { dispatcher: Dispatcher; origin: string } {
+  const connect = (_opts: unknown, cb: (err: Error | null, socket: Duplex | null) => void) => {
+    dial().then(
+      (s) => cb(null, s),
+      (e: Error) => cb(e, null),
+    );
+  };
+  return { dispatcher: new Agent({ connect: connect as never, connections: DIALED_CONNECTIONS, keepAliveTimeout: 4_000 }), origin: 'http://docker' };
 }
 
 const normalizeVersion = (v: string): string => (v.startsWith('v') ? v : `v${v}`);

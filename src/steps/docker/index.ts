@@ -15,8 +15,8 @@ export type { DockerConnectionConfig } from './host.js';
 
 let actions: Promise<typeof import('./actions.js')> | undefined;
 const loadActions = () => (actions ??= import('./actions.js'));
-let clientModule: Promise<typeof import('./client.js')> | undefined;
-const loadClient = () => (clientModule ??= import('./client.js'));
+let remoteModule: Promise<typeof import('./remote.js')> | undefined;
+const loadRemote = () => (remoteModule ??= import('./remote.js'));
 
 async function executeDocker(body: DockerBody, ctx: StepContext): Promise<Record<string, unknown>> {
   return (await loadActions()).executeDocker(body, ctx);
@@ -60,7 +60,8 @@ function describeDocker(config: DockerConnectionConfig): string {
 }
 
 async function preflightConnection(client: DockerClient, config: DockerConnectionConfig): Promise<PreflightCheck> {
-  const target = `docker ${describeDocker(config)}`;
+  // The client's own address: on a host of an `on:` it is that host's engine, not the connection's.
+  const target = `docker ${client.where}${config.project ? ` (project ${config.project})` : ''}`;
   const signal = AbortSignal.timeout(10_000);
   try {
     const ping = await client.request('GET', '/_ping', { signal });
@@ -76,9 +77,10 @@ async function preflightConnection(client: DockerClient, config: DockerConnectio
 
 export const dockerConnection: ConnectionKind<DockerConnectionConfig, DockerClient> = {
   name: 'docker',
-  description: 'A Docker Engine API: unix socket (`socket`) or `host` (unix:// or tcp://); default DOCKER_HOST, else /var/run/docker.sock.',
+  description:
+    'A Docker Engine API: unix socket (`socket`) or `host` (unix://, tcp://, or ssh://user@host for the engine on that host), or `via` an ssh connection; default DOCKER_HOST, else /var/run/docker.sock.',
   schema: dockerConnectionSchema,
-  open: async (config, ctx) => (await loadClient()).openDockerClient(config, ctx.env),
+  open: async (config, ctx) => (await loadRemote()).openEngine(config, ctx),
   close: (client) => client.close(),
   preflight: preflightConnection,
   describe: describeDocker,

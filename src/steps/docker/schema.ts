@@ -64,13 +64,30 @@ const oneTarget: JsonSchema = {
   description: 'Name exactly one target: `container` or `service`.',
 };
 
+const sshText = (description: string) => text(`With \`host: ssh://…\` only: ${description}`);
+
 export const dockerConnectionSchema: JsonSchema = {
   type: 'object',
-  description: 'A Docker Engine API (Docker, or Podman’s Docker-compatible service). Default: DOCKER_HOST, else /var/run/docker.sock.',
+  description:
+    'A Docker Engine API (Docker, or Podman’s Docker-compatible service): here, on one SSH host (`host: ssh://…` or `via`), or — for a step with `on:` — on each of its hosts. Default: DOCKER_HOST, else /var/run/docker.sock.',
   additionalProperties: false,
   properties: {
-    socket: text('Path of the Engine API unix socket, e.g. /var/run/docker.sock.'),
-    host: text('Engine API address: unix:///path/to/docker.sock or tcp://host:2375 (plain HTTP). Ignored when `socket` is set.'),
+    socket: text(
+      'Path of the Engine API unix socket, e.g. /var/run/docker.sock (Podman: /run/podman/podman.sock). With `host: ssh://…`, `via` or a step’s `on:`, the path on that host.',
+    ),
+    host: text(
+      'Engine API address: unix:///path/to/docker.sock, tcp://host:2375 (plain HTTP), or ssh://user@host[:port][/path/to/socket] (the engine’s socket on that host, reached over SSH as `docker -H ssh://` does; default socket /var/run/docker.sock).',
+    ),
+    via: text(
+      'Name of an ssh connection (one host): the engine on that host, at `socket` (default /var/run/docker.sock), over its pooled connection, with its keys, known_hosts and jump host.',
+    ),
+    known_hosts: sshText("an OpenSSH known_hosts file holding the host's key (default ~/.ssh/known_hosts; relative to the runbook's folder)."),
+    host_key: sshText('the host key instead of known_hosts: a SHA256:… fingerprint or a public key line.'),
+    key: sshText('the private key itself, usually `${{ secrets.<name> }}`. Never journaled.'),
+    key_file: sshText("a private key file (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa; relative to the runbook's folder)."),
+    passphrase: sshText('the passphrase of the key, usually a secret.'),
+    connect_timeout: { type: 'string', pattern: DURATION_PATTERN, description: 'With `host: ssh://…` only: give up connecting after this long (default 10s).' },
+    keepalive: { type: 'string', pattern: DURATION_PATTERN, description: 'With `host: ssh://…` only: interval of SSH keepalives; the host is declared lost after 3 unanswered ones (default 5s).' },
     project: text(
       'Compose project: `service:` targets are containers labelled com.docker.compose.project=<project> (and the service label).',
     ),
@@ -81,7 +98,8 @@ export const dockerConnectionSchema: JsonSchema = {
       description: 'API version to use, e.g. 1.41. Default: negotiated (the server’s, capped to the newest this client supports).',
     },
   },
-  not: { required: ['socket', 'host'] },
+  // key with key_file, ssh fields without ssh://: src/dsl/check-remote-connections.ts (clearer words than a schema's).
+  not: { required: ['via', 'host'] },
 };
 
 export const dockerBodySchema: JsonSchema = {

@@ -140,8 +140,10 @@ function sendCancelRequest(options: pg.ClientConfig, backend: Backend): Promise<
   return new Promise((resolve, reject) => {
     const host = options.host ?? 'localhost';
     const port = Number(options.port ?? 5432);
-    const socket = host.startsWith('/') ? net.connect(path.join(host, `.s.PGSQL.${port}`)) : net.connect(port, host);
-    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+    const target: [number, string] | [string] = host.startsWith('/') ? [path.join(host, `.s.PGSQL.${port}`)] : [port, host];
+    // Through `via` the pool's stream factory gives a tunnel; it must carry the cancel too.
+    const socket = typeof options.stream === 'function' ? (options.stream() as net.Socket) : new net.Socket();
+    const timer = setTimeout(() => socket.destroy(new Error('no answer within 5 s')), 5_000);
     socket.once('connect', () => {
       const packet = Buffer.alloc(16);
       packet.writeInt32BE(16, 0);
@@ -150,9 +152,16 @@ function sendCancelRequest(options: pg.ClientConfig, backend: Backend): Promise<
       packet.writeInt32BE(backend.secretKey!, 12);
       socket.end(packet);
     });
-    socket.once('error', reject);
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     // The server closes the socket once it has handled the request.
-    socket.once('close', (hadError) => (hadError ? undefined : resolve()));
+    socket.once('close', (hadError: boolean) => {
+      clearTimeout(timer);
+      if (!hadError) resolve();
+    });
+    (socket.connect as (...a: unknown[]) => unknown)(...target);
   });
 }
 

@@ -1,8 +1,12 @@
 /**
  * The `postgres` connection kind: a `pg.Pool` built from `connections.<name>.postgres`, named
  * `runbook:<runId>` in pg_stat_activity. Every pool remembers a safe description of its target so
- * errors name host, port and database and never the password. `pg` is loaded on the first open, so
- * `validate` and `plan` never load it.
+ * errors name host, port and database (and the ssh host of `via`) and never the password. `pg` is
+ * loaded on the first open, so `validate` and `plan` never load it.
+ *
+ * `via: <ssh connection>` (spec §9) tunnels every client of the pool through that connection's one
+ * host: `host`/`port` are then as seen from that host, and each pg client is a channel on the
+ * host's pooled ssh connection (no ssh connection of its own).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +14,9 @@ import { resolve } from 'node:path';
 import type pg from 'pg';
 import type { JsonSchema } from '../../dsl/json-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../../dsl/duration.js';
-import type { ConnectionKind, PreflightCheck } from '../types.js';
+import type { ConnectionKind, ConnectionOpenContext, PreflightCheck } from '../types.js';
+import type { SshHosts } from '../ssh/index.js';
+import { TunnelSocket } from '../../transport/ssh/tunnel.js';
 import { describeConnectError } from './errors.js';
 
 let driver: typeof pg | undefined;
@@ -28,6 +34,7 @@ export interface PostgresConnectionConfig {
   ssl?: boolean | { reject_unauthorized?: boolean; ca_file?: string };
   connect_timeout?: string;
   max?: number;
+  via?: string;
 }
 
 /** Where a pool points, for messages; `secret` is masked out of any error text as a last resort. */
@@ -79,6 +86,12 @@ export const postgresConnectionSchema: JsonSchema = {
     },
     connect_timeout: { type: 'string', pattern: DURATION_PATTERN, description: 'Give up connecting after this long (default 10s).' },
     max: { type: 'integer', minimum: 1, maximum: 100, description: `Most connections open at once for this run (default ${DEFAULT_POOL_SIZE}).` },
+    via: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Name of an ssh connection (one host) to tunnel through: `host`/`port` are then as that host sees them (e.g. 127.0.0.1:5432, or a unix socket folder). Every client rides on the host’s one pooled ssh connection.',
+    },
   },
 };
 
@@ -115,13 +128,14 @@ export function toPoolConfig(config: PostgresConnectionConfig, ctx: { runId: str
   };
 }
 
-/** `host:port/database`, never the password. */
+/** `host:port/database` (`… via <ssh connection>`), never the password. */
 export function describePostgres(config: PostgresConnectionConfig): string {
+  const via = given(config.via) === undefined ? '' : ` via ${config.via}`;
   try {
     const c = toPoolConfig(config, { runId: '', baseDir: '.' });
-    return `${c.host}:${c.port}/${c.database ?? c.user ?? ''}`;
+    return `${c.host}:${c.port}/${c.database ?? c.user ?? ''}${via}`;
   } catch {
-    return 'postgres (invalid connection settings)';
+    return `postgres (invalid connection settings)${via}`;
   }
 }
 
@@ -183,21 +197,36 @@ async function preflightPostgres(pool: pg.Pool, config: PostgresConnectionConfig
   }
 }
 
+function openPool(config: PostgresConnectionConfig, ctx: ConnectionOpenContext, stream?: () => TunnelSocket): pg.Pool {
+  const options: pg.PoolConfig = { ...toPoolConfig(config, ctx), ...(stream ? { stream } : {}) };
+  const pool = new (loadPg().Pool)(options);
+  // A server restarted mid-run (the point of many runbooks) makes idle clients emit 'error';
+  // unhandled, that would crash the interpreter. The pool drops those clients by itself.
+  pool.on('error', () => {});
+  targets.set(pool, { target: describePostgres(config), secret: typeof options.password === 'string' ? options.password : undefined });
+  return pool;
+}
+
+/** `via`: every client of the pool is a channel through the ssh connection's one host. */
+async function openTunnelled(config: PostgresConnectionConfig, ctx: ConnectionOpenContext): Promise<pg.Pool> {
+  const where = `postgres connection${ctx.name ? ` '${ctx.name}'` : ''}`;
+  if (!ctx.connection) throw new Error(`${where}: via '${config.via}' needs the run's connections (not available here)`);
+  const ssh = await ctx.connection<SshHosts>(config.via!, 'ssh');
+  if (ssh.hosts.length !== 1) {
+    throw new Error(`${where}: via '${config.via}' stands for ${ssh.hosts.length} hosts; a tunnel goes through exactly one`);
+  }
+  const conn = ssh.host(ssh.hosts[0]);
+  return openPool(config, ctx, () => new TunnelSocket(conn));
+}
+
 export const postgresConnection: ConnectionKind<PostgresConnectionConfig, pg.Pool> = {
   name: 'postgres',
   // A password `p@ss` interpolated into the url is encoded as userinfo (spec §12).
   urlFields: ['url'],
-  description: 'A PostgreSQL server, reached through a pool of `pg` connections shared by the run.',
+  description: 'A PostgreSQL server, reached through a pool of `pg` connections shared by the run (tunnelled through an ssh connection with `via`).',
   schema: postgresConnectionSchema,
-  open(config, ctx) {
-    const options = toPoolConfig(config, ctx);
-    const pool = new (loadPg().Pool)(options);
-    // A server restarted mid-run (the point of many runbooks) makes idle clients emit 'error';
-    // unhandled, that would crash the interpreter. The pool drops those clients by itself.
-    pool.on('error', () => {});
-    targets.set(pool, { target: describePostgres(config), secret: typeof options.password === 'string' ? options.password : undefined });
-    return pool;
-  },
+  // Synchronous without `via` (callers may use the pool at once); a tunnel first opens its ssh connection.
+  open: (config, ctx) => (given(config.via) === undefined ? openPool(config, ctx) : openTunnelled(config, ctx)),
   async close(pool) {
     await pool.end();
   },

@@ -40,7 +40,9 @@ export function isAuthError(err: unknown): boolean {
 export function describeConnectError(err: unknown, pool: PoolTarget): string {
   const e = err as Error & PgErrorFields;
   let reason: string;
-  if (isServerError(e)) reason = `${e.message} (${e.code})`;
+  // Through `via`: what the ssh connection or the host said (it names the host).
+  if (e.code === 'SSH_TUNNEL') reason = (e as unknown as { reason: string }).reason;
+  else if (isServerError(e)) reason = `${e.message} (${e.code})`;
   else if (e.code && CONNECT_REASONS[e.code]) reason = `${CONNECT_REASONS[e.code]} (${e.code})`;
   else if (/timeout/i.test(e.message ?? '')) reason = 'no answer within the connect timeout';
   else reason = e.message ?? String(err);

@@ -26,6 +26,10 @@ export async function executeSql(body: SqlBody, ctx: StepContext): Promise<Recor
   }
   const onNotice = (msg: { severity?: string; message?: string }) => ctx.output('info', `${msg.severity ?? 'NOTICE'}: ${msg.message}`);
   client.on('notice', onNotice);
+  // A broken connection (a lost tunnel, a reset) makes a checked-out client emit 'error' besides
+  // failing its query; the pool listens only on idle clients, and unheard it would crash the run.
+  const onError = () => {};
+  client.on('error', onError);
   // Keep a client only when we know its session is clean; a cancelled or broken one is discarded.
   let discard: Error | undefined;
   let rolledBack = false;
@@ -62,6 +66,7 @@ export async function executeSql(body: SqlBody, ctx: StepContext): Promise<Recor
     throw new StepFailure(describeSqlError(err, text, target.secret) + tx, sqlErrorResult(err, text), 'SQL_ERROR');
   } finally {
     client.off('notice', onNotice);
+    client.off('error', onError);
     client.release(discard);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
-import { checkHostKey, hostKeyAlgorithms, HostKeyError, type HostKeyPolicy } from './host-key.js';
+import { checkHostKey, fingerprint, hostKeyAlgorithms, HostKeyError, type HostKeyPolicy } from './host-key.js';
 
 export interface SshTarget {
   /** The host's name (inventory name, or the address), for messages. */
@@ -37,8 +37,16 @@ export class SshConnectError extends Error {
 export const describeTarget = (t: SshTarget): string =>
   `${t.name === t.host ? t.host : `${t.name} (${t.host})`}:${t.port}${t.via ? ` via ${t.via.name}` : ''}`;
 
-/** The identity of a connection in the pool: same user, address, port and jump path = one connection. */
-export const targetKey = (t: SshTarget): string => `${t.user}@${t.host}:${t.port}${t.via ? `<${targetKey(t.via)}` : ''}`;
+/**
+ * The identity of a connection in the pool: same user, address, port, jump path and the same
+ * expected host keys = one connection. Two connections that trust different keys for one address
+ * never share a connection: each is checked against its own expectation.
+ */
+export const targetKey = (t: SshTarget): string =>
+  `${t.user}@${t.host}:${t.port}#${trustedKeys(t.hostKey)}${t.via ? `<${targetKey(t.via)}` : ''}`;
+
+const trustedKeys = (p: HostKeyPolicy): string =>
+  [...p.keys.map((k) => fingerprint(k.blob)), ...p.fingerprints, ...p.revoked.map((k) => `!${fingerprint(k.blob)}`)].sort().join(',');
 
 /** Connects and authenticates; `sock` is a stream through a jump host. Rejects with SshConnectError or HostKeyError. */
 export async function connectSsh(t: SshTarget, sock?: Duplex): Promise<SshClient> {
@@ -78,7 +86,9 @@ export async function connectSsh(t: SshTarget, sock?: Duplex): Promise<SshClient
       client.setNoDelay(true);
       resolve(client);
     });
-    client.once('error', (e: Error & { level?: string; code?: string }) => fail(keyError ?? describeConnectError(t, e)));
+    // `on`, not `once`: ssh2 may report a second error while a failed login winds down (a peer
+    // that vanished mid-handshake), and an unheard 'error' would crash the run.
+    client.on('error', (e: Error & { level?: string; code?: string }) => fail(keyError ?? describeConnectError(t, e)));
     client.once('close', () => fail(keyError ?? new SshConnectError(`ssh ${describeTarget(t)}: the server closed the connection during login`, 'SSH_CONNECT')));
     try {
       client.connect(config);

@@ -1,0 +1,59 @@
+/**
+ * What the kernel says about loopback TCP connections (/proc/net/tcp), so a test can prove where a
+ * connection really goes: how many are established to a server's port, and which process holds one
+ * end of a connection (e.g. that PostgreSQL's client is the sshd session of a tunnel).
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+interface TcpEntry {
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  state: string;
+  inode: string;
+}
+
+// /proc/net/tcp writes an IPv4 address as 8 hex digits in host (little-endian) order, then :port in hex.
+function parseEndpoint(hex: string): { address: string; port: number } {
+  const [a, p] = hex.split(':');
+  const bytes = [0, 2, 4, 6].map((i) => parseInt(a.slice(i, i + 2), 16)).reverse();
+  return { address: bytes.join('.'), port: parseInt(p, 16) };
+}
+
+export function tcpEntries(): TcpEntry[] {
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 9)
+    .map((f) => ({ local: parseEndpoint(f[1]), remote: parseEndpoint(f[2]), state: f[3], inode: f[9] }));
+}
+
+const ESTABLISHED = '01';
+
+/** Established connections whose server end is address:port (one per client connection). */
+export function establishedTo(address: string, port: number): number {
+  return tcpEntries().filter((e) => e.state === ESTABLISHED && e.local.address === address && e.local.port === port).length;
+}
+
+/** The pid and command name of the process holding the socket whose local end is address:port. */
+export function ownerOf(address: string, port: number): { pid: number; comm: string } | undefined {
+  const entry = tcpEntries().find((e) => e.local.address === address && e.local.port === port);
+  if (!entry) return undefined;
+  const wanted = `socket:[${entry.inode}]`;
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === wanted) return { pid: Number(pid), comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+      } catch {
+        // The fd closed meanwhile.
+      }
+    }
+  }
+  return undefined;
+}
