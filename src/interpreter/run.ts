@@ -313,6 +313,8 @@ export class Runner {
       if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
       for (const pool of ctx.extraPools) await pool.closeAll();
+      // The run ends here (unless fenced: then another runner may resume it and needs the hosts' records).
+      if (!this.fenced && !this.journalError && !ctx.settings.dryRun) await ctx.services.ssh.forgetRun(this.runId);
       // Last: tunnels and Docker sockets ride on these; kills owed after a lost connection get their chance.
       await ctx.services.ssh.close();
     }

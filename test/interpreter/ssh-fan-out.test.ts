@@ -17,7 +17,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 let n = 0;
 /** A runbook and an inventory of the cluster's hosts in a folder of their own. */
-function setup(c: SshdCluster, steps: string, o: { vars?: (i: number) => Record<string, unknown>; extra?: string; params?: string; ports?: (i: number) => number; knownHosts?: string } = {}) {
+function setup(c: SshdCluster, steps: string, o: { vars?: (i: number) => Record<string, unknown>; extra?: string; params?: string; ports?: (i: number) => number; knownHosts?: string; keyFile?: boolean } = {}) {
   const dir = join(root, `t${++n}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
@@ -36,7 +36,7 @@ function setup(c: SshdCluster, steps: string, o: { vars?: (i: number) => Record<
 inventory: ./inventory.yaml
 ${o.params ?? ''}
 connections:
-  web: { ssh: { hosts: web, key_file: ${JSON.stringify(c.keyFile)}, known_hosts: ${JSON.stringify(o.knownHosts ?? c.knownHosts)}, keepalive: 1s, connect_timeout: 5s } }
+  web: { ssh: { hosts: web, ${o.keyFile === false ? '' : `key_file: ${JSON.stringify(c.keyFile)}, `}known_hosts: ${JSON.stringify(o.knownHosts ?? c.knownHosts)}, keepalive: 1s, connect_timeout: 5s } }
 ${o.extra ?? ''}
 phases:
   - id: p
@@ -84,6 +84,8 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     expect(agg.status).toBe('succeeded');
     expect((agg.outputs.said as Record<string, string>)['host-5']).toBe('out host-5\n');
     expect(agg).toMatchObject({ on: 'web', items: { succeeded: 4, failed: 1 } });
+    // The run ended: its records on the hosts are gone (they matter only to a run that can be resumed).
+    expect(existsSync(join('/home', c.user, '.runbook', 'runs', r.events[0].run))).toBe(false);
     expect(agg.error).toMatch(/1 of 5 hosts failed, within max_failures 1; host-3: exit code 7/);
   });
 
@@ -310,6 +312,17 @@ describe.skipIf(sshd.skip)('on: fan-out over ssh hosts', () => {
     const journal = readFileSync(join(t.state, 'runs', r.events[0].run, 'journal.jsonl'), 'utf8');
     expect(journal).not.toContain(body);
     expect(r.stdout + r.stderr).not.toContain(body);
+  });
+
+  it("the inventory's ansible_ssh_private_key_file logs a host in", async () => {
+    const c = sshd.cluster;
+    const t = setup(c, `      - id: who
+        on: web
+        irreversible: reads
+        shell: { run: "id -un" }`, { keyFile: false, vars: () => ({ ansible_ssh_private_key_file: c.keyFile }) });
+    const r = await runCli(['run', t.file, '--json', '--yes', '--state-dir', t.state], { env: { HOME: join(root, 'no-home') } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(finished(r.events, 'who').map((e) => (e.result as { stdout: string }).stdout)).toEqual(Array(5).fill(`${c.user}\n`));
   });
 
   it('a missing inventory group is an error at its place before anything runs (exit 2)', async () => {

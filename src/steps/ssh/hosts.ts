@@ -53,13 +53,16 @@ export function resolveHosts(name: string, c: SshConnectionConfig, o: { inventor
   }
   const key = privateKey(where, c, o.baseDir);
   return picked.map((h) => {
+    // The inventory's own key for a host wins, as in Ansible.
+    const own = h.vars.ansible_ssh_private_key_file ?? h.vars.ansible_private_key_file;
+    const hostKey = typeof own === 'string' && own !== '' ? privateKey(`${where}, host ${h.name}`, { key_file: own }, o.baseDir) : key;
     const port = h.port ?? (c.port === undefined ? 22 : Number(c.port));
     const target: SshTarget = {
       name: h.name,
       host: h.address,
       port,
       user: h.user ?? c.user ?? userInfo().username,
-      ...(key !== undefined ? { privateKey: key } : {}),
+      ...(hostKey !== undefined ? { privateKey: hostKey } : {}),
       ...(c.passphrase !== undefined ? { passphrase: c.passphrase } : {}),
       hostKey: hostKeyPolicy(where, c, h, port, o.baseDir),
       connectTimeoutMs: duration(where, 'connect_timeout', c.connect_timeout, 10_000),

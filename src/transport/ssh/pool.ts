@@ -8,7 +8,7 @@
  */
 import type { Client as SshClient, ClientChannel } from 'ssh2';
 import { connectSsh, describeTarget, forwardOut, targetKey, type SshTarget } from './connect.js';
-import { killCommand } from './wrapper.js';
+import { forgetCommand, killCommand, runFolder } from './wrapper.js';
 
 export class ConnectionLost extends Error {
   constructor(
@@ -41,6 +41,11 @@ export class HostConnection {
     private readonly pool: SshPool,
   ) {
     this.limit = Math.max(1, target.maxSessions);
+  }
+
+  /** Whether a connection is up now (forgetRun does not open one just to clean up). */
+  get connected(): boolean {
+    return this.client !== undefined;
   }
 
   get description(): string {
@@ -208,6 +213,16 @@ export class SshPool {
       this.hosts.set(key, h);
     }
     return h;
+  }
+
+  /**
+   * The run has ended: its records on every host it reached go (resume reads them only for a run
+   * that did not end). Bounded: a host that does not answer keeps them, which is harmless.
+   */
+  async forgetRun(runId: string, ms = 2000): Promise<void> {
+    const cmd = forgetCommand(runFolder(runId));
+    const all = [...this.hosts.values()].filter((h) => h.connected && !h.pendingKills.size);
+    await Promise.race([Promise.allSettled(all.map((h) => h.execText(cmd))), new Promise((r) => setTimeout(r, ms).unref())]);
   }
 
   /** Kills still owed after lost connections get up to `settleMs` to happen, then every connection is closed. */

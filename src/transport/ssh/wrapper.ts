@@ -117,11 +117,18 @@ function safeRel(rel: string): string {
   return rel;
 }
 
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
+
 /** The folder of one instance under ~/.runbook: `runs/<run id>/<instance address, made safe>`. */
 export function remoteFolder(runId: string, address: string): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
-  return `runs/${safe(runId)}/${safe(address)}`;
+  return `${runFolder(runId)}/${safeName(address)}`;
 }
+
+/** The folder of a run's records on a host, under ~/.runbook. */
+export const runFolder = (runId: string): string => `runs/${safeName(runId)}`;
+
+/** Removes a run's records from the host once the run has ended (nothing is left to resume). */
+export const forgetCommand = (rel: string): string => `rm -rf -- "\${HOME:-/tmp}/.runbook/${safeRel(rel)}"`;
 
 /** The head of stdin the wrapper reads: `<length>\n` then NUL-separated fields. */
 export function wrapperPayload(p: { folder: string; cwd?: string; env: Record<string, string>; argv: string[] }): Buffer {
