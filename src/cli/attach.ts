@@ -10,12 +10,15 @@ import { resolveRunId } from '../report/read.js';
 import { createPlainPrinter } from '../tui/plain.js';
 import { openOrReport } from './run.js';
 import { guardTerminal } from './terminal.js';
+import { loadWithColorLevel, outputColorLevel } from './color.js';
 
 export interface AttachOptions {
   state?: string;
   stateDir?: string;
   json?: boolean;
   tui?: boolean;
+  /** `--color` / `--no-color` (undefined: the config file, RUNBOOK_COLOR, then the conventions). */
+  color?: boolean;
 }
 
 export async function attachCommand(idArg: string, opts: AttachOptions): Promise<number> {
@@ -35,11 +38,11 @@ export async function attachCommand(idArg: string, opts: AttachOptions): Promise
     let tui: Awaited<ReturnType<typeof import('../tui/index.js').startTui>> | undefined;
     if (opts.json) show = (e) => term.write(JSON.stringify(e) + '\n');
     else if (useTui) {
-      const { startTui } = await import('../tui/index.js');
+      const { startTui } = await loadWithColorLevel(outputColorLevel(opts.color), () => import('../tui/index.js'));
       // Nobody answers prompts from here: an attached view only watches.
       tui = await startTui({ stepMode: false, yes: false, user: safeUser() });
       show = (e) => tui!.push(e);
-    } else show = createPlainPrinter((line) => term.write(line + '\n'), { color: !!process.stdout.isTTY && !process.env.NO_COLOR });
+    } else show = createPlainPrinter((line) => term.write(line + '\n'), { color: outputColorLevel(opts.color) > 0 });
 
     let status: RunStatus | undefined;
     let stale: string | undefined;

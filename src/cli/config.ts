@@ -89,14 +89,6 @@ export function stateDirOf(state: string): string | undefined {
   return isUrl(state) ? undefined : state;
 }
 
-/** Whether output should be coloured, for a stream that may or may not be a terminal. */
-export function useColor(mode: ColorMode, isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (mode === 'always') return true;
-  if (mode === 'never') return false;
-  // NO_COLOR (no-color.org) turns colour off unless it was asked for explicitly.
-  return isTTY && !env.NO_COLOR;
-}
-
 function set<K extends keyof ResolvedConfig['source']>(cfg: ResolvedConfig, key: K, value: ResolvedConfig[K], source: string): void {
   (cfg as unknown as Record<string, unknown>)[key] = value;
   cfg.source[key] = source;

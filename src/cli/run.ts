@@ -19,7 +19,7 @@ import { autoDecider, type Decider } from '../interpreter/decisions.js';
 import { newRunId } from '../interpreter/run-id.js';
 import type { EventListener, RunEvent, RunStartedEvent } from '../interpreter/events.js';
 import { createPlainPrinter } from '../tui/plain.js';
-import { colorLevel } from '../tui/color-support.js';
+import { loadWithColorLevel, outputColorLevel } from './color.js';
 import { readRunEvents, resolveRunId } from '../report/read.js';
 import { renderReport } from '../report/index.js';
 import { runDurations, phaseDurations, stepDurations } from '../report/history.js';
@@ -57,6 +57,8 @@ export interface RunCliOptions {
   maxParallel?: string;
   /** `--inventory FILE` (spec §9). */
   inventory?: string;
+  /** `--color` / `--no-color` (undefined: the config file, RUNBOOK_COLOR, then the conventions). */
+  color?: boolean;
 }
 
 type Loaded = NonNullable<ReturnType<typeof loadOrReport>>;
@@ -221,7 +223,7 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
   if (opts.json) {
     listeners.push((e) => term.write(JSON.stringify(e) + '\n'));
   } else if (useTui) {
-    const { startTui } = await import('../tui/index.js');
+    const { startTui } = await loadWithColorLevel(outputColorLevel(opts.color), () => import('../tui/index.js'));
     const runHist = safe(() => runDurations(store, model.id));
     const phaseHist = safe(() => phaseDurations(store, model.id));
     tui = await startTui({
@@ -241,7 +243,7 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
   } else {
     const tty = !!process.stdout.isTTY;
     let replaying = true;
-    const print = createPlainPrinter((line) => void (replaying || term.write(line + '\n')), { color: colorLevel(process.env, tty) > 0, live: tty });
+    const print = createPlainPrinter((line) => void (replaying || term.write(line + '\n')), { color: outputColorLevel(opts.color) > 0, live: tty });
     // the printer learns the run's start, RTO and steps from the earlier events; of them it prints only the run's own line
     for (const e of resume?.events ?? []) {
       replaying = e.type !== 'run.started';

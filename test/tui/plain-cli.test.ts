@@ -66,6 +66,31 @@ describe('runbook run --no-tui, piped', () => {
     expect(off.stdout).not.toContain('\u001b[');
   }, 30_000);
 
+  it('honours the color setting: --color/--no-color > RUNBOOK_COLOR > runbook.config.yaml > NO_COLOR/FORCE_COLOR', async () => {
+    const coloured = (r: { stdout: string }) => r.stdout.includes('\u001b[');
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const run = (extra: string[], env: Record<string, string | undefined> = {}) =>
+      runCli(['run', join(dir, 'colours.yaml'), '--no-tui', '--state-dir', join(dir, 'state'), ...extra], { cwd, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, RUNBOOK_COLOR: undefined, XDG_CONFIG_HOME: join(cwd, 'none'), ...env } });
+    expect(coloured(await run([]))).toBe(false);
+    expect(coloured(await run(['--color']))).toBe(true);
+    writeFileSync(join(cwd, 'runbook.config.yaml'), 'color: always\n');
+    expect(coloured(await run([]))).toBe(true);
+    // A setting the user made overrides NO_COLOR (no-color.org); the environment overrides the file,
+    // a flag overrides both.
+    expect(coloured(await run([], { NO_COLOR: '1' }))).toBe(true);
+    expect(coloured(await run([], { RUNBOOK_COLOR: 'never' }))).toBe(false);
+    expect(coloured(await run(['--color'], { RUNBOOK_COLOR: 'never' }))).toBe(true);
+    writeFileSync(join(cwd, 'runbook.config.yaml'), 'color: never\n');
+    expect(coloured(await run([], { FORCE_COLOR: '1' }))).toBe(false);
+    expect(coloured(await run(['--no-color'], { RUNBOOK_COLOR: 'always' }))).toBe(false);
+    writeFileSync(join(cwd, 'runbook.config.yaml'), 'color: auto\n');
+    expect(coloured(await run([], { FORCE_COLOR: '1' }))).toBe(true);
+    expect(coloured(await run(['--no-color'], { FORCE_COLOR: '1' }))).toBe(false);
+    const bad = await run([], { RUNBOOK_COLOR: 'sometimes' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("runbook: RUNBOOK_COLOR: expected one of auto, always, never, got \"sometimes\"\n");
+  }, 60_000);
+
   it('collapses identical poll errors into one line; the journal keeps every poll', async () => {
     const r = await runCli(['run', join(dir, 'health.yaml'), '--no-tui', '--state-dir', join(dir, 'state')]);
     expect(r.code).toBe(1);

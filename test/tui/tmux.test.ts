@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,23 @@ describe.skipIf(!hasCli || !hasTmux)('runbook run in a real terminal (tmux)', ()
     const out = await waitFor(plain, 'EXIT=');
     expect(out).toMatch(/↺ Run rolled back in/);
     expect(screenWithColours(plain)).not.toMatch(/\u001b\[3[0-9]m/);
+  }, 30_000);
+
+  it('the TUI honours `color: never` in the config file, and --color over it', async () => {
+    // The user's config file (XDG_CONFIG_HOME), so that the other runs in this folder do not see it.
+    const xdg = join(dir, 'xdg');
+    mkdirSync(join(xdg, 'runbook'), { recursive: true });
+    writeFileSync(join(xdg, 'runbook', 'runbook.config.yaml'), 'color: never\n');
+    const never = start('run drill.yaml', { env: `env -u NO_COLOR -u FORCE_COLOR XDG_CONFIG_HOME=${xdg}` });
+    await waitFor(never, '[a] abort');
+    keys(never, 'a');
+    expect(await waitFor(never, 'EXIT=')).toMatch(/↺ Run rolled back in/);
+    expect(screenWithColours(never)).not.toMatch(/\u001b\[3[0-9]m/);
+    const flag = start('run drill.yaml --color', { env: `env -u NO_COLOR -u FORCE_COLOR XDG_CONFIG_HOME=${xdg}` });
+    await waitFor(flag, '[a] abort');
+    keys(flag, 'a');
+    await waitFor(flag, 'EXIT=');
+    expect(screenWithColours(flag)).toMatch(/\u001b\[3[0-9]m/);
   }, 30_000);
 
   it('keeps the run id whole in an 80-column terminal', async () => {
