@@ -313,10 +313,9 @@ export class Runner {
       if (root !== undefined) cleanUpRun(root, this.runId);
       await top.connections.closeAll();
       for (const pool of ctx.extraPools) await pool.closeAll();
-      // The run ends here (unless fenced: then another runner may resume it and needs the hosts' records).
-      if (!this.fenced && !this.journalError && !ctx.settings.dryRun) await ctx.services.ssh.forgetRun(this.runId);
-      // Last: tunnels and Docker sockets ride on these; kills owed after a lost connection get their chance.
-      await ctx.services.ssh.close();
+      // Last: tunnels and Docker sockets ride on these; kills owed after a lost connection get their
+      // chance. The run ends here, unless fenced (another runner may resume it: it needs the hosts' records).
+      await ctx.services.ssh.close(10_000, { forget: !this.fenced && !this.journalError && !ctx.settings.dryRun });
     }
     if (this.fenced) return this.stopped();
     const measures = evaluateMeasures(ctx, top);

@@ -8,7 +8,7 @@
  */
 import type { Client as SshClient, ClientChannel } from 'ssh2';
 import { connectSsh, describeTarget, forwardOut, targetKey, type SshTarget } from './connect.js';
-import { forgetCommand, killCommand, runFolder } from './wrapper.js';
+import { forgetCommand, killCommand } from './wrapper.js';
 
 export class ConnectionLost extends Error {
   constructor(
@@ -43,7 +43,10 @@ export class HostConnection {
     this.limit = Math.max(1, target.maxSessions);
   }
 
-  /** Whether a connection is up now (forgetRun does not open one just to clean up). */
+  /** The instance folders (under ~/.runbook) this connection's commands used in this run. */
+  readonly used = new Set<string>();
+
+  /** Whether a connection is up now (cleaning up does not open one). */
   get connected(): boolean {
     return this.client !== undefined;
   }
@@ -219,16 +222,22 @@ export class SshPool {
    * The run has ended: its records on every host it reached go (resume reads them only for a run
    * that did not end). Bounded: a host that does not answer keeps them, which is harmless.
    */
-  async forgetRun(runId: string, ms = 2000): Promise<void> {
-    const cmd = forgetCommand(runFolder(runId));
-    const all = [...this.hosts.values()].filter((h) => h.connected && !h.pendingKills.size);
-    await Promise.race([Promise.allSettled(all.map((h) => h.execText(cmd))), new Promise((r) => setTimeout(r, ms).unref())]);
+  private async forget(ms: number): Promise<void> {
+    // Only the folders each connection's own commands used: hosts may share a home (NFS), and a
+    // host whose kill is still owed keeps its records.
+    const all = [...this.hosts.values()].filter((h) => h.connected && !h.pendingKills.size && h.used.size);
+    await Promise.race([Promise.allSettled(all.map((h) => h.execText(forgetCommand([...h.used])))), new Promise((r) => setTimeout(r, ms).unref())]);
   }
 
-  /** Kills still owed after lost connections get up to `settleMs` to happen, then every connection is closed. */
-  async close(settleMs = 10_000): Promise<void> {
+  /**
+   * Kills still owed after lost connections get up to `settleMs` to happen, then every connection is
+   * closed. `forget`: the run has ended, so the records its commands left on the hosts go (resume
+   * reads them only for a run that did not end); a host that does not answer keeps them.
+   */
+  async close(settleMs = 10_000, opts: { forget?: boolean } = {}): Promise<void> {
     const all = [...this.hosts.values()];
     await Promise.all(all.map((h) => h.settle(settleMs)));
+    if (opts.forget) await this.forget(2000);
     for (const h of all) h.close();
     this.hosts.clear();
   }

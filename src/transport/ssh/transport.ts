@@ -32,6 +32,7 @@ export class SshTransport implements Transport {
   ) {
     this.name = conn.target.name;
     this.folder = remoteFolder(task.runId, task.address);
+    conn.used.add(this.folder);
   }
 
   /** What the host recorded for this instance (resume reads this before running it again). */

@@ -127,8 +127,11 @@ export function remoteFolder(runId: string, address: string): string {
 /** The folder of a run's records on a host, under ~/.runbook. */
 export const runFolder = (runId: string): string => `runs/${safeName(runId)}`;
 
-/** Removes a run's records from the host once the run has ended (nothing is left to resume). */
-export const forgetCommand = (rel: string): string => `rm -rf -- "\${HOME:-/tmp}/.runbook/${safeRel(rel)}"`;
+/** Removes instance folders (and their run's folder once empty) when the run has ended: nothing is left to resume. */
+export const forgetCommand = (rels: string[]): string => {
+  const runs = [...new Set(rels.map((r) => r.split('/').slice(0, 2).join('/')))];
+  return `cd "\${HOME:-/tmp}/.runbook" 2>/dev/null && rm -rf -- ${rels.map(safeRel).join(' ')}; rmdir ${runs.map(safeRel).join(' ')} 2>/dev/null; true`;
+};
 
 /** The head of stdin the wrapper reads: `<length>\n` then NUL-separated fields. */
 export function wrapperPayload(p: { folder: string; cwd?: string; env: Record<string, string>; argv: string[] }): Buffer {
