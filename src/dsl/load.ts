@@ -8,7 +8,7 @@ import { MAX_FILE_BYTES, MAX_NESTING, tooDeepAt } from './limits.js';
 
 let yamlLib: typeof Yaml | undefined;
 /** The `yaml` package, loaded on first need: a valid runbook read by the fast path never needs it. */
-function yaml(): typeof Yaml {
+export function yaml(): typeof Yaml {
   return (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
 }
 

@@ -6,11 +6,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { parse } from 'yaml';
 import { parseIniInventory } from './ini.js';
 import { parseYamlInventory } from './yaml.js';
 import { InventoryError, type Inventory, type InventoryHost } from './types.js';
 import { closest } from '../dsl/suggest.js';
+// Loaded on first need (the yaml package costs start-up time, and validate reaches this module).
+import { yaml } from '../dsl/load.js';
 
 export { InventoryError, type Inventory, type InventoryHost } from './types.js';
 export { parseIniInventory } from './ini.js';
@@ -43,7 +44,7 @@ function readVarDirs(inv: Inventory, dir: string): void {
     for (const ext of ['.yml', '.yaml', '']) {
       const f = join(dir, kind, name + ext);
       if (!existsSync(f) || !ext) continue;
-      const v = parse(readFileSync(f, 'utf8'));
+      const v = yaml().parse(readFileSync(f, 'utf8'));
       if (v === null || v === undefined) return {};
       if (typeof v !== 'object' || Array.isArray(v)) throw new InventoryError('vars file must be a map', f);
       return v as Record<string, unknown>;

@@ -2,7 +2,7 @@
  * Ansible's YAML inventory: top-level groups (usually `all`), each with `hosts` (a map of host →
  * vars), `vars` and `children` (groups, recursively).
  */
-import { parse } from 'yaml';
+import { yaml } from '../dsl/load.js';
 import { addHost, emptyInventory, expandHostPattern, groupOf, InventoryError, type Inventory } from './types.js';
 
 type Node = Record<string, unknown> | null | undefined;
@@ -12,7 +12,7 @@ const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 export function parseYamlInventory(text: string, file: string): Inventory {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (e) {
     throw new InventoryError(`not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);
   }
