@@ -4,7 +4,9 @@
  */
 import { getAction } from './get.js';
 import { copyAction, deleteAction, headObject, latestAction, listAction, type S3Target } from './objects.js';
-import { putAction } from './put.js';
+// put.ts brings @aws-sdk/lib-storage (~140 ms to load): only a put pays for it, not a get or a latest.
+let put: Promise<typeof import('./put.js')> | undefined;
+const loadPut = () => (put ??= import('./put.js'));
 import type { S3Body } from './schema.js';
 import { s3Url } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
@@ -16,7 +18,7 @@ export async function runS3Action(t: S3Target, body: S3Body, ctx: StepContext): 
       if (body.file !== undefined && body.content !== undefined) {
         throw new StepFailure(`s3 put ${s3Url(t.bucket, key)}: give \`file\` or \`content\`, not both`);
       }
-      return putAction(t, key, { file: body.file, content: body.content }, ctx);
+      return (await loadPut()).putAction(t, key, { file: body.file, content: body.content }, ctx);
     case 'get':
       return getAction(t, key, body.file ?? '', ctx);
     case 'list':
