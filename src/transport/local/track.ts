@@ -175,9 +175,24 @@ export class StepGroup {
     removeGroup(this.path);
   }
 
-  /** `remove()` off the event loop (the step's end must not wait for the cgroup mutex). */
+  /**
+   * `remove()` off the event loop (the step's end must not wait for the cgroup mutex). A group whose
+   * last members were just killed can still count as populated for a moment (EBUSY): tried again
+   * until it is empty, for a bounded time; whatever stays is removed with the run (`cleanUpRun`).
+   */
   removeLater(): void {
-    rmdir(this.path).catch(() => undefined);
+    const attempt = async (): Promise<void> => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          await rmdir(this.path);
+          return;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EBUSY') return;
+          await new Promise((r) => setTimeout(r, 20).unref());
+        }
+      }
+    };
+    void attempt();
   }
 }
 
