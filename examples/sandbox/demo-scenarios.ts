@@ -3,6 +3,7 @@
  * failure), which runbook drills it, and the one-line verdict printed at the end. The drills in
  * test/drills/ reuse the setups and assert the outcomes.
  */
+import { freePort } from './services/free-port.js';
 import { join } from 'node:path';
 import { putDatedBackups, RETENTION_FIXTURE } from './demo-retention.js';
 import { REPO_ROOT, runRunbook, type RunbookRun } from './demo-cli.js';
@@ -344,17 +345,7 @@ export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }
 
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,8 @@
  * (spawn the CLI asynchronously; execFileSync/spawnSync would stall every request through APP_URL).
  */
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { freePort } from './services/free-port.js';
 import { openDockerClient, type DockerClient } from '../../src/steps/docker/client.js';
 import { startDockerApi, type DockerApi } from './services/docker.js';
 import { BROKEN_CONFIG, ensureTradingImages, RELEASES, tradingImage } from './images/trading-images.js';
@@ -296,10 +297,3 @@ function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -7,8 +7,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort } from './free-port.js';
 import { join } from 'node:path';
 
 export const SSH_TEST_USER = 'rbssh';
@@ -133,17 +134,6 @@ async function startInstance(root: string, i: number, address: string, authorize
     await stopProcess(proc);
     if (tries >= 3 || port !== undefined) throw new Error(`sshd on ${address}:${p} did not start: ${stderr.trim()}`);
   }
-}
-
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, address, () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForBanner(address: string, port: number, proc: ChildProcess): Promise<boolean> {
