@@ -19,9 +19,8 @@ import type { RecordedState } from '../transport/ssh/wrapper.js';
 import { instanceAddress, instanceKey } from './address.js';
 import { attemptLoop, type AttemptOutcome } from './attempt.js';
 import { emitFinished, inflightAction, INFLIGHT_SKIPPED } from './execute-step.js';
-import { restoredOutcome } from './restore.js';
 import { formatMs, sleep } from './timers.js';
-import type { ItemCounts } from './for-each.js';
+import { countsOf, failedStatus, finishedBefore, type ItemCounts } from './for-each.js';
 import type { InstanceRun, Level, PhaseCtx, RunContext } from './context.js';
 
 export interface Remote {
@@ -32,16 +31,14 @@ export interface Remote {
 /** `host` as expressions see it. */
 export const hostScope = (h: RemoteHost) => ({ name: h.name, address: h.address, vars: h.vars });
 
-const failedStatus = (st: StepStatus | undefined) => st === 'failed' || st === 'timed_out';
-
 /** The hosts of a step's `on:` connection (opened once per run). */
 export function hostsOf(level: Level, s: StepModel): Promise<SshHosts> {
   return level.connections.get<SshHosts>(s.on!.connection, 'ssh');
 }
 
 /** The remote of one host instance: its host, and a transport with a folder of its own on the host. */
-export function remoteFor(ctx: RunContext, opened: SshHosts, h: RemoteHost, address: string): Remote {
-  return { host: h, transport: new SshTransport(opened.host(h), { runId: ctx.runId, address }) };
+export function remoteFor(runId: string, opened: SshHosts, h: RemoteHost, address: string): Remote {
+  return { host: h, transport: new SshTransport(opened.host(h), { runId, address }) };
 }
 
 /** A host instance's rollback runs on its host, in a folder of its own (its status never overwrites the step's). */
@@ -51,7 +48,7 @@ export async function rollbackRemote(ctx: RunContext, entry: InstanceRun): Promi
   const opened = await hostsOf(entry.level, entry.model);
   const h = opened.hosts.find((x) => x.name === key);
   if (!h) throw new Error(`host '${String(key)}' is no longer in connection '${entry.model.on.connection}'`);
-  return remoteFor(ctx, opened, h, `${entry.address}/rollback`);
+  return remoteFor(ctx.runId, opened, h, `${entry.address}/rollback`);
 }
 
 export async function runHosts(
@@ -71,13 +68,7 @@ export async function runHosts(
   for (let i = 0; i < n; i++) {
     const prev = previous?.[i];
     if (prev && !failedStatus(prev.status) && prev.status !== 'cancelled') results[i] = prev;
-    else if (!previous) {
-      const rec = ctx.replay.instances.get(instanceAddress(address, hosts[i].name));
-      if (rec?.finished && !rec.inflight) {
-        const o = restoredOutcome(ctx, level, rec.finished);
-        results[i] = { status: o.status, result: o.result, outputs: o.outputs, error: o.error, attempts: o.attempts };
-      }
-    }
+    else if (!previous) results[i] = finishedBefore(ctx, level, instanceAddress(address, hosts[i].name));
     if (failedStatus(results[i]?.status)) failures++;
   }
   // Every host is reached (key verified, logged in) before a command runs on any: a changed key or a
@@ -107,12 +98,6 @@ export async function runHosts(
     await Promise.all(Array.from({ length: Math.min(s.concurrency, batch.length) }, worker));
   }
   return { outcome: aggregate(s, hosts, results, failures, tolerated), counts: countsOf(results), results };
-}
-
-function countsOf(results: (AttemptOutcome | undefined)[]): ItemCounts {
-  const counts: ItemCounts = { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
-  for (const r of results) if (r && r.status in counts) counts[r.status as keyof ItemCounts]++;
-  return counts;
 }
 
 function aggregate(s: StepModel, hosts: RemoteHost[], results: (AttemptOutcome | undefined)[], failures: number, tolerated: number): AttemptOutcome {
@@ -147,7 +132,7 @@ async function runHost(ctx: RunContext, level: Level, s: StepModel, phase: Phase
   const address = instanceAddress(step, h.name);
   ctx.setTags(address, { host: h.name });
   const started = Date.now();
-  const remote = remoteFor(ctx, opened, h, address);
+  const remote = remoteFor(ctx.runId, opened, h, address);
   const finish = (o: AttemptOutcome, extra: { skipped_inflight?: boolean } = {}) => {
     const run = ctx.markStarted(level, s, address);
     run.status = o.status;

@@ -20,7 +20,22 @@ export interface ItemCounts {
   cancelled: number;
 }
 
-const failedStatus = (st: StepStatus | undefined) => st === 'failed' || st === 'timed_out';
+export const failedStatus = (st: StepStatus | undefined) => st === 'failed' || st === 'timed_out';
+
+/** How the instances of an item or host fan-out ended (the aggregate step.finished's `items`). */
+export function countsOf(results: (AttemptOutcome | undefined)[]): ItemCounts {
+  const counts: ItemCounts = { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
+  for (const r of results) if (r && r.status in counts) counts[r.status as keyof ItemCounts]++;
+  return counts;
+}
+
+/** Resume: the outcome of an instance the dead process finished, or undefined (it did not). */
+export function finishedBefore(ctx: RunContext, level: Level, address: string): AttemptOutcome | undefined {
+  const rec = ctx.replay.instances.get(address);
+  if (!rec?.finished || rec.inflight) return undefined;
+  const o = restoredOutcome(ctx, level, rec.finished);
+  return { status: o.status, result: o.result, outputs: o.outputs, error: o.error, attempts: o.attempts };
+}
 
 /**
  * Runs the items not finished yet (`previous`: the outcomes of an earlier pass, kept when they
@@ -40,14 +55,8 @@ export async function runItems(
   for (let i = 0; i < items.length; i++) {
     const prev = previous?.[i];
     if (prev && prev.status !== 'failed' && prev.status !== 'timed_out' && prev.status !== 'cancelled') results[i] = prev;
-    else if (!previous) {
-      // Resume: an item the dead process finished.
-      const rec = ctx.replay.instances.get(instanceAddress(address, i));
-      if (rec?.finished && !rec.inflight) {
-        const o = restoredOutcome(ctx, level, rec.finished);
-        results[i] = { status: o.status, result: o.result, outputs: o.outputs, error: o.error, attempts: o.attempts };
-      }
-    }
+    // Resume: an item the dead process finished.
+    else if (!previous) results[i] = finishedBefore(ctx, level, instanceAddress(address, i));
     if (failedStatus(results[i]?.status)) itemFailed = true;
   }
   let next = 0;
@@ -67,8 +76,7 @@ export async function runItems(
   const done = results.filter((r): r is AttemptOutcome => !!r);
   const outputs: Record<string, unknown[]> = {};
   for (const name of Object.keys(s.outputs)) outputs[name] = results.map((r) => r?.outputs[name] ?? null);
-  const counts: ItemCounts = { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
-  for (const r of done) if (r.status in counts) counts[r.status as keyof ItemCounts]++;
+  const counts = countsOf(done);
   // An item's own failure outranks a timeout, which outranks being cancelled by the run.
   const worst = (['failed', 'timed_out', 'cancelled'] as StepStatus[]).find((st) => done.some((r) => r.status === st));
   const failedItems = results.map((r, i) => (r && r.status !== 'succeeded' && r.status !== 'skipped' ? `item ${i}: ${r.error}` : null)).filter(Boolean);

@@ -7,9 +7,8 @@ import type { RunbookModel, StepModel } from '../dsl/model.js';
 import type { SshHosts } from '../steps/ssh/index.js';
 import type { DockerClient } from '../steps/docker/index.js';
 import type { ConnectionKind, PreflightCheck, RunServices, StepContext } from '../steps/types.js';
-import { SshTransport } from '../transport/ssh/transport.js';
 import type { ConnectionPool } from './connections.js';
-import { hostScope } from './fan-out.js';
+import { hostScope, remoteFor } from './fan-out.js';
 import { instanceAddress } from './address.js';
 
 /** The `on:` connections of the steps (and rollbacks) using docker connection `name`, when every one of them has `on:`. */
@@ -42,8 +41,7 @@ export async function preflightOnHosts(
     for (const h of opened.hosts) {
       const at = `${target} on ${h.name}`;
       try {
-        const r = await kind.preflight!(client.onHost!(opened.host(h)), config);
-        checks.push({ ...r, target: at });
+        for (const r of [await kind.preflight!(client.onHost!(opened.host(h)), config)].flat()) checks.push({ ...r, target: at });
       } catch (e) {
         checks.push({ target: at, ok: false, detail: (e as Error).message });
       }
@@ -63,7 +61,7 @@ export async function hostContexts(
   return opened.hosts.map((h) => {
     const address = instanceAddress(s.id, h.name);
     // The transport is never asked to run anything here: preflight only reads.
-    const remote = { host: h, transport: new SshTransport(opened.host(h), { runId: base.runId, address }) };
+    const remote = remoteFor(base.runId, opened, h, address);
     return { label: address, host: hostScope(h), ctx: { ...base, stepId: address, services, remote } };
   });
 }
