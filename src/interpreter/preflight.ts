@@ -14,7 +14,6 @@ import { ConnectionPool } from './connections.js';
 import { planScopes } from './plan.js';
 import type { Inventory } from '../inventory/index.js';
 import { SshPool } from '../transport/ssh/pool.js';
-import { preflightHosts, type SshHosts } from '../steps/ssh/index.js';
 import type { DockerClient } from '../steps/docker/index.js';
 import { hostContexts, onlyOnHosts, preflightOnHosts } from './preflight-hosts.js';
 
@@ -35,19 +34,15 @@ export async function runPreflight(loaded: LoadedRunbook, params: Record<string,
     try {
       const config = resolveValue(c.config, scope, { urlFields: kind?.urlFields }) as Record<string, unknown>;
       const client = await pool.get(name, c.kind);
-      if (c.kind === 'ssh') {
-        // One line per host: its key, its login.
-        for (const h of await preflightHosts(client as SshHosts)) checks.push({ ...h, target: `${target} ${h.target}` });
-        continue;
-      }
       const onHosts = c.kind === 'docker' && kind?.preflight ? onlyOnHosts(model, name) : undefined;
       if (onHosts) {
         // Only `on:` steps use it: its engine is each host's, checked there.
         checks.push(...(await preflightOnHosts(pool, kind!, client as DockerClient, config, onHosts, target)));
         continue;
       }
-      const r = kind?.preflight ? await kind.preflight(client, config) : { ok: true, detail: 'opened', target };
-      checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
+      // A kind may report several lines (ssh: one per host, its key and its login).
+      const rs = kind?.preflight ? [await kind.preflight(client, config)].flat() : [{ ok: true, detail: 'opened', target }];
+      for (const r of rs) checks.push({ ...r, target: `${target}${r.target && r.target !== target ? ` ${r.target}` : ''}` });
     } catch (e) {
       checks.push({ target, ok: false, detail: (e as Error).message });
     }

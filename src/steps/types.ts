@@ -125,7 +125,7 @@ export interface ConnectionKind<Config = Record<string, unknown>, Client = unkno
   /** Close it at the end of the run. */
   close?(client: Client): Promise<void> | void;
   /** Read-only reachability check for `plan --preflight` (target = human-readable name). */
-  preflight?(client: Client, config: Config): Promise<PreflightCheck>;
+  preflight?(client: Client, config: Config): Promise<PreflightCheck | PreflightCheck[]>;
   /** Config fields holding a URL: values are percent-encoded for their part of it (dsl/expr/url-quote.ts). */
   urlFields?: string[];
   /** A safe description for messages (host, port, database — never a password). */

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker/index.js';
 import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker/client.js';
+import type { PreflightCheck } from '../../src/steps/types.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 import { resolveValue } from '../../src/interpreter/resolve.js';
@@ -119,7 +120,8 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
   it('negotiates the API version and passes preflight', async () => {
     const client = (await harness().ctx.connection('engine', 'docker')) as DockerClient;
     expect(await client.apiVersion()).toBe('v1.41');
-    const check = await dockerConnection.preflight!(client, connections().engine);
+    // The docker kind reports one line (a kind may report several: PreflightCheck[]).
+    const check = (await dockerConnection.preflight!(client, connections().engine)) as PreflightCheck;
     expect(check).toMatchObject({ ok: true, target: `docker unix://${docker.api.socketPath} (project shop)` });
     expect(check.detail).toMatch(/API 1\.41 \(using v1\.41\)/);
   });

@@ -181,7 +181,7 @@ describe.skipIf(sshd.skip || pgSkip !== undefined)('postgres via an ssh connecti
 
   it('via an ssh connection of several hosts is refused, naming both connections', async () => {
     const runId = 'several';
-    const opened: SshHosts = { name: 'web', hosts: [], pool: ssh, host: () => { throw new Error('not reached'); } };
+    const opened: SshHosts = { name: 'web', hosts: [], host: () => { throw new Error('not reached'); } };
     opened.hosts.length = 2;
     const err = await Promise.resolve(
       postgresConnection.open(dbConfig(pgServer.get(), { via: 'web' }), { name: 'db', runId, baseDir: root, env: {}, connection: async <T>() => opened as T }),

@@ -7,16 +7,15 @@
 import type { ConnectionKind, PreflightCheck, RunServices } from '../types.js';
 import { sshConnectionSchema, type SshConnectionConfig } from '../../transport/ssh/schema.js';
 import { describeTarget } from '../../transport/ssh/connect.js';
-import type { HostConnection, SshPool } from '../../transport/ssh/pool.js';
+import type { HostConnection } from '../../transport/ssh/pool.js';
 import { resolveHosts, SshConfigError, type RemoteHost } from './hosts.js';
 
 export { resolveHosts, SshConfigError, type RemoteHost } from './hosts.js';
 
-/** An opened ssh connection: its hosts, and the run's pool that connects to them. */
+/** An opened ssh connection: its hosts, each reached through the run's one pool. */
 export interface SshHosts {
   name: string;
   hosts: RemoteHost[];
-  pool: SshPool;
   /** The pooled connection of one of its hosts. */
   host(h: RemoteHost): HostConnection;
 }
@@ -37,24 +36,16 @@ export const sshConnection: ConnectionKind<SshConnectionConfig, SshHosts> = {
       via = jump.hosts[0].target;
     }
     const hosts = resolveHosts(name, config, { inventory: services.inventory, baseDir: ctx.baseDir, via });
-    const opened: SshHosts = { name, hosts, pool: services.ssh, host: (h) => services.ssh.host(h.target) };
+    const opened: SshHosts = { name, hosts, host: (h) => services.ssh.host(h.target) };
     return opened;
   },
-  // The pool is the run's: closed once at the run's end, not per connection.
-  async preflight(opened): Promise<PreflightCheck> {
-    const checks = await preflightHosts(opened);
-    const bad = checks.filter((c) => !c.ok);
-    return {
-      target: `ssh ${opened.name} (${opened.hosts.length} host${opened.hosts.length === 1 ? '' : 's'})`,
-      ok: bad.length === 0,
-      detail: bad.length ? bad.map((c) => c.detail).join('; ') : checks.map((c) => c.detail).join('; '),
-    };
-  },
+  // The pool is the run's: closed once at the run's end, not per connection. One line per host.
+  preflight: (opened) => preflightHosts(opened),
   describe: (c) => (c.host !== undefined ? `ssh ${c.user ? `${c.user}@` : ''}${c.host}` : `ssh hosts ${[c.hosts].flat().join(', ')}`),
 };
 
 /** `plan --preflight`: connect to each host, check its key and the login, run `true`. Changes nothing. */
-export async function preflightHosts(opened: SshHosts): Promise<PreflightCheck[]> {
+async function preflightHosts(opened: SshHosts): Promise<PreflightCheck[]> {
   return Promise.all(
     opened.hosts.map(async (h): Promise<PreflightCheck> => {
       const target = describeTarget(h.target);
