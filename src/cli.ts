@@ -212,7 +212,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
 }
 
 async function main(): Promise<void> {
-  const { exitWith } = await import('./cli/output.js');
+  const { exitWith } = await import('./cli/exit.js');
   let settled = false;
   const finish = (code: Promise<number> | number) => {
     settled = true;
@@ -252,4 +252,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Not top-level await: the same module is bundled as CommonJS for bin/runbook.cjs (docs/startup.md).
+void main();

@@ -30,22 +30,7 @@ export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookMod
   return loaded as LoadedRunbook & { model: RunbookModel };
 }
 
-/** Exit once stdout/stderr have drained (piped output is asynchronous). */
-export async function exitWith(code: number): Promise<never> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      // A stream that failed (EPIPE, ENOSPC) never drains: don't wait for it, nor forever for any.
-      (s) =>
-        new Promise<void>((resolve) => {
-          if (s.destroyed || !s.writableNeedDrain) return resolve();
-          s.once('drain', () => resolve());
-          s.once('error', () => resolve());
-          setTimeout(resolve, 2000).unref();
-        }),
-    ),
-  );
-  process.exit(code);
-}
+export { exitWith } from './exit.js';
 
 export class UsageError extends Error {
   constructor(message: string) {

@@ -13,11 +13,17 @@
  */
 import { COLLECTION_STYLE, CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
 
-/** What the fast path read: the data, and where each map and list starts (built on first use). */
+/** What the fast path read: the data, and where its nodes and keys start (built on first use). */
 export interface FastFile {
   data: unknown;
-  /** Offset of the map or list at `path`, as the `yaml` package's `range[0]`; undefined if none there. */
-  collectionStart(path: ReadonlyArray<string | number>): number | undefined;
+  /**
+   * Offset of the node at `path`, as the `yaml` package's `range[0]`: undefined when there is no node
+   * there, null when there is one whose start this path does not vouch for (a block scalar, whose
+   * range the two parsers start at different places).
+   */
+  valueStart(path: ReadonlyArray<string | number>): number | null | undefined;
+  /** Offset of the key of the map entry at `path` (its last element a key), as yaml's key `range[0]`; null as for valueStart. */
+  keyStart(path: ReadonlyArray<string | number>): number | null | undefined;
 }
 
 /** The file's data when the fast path can vouch for it, else undefined (the `yaml` package decides). */
@@ -38,28 +44,49 @@ export function fastLoad(source: string): FastFile | undefined {
   }
   // The events are kept until the first position is asked for, then only the index of starts.
   let pending: Event[] | undefined = events;
-  let starts: Map<string, number> | undefined;
+  let index: Starts | undefined;
+  const starts = () => {
+    if (!index) {
+      index = nodeStarts(pending!, source);
+      pending = undefined;
+    }
+    return index;
+  };
+  // Below a map with a key the path cannot name (see nodeStarts), nothing is vouched for.
+  const opaque = (path: ReadonlyArray<string | number>) => {
+    const o = starts().opaque;
+    if (o.size) for (let len = 0; len < path.length; len++) if (o.has(pathKey(path.slice(0, len)))) return true;
+    return false;
+  };
   return {
     data,
-    collectionStart(path) {
-      if (!starts) {
-        starts = collectionStarts(pending!, source);
-        pending = undefined;
-      }
-      return starts.get(pathKey(path));
-    },
+    valueStart: (path) => (opaque(path) ? null : starts().values.get(pathKey(path))),
+    keyStart: (path) => (opaque(path) ? null : starts().keys.get(pathKey(path))),
   };
 }
 
 const pathKey = (path: ReadonlyArray<string | number>) => path.map((p) => `\0${p}`).join('');
 
+interface Starts {
+  values: Map<string, number | null>;
+  keys: Map<string, number | null>;
+  /** Maps with a plain key that the core schema may read as a number, a boolean or null. */
+  opaque: Set<string>;
+}
+
 /**
- * Start offset of every map and list by path: what a step's `file:line:col` needs, without parsing
- * the file again.
+ * Start offset of every node and every key by path: what a diagnostic's `file:line:col` needs,
+ * without parsing the file again. A scalar starts at its opening quote, or at its first character
+ * when plain (as in yaml); a block scalar is recorded as null (yaml starts it at its `|` or `>`
+ * header, which the events do not give), and so is an empty one. A plain key that may not be a
+ * string (`1`, `0x1F`, `true`) has a name in the data that its text does not give: its map is
+ * opaque, and yaml answers for everything in it.
  */
-function collectionStarts(events: Event[], source: string): Map<string, number> {
-  const starts = new Map<string, number>();
-  const open: Array<{ map: boolean; nodes: number; path: string; key?: string }> = [];
+function nodeStarts(events: Event[], source: string): Starts {
+  const values = new Map<string, number | null>();
+  const keys = new Map<string, number | null>();
+  const opaque = new Set<string>();
+  const open: Array<{ map: boolean; nodes: number; path: string; key?: string; keyStart?: number | null }> = [];
   for (const e of events) {
     if (e.type === EVENT_ID.DOCUMENT) continue;
     if (e.type === EVENT_ID.POP) {
@@ -72,18 +99,33 @@ function collectionStarts(events: Event[], source: string): Map<string, number> 
       // Keys are scalars here (plainSingleDocument declines collection keys).
       if (parent.nodes++ % 2 === 0) {
         parent.key = e.type === EVENT_ID.SCALAR ? getScalarValue(source, e) : undefined;
+        if (e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && MAYBE_NOT_STRING.test(parent.key!)) opaque.add(parent.path);
+        parent.keyStart = e.type === EVENT_ID.SCALAR ? scalarStart(e) : undefined;
         continue;
       }
       path = `${parent.path}\0${parent.key}`;
+      if (parent.keyStart !== undefined) keys.set(path, parent.keyStart);
     } else if (parent) {
       path = `${parent.path}\0${parent.nodes++}`;
     }
     if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
-      starts.set(path, e.start);
+      values.set(path, e.start);
       open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, path });
+    } else if (e.type === EVENT_ID.SCALAR) {
+      values.set(path, scalarStart(e));
     }
   }
-  return starts;
+  return { values, keys, opaque };
+}
+
+/** Plain text the YAML 1.2 core schema may resolve to something else than a string. */
+const MAYBE_NOT_STRING = /^(?:[-+.\d~]|(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$)/;
+
+/** Where yaml's range of a scalar starts, or null for a block scalar (see nodeStarts). */
+function scalarStart(e: Extract<Event, { type: typeof EVENT_ID.SCALAR }>): number | null {
+  if (e.style === SCALAR_STYLE.PLAIN) return e.valueStart >= 0 && e.valueEnd > e.valueStart ? e.valueStart : null;
+  if (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED) return e.valueStart - 1;
+  return null;
 }
 
 /**

@@ -172,9 +172,23 @@ export class SourceFile {
    * existing ancestor, so an error about a missing field points at the object that lacks it.
    */
   pos(path: Path, opts: { key?: boolean } = {}): Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'> {
-    // A map or list (a step, a phase) is found without parsing the file again.
-    const start = opts.key ? undefined : this.#fast?.collectionStart(path);
-    if (start !== undefined) return this.at(start);
+    // On the fast path the events say where each node and key starts, without parsing the file again;
+    // only a block scalar on the way sends the question to the yaml document.
+    const fast = this.#fast;
+    if (fast) {
+      for (let len = path.length; len >= 0; len--) {
+        const sub = path.slice(0, len);
+        if (opts.key && len === path.length && len > 0) {
+          const keyOffset = fast.keyStart(sub);
+          if (keyOffset === null) break;
+          if (keyOffset !== undefined) return this.at(keyOffset);
+        }
+        const start = fast.valueStart(sub);
+        if (start === null) break;
+        if (start !== undefined) return this.at(start);
+        if (len === 0) return this.at(0);
+      }
+    }
     for (let len = path.length; len >= 0; len--) {
       const sub = path.slice(0, len);
       if (opts.key && len === path.length && len > 0) {

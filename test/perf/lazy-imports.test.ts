@@ -165,11 +165,21 @@ describe.skipIf(missing !== undefined)('what the CLI loads (built dist/src/cli.j
     expect(r.packages).not.toContain('yaml');
   });
 
-  it('validate of a broken runbook loads the yaml package to point at the error', () => {
+  it('validate of a runbook with a wrong key points at it without the yaml package', () => {
     writeFileSync(join(dir, 'typo.yaml'), 'runbook: typo\nphases:\n  - id: p\n    steps:\n      - id: a\n        tiemout: 5s\n        log: hi\n');
     const r = runCli(['validate', 'typo.yaml']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("typo.yaml:6:9: step 'a': unknown key 'tiemout'");
+    // The fast path's events know where every key starts (src/dsl/load-fast.ts).
+    expect(r.packages).toContain('js-yaml');
+    expect(r.packages).not.toContain('yaml');
+  });
+
+  it('validate of a file the fast path declines loads the yaml package to say what is wrong', () => {
+    writeFileSync(join(dir, 'tab.yaml'), 'runbook: tab\nphases:\n  - id: p\n    steps:\n\t- id: a\n        log: hi\n');
+    const r = runCli(['validate', 'tab.yaml']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/tab\.yaml:5:\d+: .*tab/);
     expect(r.packages).toEqual(expect.arrayContaining(['js-yaml', 'yaml']));
   });
 

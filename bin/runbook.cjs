@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// `runbook`: runs the bundled CLI (dist/runbook.bundle.cjs, scripts/bundle.mjs) through a V8 code cache,
+// so a start-up skips parsing and compiling what the last run of the same command compiled
+// (docs/startup.md). Without the bundle (a tsc-only build) it runs dist/src/cli.js as before.
+//
+// The cache is one file per command, beside the bundle in dist/.v8-cache/, named after the bundle's
+// size and mtime and this Node's version, so a rebuilt bundle or another Node never reads a stale
+// one (V8 also refuses a cache made for another source length or flags). It is written only where
+// the bundle itself is writable: a cache is code, and nobody who could not change the bundle may
+// plant one. RUNBOOK_CODE_CACHE=0 turns it off.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const { createRequire } = require('node:module');
+
+const dist = path.join(__dirname, '..', 'dist');
+const COMMANDS = new Set(['validate', 'plan', 'run', 'resume', 'attach', 'report', 'history', 'stats', 'drills', 'export', 'import', 'params', 'schema', '--version', '-V', '--help', '-h']);
+const command = COMMANDS.has(process.argv[2]) ? process.argv[2].replace(/^-+/, '') : 'other';
+const useCache = process.env.RUNBOOK_CODE_CACHE !== '0';
+const cacheDir = path.join(dist, '.v8-cache');
+
+/** Evaluates a bundle as a CommonJS module through its code cache for this command; its exports. */
+function load(name) {
+  const file = path.join(dist, `${name}.bundle.cjs`);
+  let source = fs.readFileSync(file, 'utf8');
+  const stat = fs.statSync(file);
+  const cacheFile = path.join(cacheDir, `${name}-${command}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}-${process.arch}.bin`);
+  let cachedData;
+  if (useCache) {
+    try {
+      cachedData = fs.readFileSync(cacheFile);
+    } catch {
+      cachedData = undefined;
+    }
+  }
+  // The bundle keeps cli.js's #! line, which is no JavaScript inside a function.
+  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const accepted = cachedData !== undefined && !script.cachedDataRejected;
+  if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
+  if (useCache && !accepted) {
+    // Made at exit, so it holds every function this run compiled, not only the top level.
+    process.once('exit', () => {
+      try {
+        fs.accessSync(dist, fs.constants.W_OK);
+        fs.mkdirSync(cacheDir, { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // No cache: the next start-up compiles again, nothing else changes.
+      }
+    });
+  }
+  const mod = { exports: {}, filename: file, id: file, loaded: false };
+  script.runInThisContext()(mod.exports, createRequire(file), mod, file, dist);
+  return mod.exports;
+}
+
+if (!fs.existsSync(path.join(dist, 'runbook.bundle.cjs'))) {
+  import(require('node:url').pathToFileURL(path.join(dist, 'src', 'cli.js')).href);
+  return;
+}
+// The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
+let clients;
+globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients'))[pkg]();
+load('runbook');

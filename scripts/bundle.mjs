@@ -1,0 +1,106 @@
+// The CLI as one CommonJS file, dist/runbook.bundle.cjs, that bin/runbook.cjs compiles with a V8 code
+// cache (docs/startup.md). Built from tsc's output (dist/src), so the bundle runs the same code the
+// tests run module by module. Every module still evaluates only when first imported: esbuild turns the
+// lazy `await import('./x.js')` into a lazily called init function, and `createRequire(...)('pkg')`
+// into a lazily called `require('pkg')` that is bundled too.
+//
+// Left outside the bundle, loaded from dist/src and node_modules as before:
+//   - the TUI (src/tui/index.js and everything under it): ink and yoga-layout are ES modules with
+//     top-level await, which a CommonJS file cannot require;
+//   - ssh2 (an optional native addon), pg-native (pg's optional native driver), and the PostgreSQL
+//     store's worker thread, which is its own file.
+// Usage: node scripts/bundle.mjs   (npm run build runs it after tsc)
+import { build } from 'esbuild';
+import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const SRC = join(DIST, 'src');
+const OUT = join(DIST, 'runbook.bundle.cjs');
+const CLIENTS_OUT = join(DIST, 'clients.bundle.cjs');
+/** The network clients: most of the code by size (~3 MB), needed only by the steps that talk to a
+ * service. They are a second bundle with a code cache of its own, loaded on the first require of one
+ * of them, so that `validate`, `plan` and a shell-only run never read them. */
+const CLIENTS = ['pg', 'undici', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer'];
+const require = createRequire(join(ROOT, 'package.json'));
+const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'chevrotain.mjs');
+
+/** dist-relative POSIX path of a built file, as `__rbUrl` takes it. */
+const distPath = (file) => relative(DIST, file).split(sep).join('/');
+/** Modules loaded at run time as ES modules instead of from the bundle. */
+const outside = (file) => file.startsWith(join(SRC, 'tui') + sep) && !file.endsWith(`${sep}plain.js`) && !file.endsWith(`${sep}color-support.js`);
+
+const rewrite = {
+  name: 'runbook-dist',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, async (args) => {
+      if (!args.path.startsWith(SRC + sep)) return undefined;
+      const here = distPath(args.path);
+      if (here === 'src/dsl/expr/chevrotain.js') {
+        // The single-file build of chevrotain (the package entry pulls in ~650 lodash-es modules).
+        return { contents: `export { CstParser, EOF, createToken, Lexer } from ${JSON.stringify(chevrotainBundle)};`, loader: 'js' };
+      }
+      let text = await readFile(args.path, 'utf8');
+      // A lazily loaded package is bundled, and still loaded only when first asked for.
+      text = text.replace(/createRequire\(import\.meta\.url\)\((['"][^'"]+['"])\)/g, 'require($1)');
+      // The TUI stays an ES module, imported from its built file beside the bundle.
+      text = text.replace(/import\((['"])(\.{1,2}\/[^'"]+)\1\)/g, (whole, _q, spec) => {
+        const target = resolve(dirname(args.path), spec);
+        return outside(target) ? `import(__rbUrl(${JSON.stringify(distPath(target))}))` : whole;
+      });
+      // Each module keeps its own location: paths it builds from import.meta.url (package.json,
+      // schema/, the store's worker) resolve as they do in dist/src.
+      text = text.replace(/\bimport\.meta\.url\b/g, `__rbUrl(${JSON.stringify(here)})`);
+      return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/** In the CLI bundle, a client package is taken from the clients bundle through the launcher. */
+const clients = {
+  name: 'runbook-clients',
+  setup(b) {
+    const filter = new RegExp(`^(${CLIENTS.map((c) => c.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'runbook-client' }));
+    b.onLoad({ filter: /.*/, namespace: 'runbook-client' }, (args) => ({
+      contents: `module.exports = globalThis[Symbol.for('runbook.client')](${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
+const clientsResult = await build({
+  ...common,
+  stdin: {
+    // Each client evaluates on its first require only.
+    contents: `module.exports = {\n${CLIENTS.map((c) => `  ${JSON.stringify(c)}: () => require(${JSON.stringify(c)}),`).join('\n')}\n};\n`,
+    resolveDir: ROOT,
+    sourcefile: 'clients.js',
+  },
+  outfile: CLIENTS_OUT,
+  external: ['pg-native'],
+});
+
+const result = await build({
+  entryPoints: [join(SRC, 'cli.js')],
+  outfile: OUT,
+  ...common,
+  // Native or optional pieces, resolved from node_modules at run time as before.
+  external: ['ssh2', 'pg-native', 'cpu-features'],
+  banner: {
+    js: [
+      '"use strict";',
+      // A built module's URL from its dist-relative path: the bundle lives in dist/.
+      'const __rbUrl = (p) => require("node:url").pathToFileURL(require("node:path").join(__dirname, p)).href;',
+    ].join('\n'),
+  },
+  plugins: [rewrite, clients],
+});
+const mb = (r) => (Object.values(r.metafile.outputs)[0].bytes / 1024 / 1024).toFixed(1);
+// Caches made for an earlier build are never read again (their names carry its size and mtime).
+await rm(join(DIST, '.v8-cache'), { recursive: true, force: true });
+console.log(`bundle: ${relative(ROOT, OUT)} (${mb(result)} MB), ${relative(ROOT, CLIENTS_OUT)} (${mb(clientsResult)} MB)`);
