@@ -198,19 +198,13 @@ export function buildModel(src: SourceFile): RunbookModel {
     return `${pos.file}:${pos.line}:${pos.col}`;
   };
 
+  // Built by assignment, not by one literal with spreads and a getter: V8 builds such a literal
+  // property by property on a slow path, ~30 µs a step before the code is warm (docs/startup.md).
   const stepModel = (s: StepDoc, phase: string, section: StepModel['section'], path: Path, prev?: string): StepModel => {
-    const base = bodyModel(s, path, defaults);
-    const m: StepModel = {
-      ...base,
+    const built: Omit<StepModel, 'where'> = Object.assign(bodyModel(s, path, defaults), {
       id: s.id,
       phase,
       section,
-      // Computed on first use (runs report it; validating a valid file never does): a YAML lookup a step.
-      get where() {
-        const w = where(path);
-        Object.defineProperty(this, 'where', { value: w, enumerable: true });
-        return w;
-      },
       needs: s.needs ?? (prev ? [prev] : []),
       needsExplicit: s.needs !== undefined,
       until: s.until && {
@@ -222,17 +216,28 @@ export function buildModel(src: SourceFile): RunbookModel {
         Object.entries(s.outputs ?? {}).map(([k, v]) => [k, { value: v, path: [...path, 'outputs', k] }]),
       ),
       on_failure: s.on_failure ?? 'abort',
-      rollback: s.rollback && { ...bodyModel(s.rollback, [...path, 'rollback'], defaults), idempotent: s.rollback.idempotent ?? false },
+      rollback: s.rollback && Object.assign(bodyModel(s.rollback, [...path, 'rollback'], defaults), { idempotent: s.rollback.idempotent ?? false }),
       idempotent: s.idempotent ?? false,
       for_each: s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] },
       concurrency: s.concurrency ?? 1,
-      ...(s.on !== undefined ? { on: { connection: s.on, path: [...path, 'on'] } } : {}),
-      ...(s.batch !== undefined ? { batch: hostShareOf(s.batch) } : {}),
-      ...(s.max_failures !== undefined ? { max_failures: hostShareOf(s.max_failures) } : {}),
       estimate_ms: ms(s.estimate),
       description: s.description,
       irreversible: s.irreversible,
-    };
+    });
+    const m = built as StepModel;
+    if (s.on !== undefined) m.on = { connection: s.on, path: [...path, 'on'] };
+    if (s.batch !== undefined) m.batch = hostShareOf(s.batch);
+    if (s.max_failures !== undefined) m.max_failures = hostShareOf(s.max_failures);
+    // Computed on first use (runs report it; validating a valid file never does): a YAML lookup a step.
+    Object.defineProperty(m, 'where', {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const w = where(path);
+        Object.defineProperty(this, 'where', { value: w, enumerable: true });
+        return w;
+      },
+    });
     if (!steps.has(m.id)) steps.set(m.id, m);
     return m;
   };
