@@ -15,6 +15,12 @@ const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
 const dist = path.join(__dirname, '..', 'dist');
+
+// `runbook --version` answers from package.json: nothing else is needed to say it.
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  process.stdout.write(`${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
+  return;
+}
 const COMMANDS = new Set(['validate', 'plan', 'run', 'resume', 'attach', 'report', 'history', 'stats', 'drills', 'export', 'import', 'params', 'schema', '--version', '-V', '--help', '-h']);
 const command = COMMANDS.has(process.argv[2]) ? process.argv[2].replace(/^-+/, '') : 'other';
 const useCache = process.env.RUNBOOK_CODE_CACHE !== '0';
@@ -42,7 +48,7 @@ function load(name) {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
-  if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
+  if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
   if (useCache && !accepted) {
     // Made at exit, so it holds every function this run compiled, not only the top level.
     process.once('exit', () => {

@@ -16,7 +16,9 @@ export function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))): st
 }
 
 export const REPO_ROOT = findRepoRoot();
-export const CLI_JS = join(REPO_ROOT, 'dist', 'src', 'cli.js');
+/** The `runbook` command as installed (bin/runbook.cjs: the bundle through its code cache, docs/startup.md). */
+export const CLI_JS = join(REPO_ROOT, 'bin', 'runbook.cjs');
+const BUILT = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 export const RUNBOOKS_DIR = join(REPO_ROOT, 'runbooks');
 
 export interface CliOptions {
@@ -38,9 +40,9 @@ export interface CliResult {
   durationMs: number;
 }
 
-/** Run `node dist/src/cli.js <args>`; resolves when it exits (never rejects on a non-zero exit). */
+/** Run `node bin/runbook.cjs <args>`; resolves when it exits (never rejects on a non-zero exit). */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} not found: run \`npm run build\` first`);
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} not found: run \`npm run build\` first`);
   const stdio = opts.stdio ?? 'pipe';
   const started = performance.now();
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 /**
- * Spawn the built CLI (`dist/src/cli.js`, build with `npx tsc -p .`) as a real process and collect
+ * Spawn the `runbook` command (bin/runbook.cjs, which runs the bundle that `npm run build` makes) as a real process and collect
  * what it did: exit code, signal, stdout, stderr, and the NDJSON events of `--json` as they arrive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import type { RunEvent } from '../../src/interpreter/events.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The built CLI; RUNBOOK_TEST_CLI points elsewhere (a private build, safe from others' rebuilds of dist/). */
-export const CLI = process.env.RUNBOOK_TEST_CLI ?? join(REPO, 'dist/src/cli.js');
+export const CLI = process.env.RUNBOOK_TEST_CLI ?? join(REPO, 'bin/runbook.cjs');
 
 export interface CliResult {
   code: number | null;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/runbook.cjs');
 const hasCli = existsSync(cli);
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasCli) console.warn(`tmux test skipped: ${cli} does not exist (run \`npm run build\`)`);
