@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const benches = [
+  ['startup.mjs', 'start-up as ratios to node -e 0: --version (≤ 1.5×), validate of 1 step (≤ 2×) and of 1,000 steps (≤ 4×)'],
   ['validate.mjs', 'validate/plan of a generated 1,000-step runbook (target < 0.5 s wall; no TUI import)'],
   ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
   ['state.mjs', 'PostgreSQL store vs file store: control steps (≤ 3×), commit vs fsync (≤ 2×), takeover (≤ lease + 2 s)'],

@@ -45,7 +45,6 @@ function load(name) {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
   if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
@@ -68,10 +67,28 @@ function load(name) {
   return mod.exports;
 }
 
-if (!fs.existsSync(path.join(dist, 'runbook.bundle.cjs'))) {
+// No bundle, or one older than tsc's last build (a `tsc`-only rebuild): the modules tsc wrote are
+// the current code, so they run instead.
+function bundleIsCurrent() {
+  let bundled;
+  try {
+    bundled = fs.statSync(path.join(dist, 'runbook.bundle.cjs')).mtimeMs;
+  } catch {
+    return false;
+  }
+  try {
+    return fs.statSync(path.join(dist, '.tsbuildinfo')).mtimeMs <= bundled;
+  } catch {
+    return true;
+  }
+}
+if (!bundleIsCurrent()) {
   import(require('node:url').pathToFileURL(path.join(dist, 'src', 'cli.js')).href);
   return;
 }
+// The ES modules outside the bundle (the TUI, ssh2) are imported from here: code that vm.Script
+// compiled has no import() of its own on Node 20.
+globalThis[Symbol.for('runbook.import')] = (specifier) => import(specifier);
 // The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
 let clients;
 globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients'))[pkg]();

@@ -6,7 +6,7 @@
 //
 // Left outside the bundle, loaded from dist/src and node_modules as before:
 //   - the TUI (src/tui/index.js and everything under it): ink and yoga-layout are ES modules with
-//     top-level await, which a CommonJS file cannot require;
+//     top-level await, which a CommonJS file cannot require; the launcher imports it;
 //   - ssh2 (an optional native addon), pg-native (pg's optional native driver), and the PostgreSQL
 //     store's worker thread, which is its own file.
 // Usage: node scripts/bundle.mjs   (npm run build runs it after tsc)
@@ -33,6 +33,8 @@ const distPath = (file) => relative(DIST, file).split(sep).join('/');
 /** Modules loaded at run time as ES modules instead of from the bundle. */
 const outside = (file) => file.startsWith(join(SRC, 'tui') + sep) && !file.endsWith(`${sep}plain.js`) && !file.endsWith(`${sep}color-support.js`);
 
+const EXTERNAL = ['ssh2', 'pg-native', 'cpu-features'];
+
 const rewrite = {
   name: 'runbook-dist',
   setup(b) {
@@ -49,8 +51,10 @@ const rewrite = {
       // The TUI stays an ES module, imported from its built file beside the bundle.
       text = text.replace(/import\((['"])(\.{1,2}\/[^'"]+)\1\)/g, (whole, _q, spec) => {
         const target = resolve(dirname(args.path), spec);
-        return outside(target) ? `import(__rbUrl(${JSON.stringify(distPath(target))}))` : whole;
+        return outside(target) ? `__rbImport(__rbUrl(${JSON.stringify(distPath(target))}))` : whole;
       });
+      // An ES module import of a package left outside, too (ssh2).
+      text = text.replace(/import\((['"])([^'".][^'"]*)\1\)/g, (whole, _q, spec) => (EXTERNAL.includes(spec) ? `__rbImport(${JSON.stringify(spec)})` : whole));
       // Each module keeps its own location: paths it builds from import.meta.url (package.json,
       // schema/, the store's worker) resolve as they do in dist/src.
       text = text.replace(/\bimport\.meta\.url\b/g, `__rbUrl(${JSON.stringify(here)})`);
@@ -90,12 +94,15 @@ const result = await build({
   outfile: OUT,
   ...common,
   // Native or optional pieces, resolved from node_modules at run time as before.
-  external: ['ssh2', 'pg-native', 'cpu-features'],
+  external: EXTERNAL,
   banner: {
     js: [
       '"use strict";',
       // A built module's URL from its dist-relative path: the bundle lives in dist/.
       'const __rbUrl = (p) => require("node:url").pathToFileURL(require("node:path").join(__dirname, p)).href;',
+      // import() of an ES module, done by the launcher: code compiled by vm.Script with a code cache
+      // has no dynamic-import callback of its own on Node 20.
+      'const __rbImport = (s) => globalThis[Symbol.for("runbook.import")](s);',
     ].join('\n'),
   },
   plugins: [rewrite, clients],
