@@ -148,11 +148,13 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
       } catch (e) {
         syntaxError(e, path, value, 0);
       }
-    } else if (Array.isArray(value)) value.forEach((v, i) => templates(v, [...path, i], ctx, forbid));
+    } else if (Array.isArray(value)) value.forEach((v, i) => mayHold(v) && templates(v, [...path, i], ctx, forbid));
     else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) templates(v, [...path, k], ctx, forbid);
+      for (const [k, v] of Object.entries(value)) if (mayHold(v)) templates(v, [...path, k], ctx, forbid);
     }
   };
+  // A value with no `${{` needs no path of its own: most of a body's values.
+  const mayHold = (v: unknown) => (typeof v === 'string' ? v.includes('${{') : typeof v === 'object' && v !== null);
 
   /** outputs/measure values: a template when they hold `${{`, else a bare expression. */
   const valueExpr = (loc: Located, ctx: Ctx) => {
