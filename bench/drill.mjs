@@ -71,6 +71,13 @@ try {
     const phases = run.events.filter((e) => e.type === 'phase.finished').map((e) => `${e.phase} ${fmt(e.duration_ms)} (${Math.round((100 * e.duration_ms) / ms)}%)`);
     console.log(`drill, jobs ${jobs}: run ${fmt(ms)}, CLI wall ${fmt(wall)} → ${(ms / floor).toFixed(2)}× the floor (wall ${(wall / floor).toFixed(2)}×)`);
     console.log(`  phases: ${phases.join(' · ')}`);
+    // The first phase is where the fixed costs are: each of its steps, when it started (from the run's
+    // start) and how long it took.
+    const first = run.events.find((e) => e.type === 'phase.finished')?.phase;
+    const started = new Map(run.events.filter((e) => e.type === 'step.started').map((e) => [e.step, Date.parse(e.ts)]));
+    const t0 = Date.parse(run.events[0].ts);
+    const steps = run.events.filter((e) => e.type === 'step.finished' && e.phase === first).map((e) => `${e.step} +${(started.get(e.step) ?? Date.parse(e.ts)) - t0}ms ${e.status} ${fmt(e.duration_ms ?? 0)}`);
+    console.log(`  ${first}: ${steps.join(' · ')}`);
     return ms;
   };
   const one = await drill(1);
