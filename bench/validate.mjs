@@ -17,7 +17,7 @@ const RUNS = Number(opts.runs);
 const TARGET_S = 0.5;
 const cli = resolve('bin/runbook.cjs');
 if (!existsSync(resolve('dist/runbook.bundle.cjs'))) {
-  console.error(`${cli} : the bundle is missing, build first (npm run build)`);
+  console.error('dist/runbook.bundle.cjs not found: build first (npm run build)');
   process.exit(2);
 }
 

@@ -21,7 +21,9 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
   process.stdout.write(`${JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
   return;
 }
-const COMMANDS = new Set(['validate', 'plan', 'run', 'resume', 'attach', 'report', 'history', 'stats', 'drills', 'export', 'import', 'params', 'schema', '--version', '-V', '--help', '-h']);
+// The cache is per command (src/cli.ts's commands); anything else, a command missing here included,
+// shares the cache named 'other'.
+const COMMANDS = new Set(['validate', 'plan', 'run', 'resume', 'attach', 'report', 'history', 'stats', 'drills', 'export', 'import', 'params', 'schema', '--help', '-h']);
 const command = COMMANDS.has(process.argv[2]) ? process.argv[2].replace(/^-+/, '') : 'other';
 const useCache = process.env.RUNBOOK_CODE_CACHE !== '0';
 const cacheDir = path.join(dist, '.v8-cache');

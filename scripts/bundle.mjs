@@ -30,8 +30,9 @@ const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'che
 
 /** dist-relative POSIX path of a built file, as `__rbUrl` takes it. */
 const distPath = (file) => relative(DIST, file).split(sep).join('/');
-/** Modules loaded at run time as ES modules instead of from the bundle. */
-const outside = (file) => file.startsWith(join(SRC, 'tui') + sep) && !file.endsWith(`${sep}plain.js`) && !file.endsWith(`${sep}color-support.js`);
+/** A dynamically imported module left to load at run time as an ES module (the TUI, src/tui/index.js).
+ * Static imports are bundled whatever their folder: the plain printer (src/tui/plain.js) is in it. */
+const outside = (file) => file.startsWith(join(SRC, 'tui') + sep);
 
 const EXTERNAL = ['ssh2', 'pg-native', 'cpu-features'];
 

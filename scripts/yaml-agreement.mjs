@@ -31,7 +31,6 @@ function* yamlFiles(dir) {
 }
 
 /** Every node of a yaml document with its path and start offset, and every key (`key: true`). */
-/** Every node of a yaml document with its path and start offset, and every key (`key: true`). */
 export function nodes(node, path = [], out = []) {
   const block = isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED');
   if (isMap(node) || isSeq(node) || isScalar(node)) out.push({ path, start: node.range[0], block });
@@ -43,14 +42,6 @@ export function nodes(node, path = [], out = []) {
     }
   }
   if (isSeq(node)) node.items.forEach((item, i) => nodes(item, [...path, i], out));
-  return out;
-}
-
-/** Every map and list of a yaml document with its path and start offset. */
-export function collections(node, path = [], out = []) {
-  if (isMap(node) || isSeq(node)) out.push([path, node.range[0]]);
-  if (isMap(node)) for (const p of node.items) collections(p.value, [...path, String(isScalar(p.key) ? p.key.value : p.key)], out);
-  if (isSeq(node)) node.items.forEach((item, i) => collections(item, [...path, i], out));
   return out;
 }
 

@@ -173,33 +173,30 @@ export class SourceFile {
    */
   pos(path: Path, opts: { key?: boolean } = {}): Pick<Diagnostic, 'file' | 'line' | 'col' | 'offset'> {
     // On the fast path the events say where each node and key starts, without parsing the file again;
-    // only a block scalar on the way sends the question to the yaml document.
+    // only a place they do not vouch for (null: a block scalar on the way) asks the yaml document.
     const fast = this.#fast;
     if (fast) {
-      for (let len = path.length; len >= 0; len--) {
-        const sub = path.slice(0, len);
-        if (opts.key && len === path.length && len > 0) {
-          const keyOffset = fast.keyStart(sub);
-          if (keyOffset === null) break;
-          if (keyOffset !== undefined) return this.at(keyOffset);
-        }
-        const start = fast.valueStart(sub);
-        if (start === null) break;
-        if (start !== undefined) return this.at(start);
-        if (len === 0) return this.at(0);
-      }
+      const known = this.walk(path, opts.key === true, fast.keyStart, fast.valueStart);
+      if (known !== null) return this.at(known ?? 0);
     }
+    return this.at(this.walk(path, opts.key === true, (p) => this.keyOffset(p), (p) => this.node(p)?.range?.[0]) ?? 0);
+  }
+
+  /**
+   * The start of the value at `path` (its key's with `key`), else of its nearest existing ancestor;
+   * null as soon as a lookup says it cannot tell.
+   */
+  private walk(path: Path, key: boolean, keyAt: (p: Path) => number | null | undefined, valueAt: (p: Path) => number | null | undefined): number | null | undefined {
     for (let len = path.length; len >= 0; len--) {
       const sub = path.slice(0, len);
-      if (opts.key && len === path.length && len > 0) {
-        const keyOffset = this.keyOffset(sub);
-        if (keyOffset !== undefined) return this.at(keyOffset);
+      if (key && len === path.length && len > 0) {
+        const k = keyAt(sub);
+        if (k !== undefined) return k;
       }
-      const n = this.node(sub);
-      if (n?.range) return this.at(n.range[0]);
-      if (len === 0) break;
+      const v = valueAt(sub);
+      if (v !== undefined) return v;
     }
-    return this.at(0);
+    return undefined;
   }
 
   /** Offset of the key of the map entry at `path` (its last element must be a key name). */
