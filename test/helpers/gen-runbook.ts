@@ -109,6 +109,10 @@ export function generate(seed: number, killSeed = seed, reached?: number[]): Gen
         rollbackFails: chance(0.05),
         idempotent: chance(0.2),
       });
+      // An item that fails with on_failure: abort stops the items not yet started, and which have
+      // started by then depends on timing when two run at once: such a step runs its items one at a
+      // time, as the rule above says (the draw is still made, so every other shape stays the same).
+      if (steps[steps.length - 1].fail === 'abort') steps[steps.length - 1].concurrency = 1;
     }
     return { id: `p${p + 1}`, dag, steps, finally: chance(0.3) };
   });
