@@ -36,11 +36,32 @@ export function outputReferences(model: RunbookModel): OutputReference[] {
   return runbookOutputRefs.get(model) ?? [];
 }
 
+/** A `steps.<id>` read in a step's own expressions (not its rollback's), and where it is. */
+export interface StepRead {
+  id: string;
+  path: Path;
+}
+const stepReadsByModel = new WeakMap<RunbookModel, Map<StepModel, StepRead[]>>();
+
+/**
+ * The `steps.<id>` reads of each step's body, `when`, `expect`, `for_each`, `until` and outputs, in
+ * that order, as checkExpressions found them while parsing them (check-races needs the same list; one
+ * walk and one parse serve both). Runs the expression check first if it has not run on `model`.
+ */
+export function stepReads(model: RunbookModel): Map<StepModel, StepRead[]> {
+  if (!stepReadsByModel.has(model)) checkExpressions(model);
+  return stepReadsByModel.get(model)!;
+}
+
 export function checkExpressions(model: RunbookModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   const src = model.src;
   const subOutputs: OutputReference[] = [];
   runbookOutputRefs.set(model, subOutputs);
+  const reads = new Map<StepModel, StepRead[]>();
+  stepReadsByModel.set(model, reads);
+  // The list the current step's own reads go to; undefined in rollbacks, phases and connections.
+  let reading: StepRead[] | undefined;
 
   const point = (path: Path, _text: string, indexInValue: number) =>
     src.at(src.valueOffset(path, indexInValue) ?? src.pos(path).offset ?? 0);
@@ -66,6 +87,7 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
         continue;
       }
       if (root === 'steps' && second != null) {
+        reading?.push({ id: second, path });
         const step = model.steps.get(second);
         if (!step) {
           const hint = closest(second, [...model.steps.keys()]);
@@ -225,11 +247,13 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
   for (const p of model.phases) bare(p.when, { roots: BASE_ROOTS, why: noResult });
   for (const s of allSteps) {
     const ctx = stepCtx(s);
+    reads.set(s, (reading = []));
     bodyChecks(s, ctx);
     bare(s.for_each, { roots: BASE_ROOTS, why: noResult });
     const withResult = resultCtx(ctx);
     bare(s.until?.condition, withResult);
     for (const o of Object.values(s.outputs)) valueExpr(o, withResult);
+    reading = undefined;
     if (s.rollback) bodyChecks(s.rollback, { roots: [...ctx.roots, 'self'], why: noResult, self: s }, true);
   }
   for (const c of Object.values(model.connections)) {

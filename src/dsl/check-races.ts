@@ -6,64 +6,41 @@
  */
 import type { Diagnostic } from './errors.js';
 import type { RunbookModel, StepModel } from './model.js';
-import type { Path } from './load.js';
-import { parseBareExpression, parseTemplate, references, type Expr } from './expr/index.js';
-
-/** `steps.<id>` references in a step's own expressions (not its rollback), with where they are. */
-function stepReads(s: StepModel): { id: string; path: Path }[] {
-  const out: { id: string; path: Path }[] = [];
-  const collect = (expr: Expr, path: Path) => {
-    for (const r of references(expr)) if (r.path[0] === 'steps' && r.path[1]) out.push({ id: r.path[1], path });
-  };
-  const walk = (v: unknown, path: Path, bare: boolean) => {
-    try {
-      if (typeof v === 'string') {
-        if (v.includes('${{')) for (const p of parseTemplate(v)) p.kind === 'expr' && collect(p.expr, path);
-        else if (bare) collect(parseBareExpression(v).expr, path);
-      } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i], bare));
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k], bare);
-    } catch {
-      // Syntax errors are reported by the expression check.
-    }
-  };
-  if (s.type !== 'assert') walk(s.body, s.path, false);
-  else walk(s.body, s.path, true);
-  for (const loc of [s.when, s.for_each, s.until?.condition, ...s.expect, ...Object.values(s.outputs)]) {
-    if (loc) walk(loc.value, loc.path, true);
-  }
-  return out;
-}
+import { stepReads } from './check-expressions.js';
 
 export function checkRaces(model: RunbookModel): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const reads = stepReads(model);
   const sections: StepModel[][] = [...model.phases.flatMap((p) => [p.steps, p.finally]), model.finally];
   const sectionOf = new Map<string, number>();
   sections.forEach((sec, i) => sec.forEach((s) => sectionOf.has(s.id) || sectionOf.set(s.id, i)));
 
   sections.forEach((section, si) => {
     const byId = new Map(section.map((s) => [s.id, s]));
-    const ancestors = new Map<string, Set<string>>();
-    const ancestorsOf = (id: string, seen = new Set<string>()): Set<string> => {
-      const known = ancestors.get(id);
-      if (known) return known;
-      const set = new Set<string>();
-      if (seen.has(id)) return set; // cycles are reported elsewhere
-      seen.add(id);
-      for (const n of byId.get(id)?.needs ?? []) {
-        if (!byId.has(n)) continue;
-        set.add(n);
-        for (const a of ancestorsOf(n, seen)) set.add(a);
+    // Whether `from` waits for `id` through a chain of needs in this section: a search that stops
+    // at the first path found (most reads are of a direct need), not every step's whole ancestry.
+    const waitsFor = (from: StepModel, id: string): boolean => {
+      const seen = new Set<string>([from.id]);
+      const todo = [from];
+      for (let s = todo.pop(); s; s = todo.pop()) {
+        for (const n of s.needs) {
+          if (n === id) return true;
+          const next = byId.get(n);
+          if (next && !seen.has(n)) {
+            seen.add(n);
+            todo.push(next);
+          }
+        }
       }
-      ancestors.set(id, set);
-      return set;
+      return false;
     };
     for (const s of section) {
       const reported = new Set<string>();
-      for (const { id, path } of stepReads(s)) {
+      for (const { id, path } of reads.get(s) ?? []) {
         if (id === s.id || reported.has(id) || !sectionOf.has(id)) continue;
         const other = sectionOf.get(id)!;
         const later = other > si;
-        if (other === si && !ancestorsOf(s.id).has(id)) {
+        if (other === si && !waitsFor(s, id)) {
           reported.add(id);
           out.push({
             code: 'RACE',

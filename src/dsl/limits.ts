@@ -22,13 +22,14 @@ export function tooDeepAt(source: string, limit = MAX_NESTING): number | undefin
   let flow = 0;
   let pos = 0;
   let blockScalarIndent = -1;
+  // Written for a cold start (it runs before every parse, once): native string and regex calls do
+  // the scanning, not a loop over characters, which is slower until the JIT has warmed up.
   for (const line of source.split('\n')) {
     const start = pos;
     pos += line.length + 1;
-    const text = line.replace(/\r$/, '');
+    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
     const indent = text.length - text.trimStart().length;
-    const body = text.slice(indent);
-    if (body === '' || body.startsWith('#')) continue;
+    if (indent === text.length || text[indent] === '#') continue;
     // The content of a block scalar (`|`, `>`) is text, not structure.
     if (blockScalarIndent >= 0) {
       if (indent > blockScalarIndent) continue;
@@ -38,24 +39,36 @@ export function tooDeepAt(source: string, limit = MAX_NESTING): number | undefin
       while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
       indents.push(indent);
       // `- - - x` opens one list per dash on the same line.
-      const dashes = /^(-\s+)+/.exec(body)?.[0].match(/-/g)?.length ?? 0;
+      const dashes = text[indent] === '-' ? (DASHES.exec(text.slice(indent))?.[0].match(/-/g)?.length ?? 0) : 0;
       if (indents.length + dashes > limit) return start + indent;
-      if (/[|>][-+0-9]*\s*(#.*)?$/.test(body) && /(^|:\s|-\s)[|>]/.test(body)) blockScalarIndent = indent;
-    }
-    let quote: string | undefined;
-    for (let i = indent; i < text.length; i++) {
-      const c = text[i];
-      if (quote) {
-        if (c === quote && !(quote === '"' && text[i - 1] === '\\')) quote = undefined;
-        continue;
+      if (text.includes('|') || text.includes('>')) {
+        const body = text.slice(indent);
+        if (/[|>][-+0-9]*\s*(#.*)?$/.test(body) && /(^|:\s|-\s)[|>]/.test(body)) blockScalarIndent = indent;
       }
-      if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) break;
-      if ((c === '"' || c === "'") && (i === indent || /[\s[{,:]/.test(text[i - 1]))) quote = c;
-      else if (c === '[' || c === '{') {
+    }
+    // Only quotes, comments and brackets matter: jump from one to the next.
+    const special = /["'#[\]{}]/g;
+    special.lastIndex = indent;
+    for (let m = special.exec(text); m; m = special.exec(text)) {
+      const i = m.index;
+      const c = text[i];
+      if (c === '#') {
+        if (i === 0 || /\s/.test(text[i - 1])) break;
+      } else if (c === '"' || c === "'") {
+        if (i !== indent && !/[\s[{,:]/.test(text[i - 1])) continue;
+        // The quote closes at the next one of its kind (for `"`, not after a backslash); unclosed,
+        // the rest of the line is quoted.
+        let close = text.indexOf(c, i + 1);
+        while (c === '"' && close > 0 && text[close - 1] === '\\') close = text.indexOf(c, close + 1);
+        if (close < 0) break;
+        special.lastIndex = close + 1;
+      } else if (c === '[' || c === '{') {
         flow++;
         if (indents.length + flow > limit) return start + i;
-      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+      } else if (flow > 0) flow--;
     }
   }
   return undefined;
 }
+
+const DASHES = /^(-\s+)+/;

@@ -24,6 +24,12 @@ export interface FastFile {
   valueStart(path: ReadonlyArray<string | number>): number | null | undefined;
   /** Offset of the key of the map entry at `path` (its last element a key), as yaml's key `range[0]`; null as for valueStart. */
   keyStart(path: ReadonlyArray<string | number>): number | null | undefined;
+  /**
+   * What a diagnostic at `path` points at: the start of its key (with `key`) or of its node, else of
+   * the nearest node above it that exists; null where that is not vouched for. The same answer as
+   * asking keyStart and valueStart from the whole path up to the root, in one descent.
+   */
+  nearestStart(path: ReadonlyArray<string | number>, key: boolean): number | null | undefined;
 }
 
 /** The file's data when the fast path can vouch for it, else undefined (the `yaml` package decides). */
@@ -42,87 +48,103 @@ export function fastLoad(source: string): FastFile | undefined {
   } catch {
     return undefined;
   }
-  // The events are kept until the first position is asked for, then only the index of starts.
-  let pending: Event[] | undefined = events;
-  let index: Starts | undefined;
-  const starts = () => {
-    if (!index) {
-      index = nodeStarts(pending!, source);
-      pending = undefined;
+  // Positions are looked up in the events themselves, when a diagnostic asks: no index of every
+  // node is built (most runs ask for a handful), only where each collection's events end.
+  let ends: Int32Array | undefined;
+  /**
+   * The events of the nodes from the root down `path`, as far as it exists (for an entry of a map,
+   * with its key's event), and from which length of `path` on it runs below a map with a key the
+   * path cannot name: nothing there is vouched for. See nodeStart for what is vouched for.
+   */
+  const descend = (path: ReadonlyArray<string | number>) => {
+    ends ??= collectionEnds(events);
+    const skip = (i: number) => (isCollection(events[i]) ? ends![i] : i) + 1;
+    const nodes: Array<{ at: number; keyAt?: number }> = [{ at: events[0].type === EVENT_ID.DOCUMENT ? 1 : 0 }];
+    let opaqueFrom = Infinity;
+    for (const p of path) {
+      const e = events[nodes[nodes.length - 1].at];
+      if (e.type === EVENT_ID.MAPPING) {
+        // Every key of the map, for its opacity; a repeated key's last entry is the one js-yaml keeps.
+        const name = String(p);
+        let found: { at: number; keyAt: number } | undefined;
+        let opaque = false;
+        for (let k = nodes[nodes.length - 1].at + 1; events[k].type !== EVENT_ID.POP; k = skip(k + 1)) {
+          const key = events[k] as ScalarEvent;
+          const text = getScalarValue(source, key);
+          if (key.style === SCALAR_STYLE.PLAIN && MAYBE_NOT_STRING.test(text)) opaque = true;
+          if (text === name) found = { at: k + 1, keyAt: k };
+        }
+        if (opaque) {
+          opaqueFrom = nodes.length;
+          break;
+        }
+        if (!found) break;
+        nodes.push(found);
+      } else if (e.type === EVENT_ID.SEQUENCE && typeof p === 'number') {
+        let k = nodes[nodes.length - 1].at + 1;
+        for (let i = 0; i < p && events[k].type !== EVENT_ID.POP; i++) k = skip(k);
+        if (events[k].type === EVENT_ID.POP) break;
+        nodes.push({ at: k });
+      } else break;
     }
-    return index;
+    return { nodes, opaqueFrom };
   };
-  // Below a map with a key the path cannot name (see nodeStarts), nothing is vouched for.
-  const opaque = (path: ReadonlyArray<string | number>) => {
-    const o = starts().opaque;
-    if (o.size) for (let len = 0; len < path.length; len++) if (o.has(pathKey(path.slice(0, len)))) return true;
-    return false;
+  const startOf = (at: number | undefined) => (at === undefined ? undefined : nodeStart(events[at]));
+  const exact = (path: ReadonlyArray<string | number>, key: boolean) => {
+    const { nodes, opaqueFrom } = descend(path);
+    // Below an opaque map even a missing node is "cannot tell": its key may be spelt another way.
+    if (opaqueFrom <= path.length) return null;
+    if (nodes.length <= path.length) return undefined;
+    const n = nodes[path.length];
+    return startOf(key ? n.keyAt : n.at);
   };
   return {
     data,
-    valueStart: (path) => (opaque(path) ? null : starts().values.get(pathKey(path))),
-    keyStart: (path) => (opaque(path) ? null : starts().keys.get(pathKey(path))),
+    valueStart: (path) => exact(path, false),
+    keyStart: (path) => exact(path, true),
+    nearestStart: (path, key) => {
+      const { nodes, opaqueFrom } = descend(path);
+      if (opaqueFrom <= path.length) return null;
+      const deepest = nodes[nodes.length - 1];
+      if (key && path.length > 0 && nodes.length > path.length && deepest.keyAt !== undefined) return startOf(deepest.keyAt);
+      return startOf(deepest.at);
+    },
   };
 }
 
-const pathKey = (path: ReadonlyArray<string | number>) => path.map((p) => `\0${p}`).join('');
+type ScalarEvent = Extract<Event, { type: typeof EVENT_ID.SCALAR }>;
+const isCollection = (e: Event) => e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE;
 
-interface Starts {
-  values: Map<string, number | null>;
-  keys: Map<string, number | null>;
-  /** Maps with a plain key that the core schema may read as a number, a boolean or null. */
-  opaque: Set<string>;
+/** For each collection's event, the index of the event that closes it. */
+function collectionEnds(events: Event[]): Int32Array {
+  const ends = new Int32Array(events.length);
+  const open: number[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const t = events[i].type;
+    if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE || t === EVENT_ID.DOCUMENT) open.push(i);
+    else if (t === EVENT_ID.POP) ends[open.pop()!] = i;
+  }
+  return ends;
 }
 
 /**
- * Start offset of every node and every key by path: what a diagnostic's `file:line:col` needs,
- * without parsing the file again. A scalar starts at its opening quote, or at its first character
- * when plain (as in yaml); a block scalar is recorded as null (yaml starts it at its `|` or `>`
- * header, which the events do not give), and so is an empty one. A plain key that may not be a
- * string (`1`, `0x1F`, `true`) has a name in the data that its text does not give: its map is
- * opaque, and yaml answers for everything in it.
+ * Where a node starts, as yaml's `range[0]`: a collection at its first character, a scalar at its
+ * opening quote or (plain) its first character. A block scalar is null, as yaml starts it at its
+ * `|` or `>` header, which the events do not give, and so is an empty one. A map with a plain key
+ * that may not be a string (`1`, `0x1F`, `true`) has a name in the data that its text does not give:
+ * it is opaque (descend), and yaml answers for everything in it.
  */
-function nodeStarts(events: Event[], source: string): Starts {
-  const values = new Map<string, number | null>();
-  const keys = new Map<string, number | null>();
-  const opaque = new Set<string>();
-  const open: Array<{ map: boolean; nodes: number; path: string; key?: string; keyStart?: number | null }> = [];
-  for (const e of events) {
-    if (e.type === EVENT_ID.DOCUMENT) continue;
-    if (e.type === EVENT_ID.POP) {
-      open.pop();
-      continue;
-    }
-    const parent = open[open.length - 1];
-    let path = '';
-    if (parent?.map) {
-      // Keys are scalars here (plainSingleDocument declines collection keys).
-      if (parent.nodes++ % 2 === 0) {
-        parent.key = e.type === EVENT_ID.SCALAR ? getScalarValue(source, e) : undefined;
-        if (e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN && MAYBE_NOT_STRING.test(parent.key!)) opaque.add(parent.path);
-        parent.keyStart = e.type === EVENT_ID.SCALAR ? scalarStart(e) : undefined;
-        continue;
-      }
-      path = `${parent.path}\0${parent.key}`;
-      if (parent.keyStart !== undefined) keys.set(path, parent.keyStart);
-    } else if (parent) {
-      path = `${parent.path}\0${parent.nodes++}`;
-    }
-    if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) {
-      values.set(path, e.start);
-      open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, path });
-    } else if (e.type === EVENT_ID.SCALAR) {
-      values.set(path, scalarStart(e));
-    }
-  }
-  return { values, keys, opaque };
+function nodeStart(e: Event): number | null | undefined {
+  if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) return e.start;
+  if (e.type === EVENT_ID.SCALAR) return scalarStart(e);
+  return undefined;
 }
 
 /** Plain text the YAML 1.2 core schema may resolve to something else than a string. */
 const MAYBE_NOT_STRING = /^(?:[-+.\d~]|(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$)/;
 
 /** Where yaml's range of a scalar starts, or null for a block scalar (see nodeStarts). */
-function scalarStart(e: Extract<Event, { type: typeof EVENT_ID.SCALAR }>): number | null {
+function scalarStart(e: ScalarEvent): number | null {
   if (e.style === SCALAR_STYLE.PLAIN) return e.valueStart >= 0 && e.valueEnd > e.valueStart ? e.valueStart : null;
   if (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED) return e.valueStart - 1;
   return null;

@@ -176,7 +176,7 @@ export class SourceFile {
     // only a place they do not vouch for (null: a block scalar on the way) asks the yaml document.
     const fast = this.#fast;
     if (fast) {
-      const known = this.walk(path, opts.key === true, fast.keyStart, fast.valueStart);
+      const known = fast.nearestStart(path, opts.key === true);
       if (known !== null) return this.at(known ?? 0);
     }
     return this.at(this.walk(path, opts.key === true, (p) => this.keyOffset(p), (p) => this.node(p)?.range?.[0]) ?? 0);

@@ -163,6 +163,38 @@ describe('fast YAML path', () => {
     }
   });
 
+  it("points a diagnostic where yaml's document would, below missing keys and indexes too", () => {
+    // What SourceFile.pos asks the fast path: the key or node at a path, else its nearest existing
+    // ancestor's. The reference walks yaml's document up from the whole path.
+    const yamlNearest = (src: SourceFile, path: (string | number)[], key: boolean) => {
+      for (let len = path.length; len >= 0; len--) {
+        const sub = path.slice(0, len);
+        if (key && len === path.length && len > 0 && src.keyOffset(sub) !== undefined) return src.keyOffset(sub);
+        const start = src.node(sub)?.range?.[0];
+        if (start !== undefined) return start;
+      }
+      return undefined;
+    };
+    let asked = 0;
+    for (const f of repoFiles) {
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      const fast = fastLoad(text);
+      if (!fast) continue;
+      const src = new SourceFile(f, text);
+      for (const { path } of nodes(parseDocument(text).contents)) {
+        for (const p of [path, [...path, 'no-such-key'], [...path, 99], [...path, 'no-such-key', 0]]) {
+          for (const key of [false, true]) {
+            const got = fast.nearestStart(p, key);
+            if (got === null) continue; // not vouched for: pos asks yaml
+            asked++;
+            expect(got, `${f} ${p.join('.')}${key ? ' (key)' : ''}`).toBe(yamlNearest(src, p, key));
+          }
+        }
+      }
+    }
+    expect(asked).toBeGreaterThan(10_000);
+  });
+
   it('counts lines and columns as yaml does', () => {
     for (const text of ['a: 1\nb: 2\n', 'a: 1\r\nb:\r\n  - x\r\n', '\n\nx: "multi\n  line"\n', 'no newline', '']) {
       const lc = new LineCounter();
