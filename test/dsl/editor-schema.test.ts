@@ -10,6 +10,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { bodyKeys, runbookSchema } from '../../src/dsl/schema.js';
+import { validate as precompiled } from '../../src/dsl/schema-check.generated.js';
 import { editorSchema } from '../../src/dsl/schema-editor.js';
 import { everySchema, subschemas } from '../../src/dsl/schema-walk.js';
 import type { JsonSchema } from '../../src/dsl/json-schema.js';
@@ -36,6 +37,8 @@ describe('editor schema accepts what validate accepts', () => {
     expect(documents.length).toBeGreaterThan(100);
     const disagree = documents.filter(({ data }) => strict(data) !== editor(data)).map((d) => d.file);
     expect(disagree).toEqual([]);
+    // The precompiled validator (its one-body rule written without oneOf, scripts/gen-validator.mjs) too.
+    expect(documents.filter(({ data }) => strict(data) !== precompiled(data)).map((d) => d.file)).toEqual([]);
     // Both verdicts occur: the comparison is not between two schemas that accept everything.
     expect(documents.filter(({ data }) => !strict(data)).length).toBeGreaterThan(20);
     expect(documents.filter(({ data }) => strict(data)).length).toBeGreaterThan(20);
@@ -74,6 +77,7 @@ describe('editor schema accepts what validate accepts', () => {
         const doc = { runbook: 'generated', phases: [{ id: 'p', steps: [s] }] };
         if (strict(doc)) accepted++;
         expect(editor(doc), JSON.stringify(s)).toBe(strict(doc));
+        expect(precompiled(doc), `precompiled: ${JSON.stringify(s)}`).toBe(strict(doc));
       }),
       { numRuns: 2000, seed: 15 },
     );
