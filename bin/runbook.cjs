@@ -31,7 +31,9 @@ const cacheDir = path.join(dist, '.v8-cache');
 /** Evaluates a bundle as a CommonJS module through its code cache for this command; its exports. */
 function load(name) {
   const file = path.join(dist, `${name}.bundle.cjs`);
-  let source = fs.readFileSync(file, 'utf8');
+  // scripts/bundle.mjs makes the bundles pure ASCII, and latin1 is ASCII's fastest decoder (a one-byte
+  // string, no UTF-8 validation: 3 ms against 5 for the 2.8 MB bundle).
+  let source = fs.readFileSync(file, 'latin1');
   const stat = fs.statSync(file);
   const cacheFile = path.join(cacheDir, `${name}-${command}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}-${process.arch}.bin`);
   let cachedData;

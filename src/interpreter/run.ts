@@ -29,7 +29,7 @@ import { newRunId } from './run-id.js';
 import { formatMs } from './timers.js';
 import { restoreLevel } from './restore.js';
 import { killOrphans } from './orphans.js';
-import { killAllShellGroups } from '../steps/shell/index.js';
+import { killAllShellGroups } from '../steps/shell/execute.js';
 import { cleanUpRun, trackingRoot } from '../transport/local/track.js';
 
 export const EXIT = { succeeded: 0, failed: 1, rolled_back: 1, invalid: 2, rollback_failed: 3, locked: 4, taken_over: 5, aborted: 130 } as const;

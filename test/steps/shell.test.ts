@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KILL_GRACE_MS, killAllShellGroups, listShellGroups, renderShell, shellStep } from '../../src/steps/shell/index.js';
+import { renderShell, shellStep } from '../../src/steps/shell/index.js';
+import { KILL_GRACE_MS, killAllShellGroups, listShellGroups } from '../../src/steps/shell/execute.js';
 import { failureOf, stepHarness, type OutputChunk } from '../helpers/step-context.js';
 
 const baseDir = mkdtempSync(join(tmpdir(), 'shell-step-'));

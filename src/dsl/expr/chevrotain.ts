@@ -13,5 +13,5 @@ const entry = createRequire(import.meta.url).resolve('chevrotain');
 const bundle = join(dirname(entry), '..', 'chevrotain.mjs');
 const lib = (await import(pathToFileURL(bundle).href)) as typeof Chevrotain;
 
-export const { CstParser, EOF, createToken, Lexer } = lib;
+export const { EmbeddedActionsParser, EOF, createToken, Lexer } = lib;
 export type { CstNode, ILexingError, IParserErrorMessageProvider, IRecognitionException, IToken, TokenType } from 'chevrotain';

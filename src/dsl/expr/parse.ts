@@ -1,6 +1,5 @@
 import { EOF, type ILexingError, type IRecognitionException } from './chevrotain.js';
 import type { Expr } from './ast.js';
-import { astBuilder } from './build-ast.js';
 import { ExprError } from './errors.js';
 import { parser } from './parser.js';
 import * as T from './tokens.js';
@@ -38,10 +37,9 @@ function parseUncached(source: string): Expr | ExprError {
       return new ExprError('EXPR_SYNTAX', message, bad.startOffset, bad.image.length);
     }
     if (lexed.tokens.length === 0) return new ExprError('EXPR_SYNTAX', 'empty expression', 0, source.length);
-    parser.input = lexed.tokens;
-    const cst = parser.expression();
-    if (parser.errors.length) return syntaxError(source, parser.errors[0]);
-    return deepFreeze(astBuilder.visit(cst));
+    const expr = parser.parse(lexed.tokens);
+    if (!expr) return syntaxError(source, parser.errors[0]);
+    return deepFreeze(expr);
   } catch (e) {
     if (e instanceof ExprError) return e;
     throw e;

@@ -1,4 +1,6 @@
-import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
+import { EmbeddedActionsParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
+import type { Expr } from './ast.js';
+import { binary, call, end, index, literal, member, unary } from './build-ast.js';
 import * as T from './tokens.js';
 
 /** How a token reads in an error message: `')'`, `'foo'`, `end of input`. */
@@ -45,8 +47,16 @@ function chainHint(token: IToken): string {
  * unary `-`/`!`, postfix `.name` `[expr]`, primaries. Comparisons do not chain (`a < b < c` is an
  * error). `!` binds loosely at the start of an operand (`!a == b` is `!(a == b)`, as the spec orders
  * it) and tightly after an operator (`a == !b`).
+ *
+ * Each rule builds its AST node as it parses (chevrotain's embedded actions): no concrete syntax
+ * tree is made and walked again, which was half of parsing an expression when the code is cold
+ * (docs/startup.md). The checks that can fail on a well-formed text (a function's name and arity, a
+ * duration's value) wait until the whole text has parsed, so a syntax error is still reported first.
  */
-export class ExprParser extends CstParser {
+export class ExprParser extends EmbeddedActionsParser {
+  /** Checks of the nodes built so far, run by parse() once the text is known to be well-formed. */
+  private checks: (() => void)[] = [];
+
   /**
    * `checked` runs chevrotain's checks of the grammar itself (ambiguities, left recursion, missing
    * rules): test/dsl/expr-grammar.test.ts builds the parser so. The grammar is fixed at build time, so
@@ -57,157 +67,204 @@ export class ExprParser extends CstParser {
     this.performSelfAnalysis();
   }
 
-  expression = this.RULE('expression', () => {
-    this.SUBRULE(this.orExpr);
-  });
+  /**
+   * The AST of `tokens`, or undefined with `errors` set on a syntax error. Throws the ExprError of
+   * the first failed check (unknown function, wrong number of arguments, invalid duration).
+   */
+  parse(tokens: IToken[]): Expr | undefined {
+    this.input = tokens;
+    this.checks = [];
+    const expr = this.expression();
+    if (this.errors.length) return undefined;
+    for (const check of this.checks) check();
+    return expr;
+  }
 
-  orExpr = this.RULE('orExpr', () => {
-    this.SUBRULE(this.andExpr, { LABEL: 'operands' });
+  /** Defers a check to parse()'s end (never run while chevrotain records the grammar). */
+  private check(fn: () => void): void {
+    this.ACTION(() => this.checks.push(fn));
+  }
+
+  expression = this.RULE('expression', (): Expr => this.SUBRULE(this.orExpr));
+
+  orExpr = this.RULE('orExpr', (): Expr => {
+    let left = this.SUBRULE(this.andExpr);
     this.MANY(() => {
-      this.CONSUME(T.OrOp, { LABEL: 'operators' });
-      this.SUBRULE2(this.andExpr, { LABEL: 'operands' });
+      const op = this.CONSUME(T.OrOp);
+      left = binary(left, op, this.SUBRULE2(this.andExpr));
     });
+    return left;
   });
 
-  andExpr = this.RULE('andExpr', () => {
-    this.SUBRULE(this.notExpr, { LABEL: 'operands' });
+  andExpr = this.RULE('andExpr', (): Expr => {
+    let left = this.SUBRULE(this.notExpr);
     this.MANY(() => {
-      this.CONSUME(T.AndOp, { LABEL: 'operators' });
-      this.SUBRULE2(this.notExpr, { LABEL: 'operands' });
+      const op = this.CONSUME(T.AndOp);
+      left = binary(left, op, this.SUBRULE2(this.notExpr));
     });
+    return left;
   });
 
-  notExpr = this.RULE('notExpr', () => {
+  notExpr = this.RULE('notExpr', (): Expr =>
     this.OR({
       // The first alternative wins: a leading `!` negates the whole comparison.
       IGNORE_AMBIGUITIES: true,
       DEF: [
         {
           ALT: () => {
-            this.CONSUME(T.Bang);
-            this.SUBRULE(this.notExpr);
+            const bang = this.CONSUME(T.Bang);
+            return unary(bang, this.SUBRULE(this.notExpr));
           },
         },
         { ALT: () => this.SUBRULE(this.comparison) },
       ],
-    });
-  });
+    }),
+  );
 
-  comparison = this.RULE('comparison', () => {
-    this.SUBRULE(this.additive, { LABEL: 'operands' });
+  comparison = this.RULE('comparison', (): Expr => {
+    let left = this.SUBRULE(this.additive);
     this.OPTION(() => {
-      this.CONSUME(T.Comparison, { LABEL: 'operators' });
-      this.SUBRULE2(this.additive, { LABEL: 'operands' });
+      const op = this.CONSUME(T.Comparison);
+      left = binary(left, op, this.SUBRULE2(this.additive));
     });
+    return left;
   });
 
-  additive = this.RULE('additive', () => {
-    this.SUBRULE(this.multiplicative, { LABEL: 'operands' });
+  additive = this.RULE('additive', (): Expr => {
+    let left = this.SUBRULE(this.multiplicative);
     this.MANY(() => {
-      this.CONSUME(T.AdditiveOp, { LABEL: 'operators' });
-      this.SUBRULE2(this.multiplicative, { LABEL: 'operands' });
+      const op = this.CONSUME(T.AdditiveOp);
+      left = binary(left, op, this.SUBRULE2(this.multiplicative));
     });
+    return left;
   });
 
-  multiplicative = this.RULE('multiplicative', () => {
-    this.SUBRULE(this.unary, { LABEL: 'operands' });
+  multiplicative = this.RULE('multiplicative', (): Expr => {
+    let left = this.SUBRULE(this.unary);
     this.MANY(() => {
-      this.CONSUME(T.MultiplicativeOp, { LABEL: 'operators' });
-      this.SUBRULE2(this.unary, { LABEL: 'operands' });
+      const op = this.CONSUME(T.MultiplicativeOp);
+      left = binary(left, op, this.SUBRULE2(this.unary));
     });
+    return left;
   });
 
-  unary = this.RULE('unary', () => {
+  unary = this.RULE('unary', (): Expr =>
     this.OR([
       {
         ALT: () => {
-          this.OR2([{ ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Bang, { LABEL: 'op' }) }]);
-          this.SUBRULE(this.unary);
+          const op = this.OR2([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Bang) }]);
+          return unary(op, this.SUBRULE(this.unary));
         },
       },
       { ALT: () => this.SUBRULE(this.postfix) },
-    ]);
+    ]),
+  );
+
+  postfix = this.RULE('postfix', (): Expr => {
+    let object = this.SUBRULE(this.primary);
+    this.MANY(() => {
+      const op = this.SUBRULE(this.postfixOp);
+      // While chevrotain records the grammar, `op` is a placeholder with no tokens in it.
+      object = this.ACTION(() => (op.name ? member(object, op.name) : index(object, op.index!, op.close!)));
+    });
+    return object;
   });
 
-  postfix = this.RULE('postfix', () => {
-    this.SUBRULE(this.primary);
-    this.MANY(() => this.SUBRULE(this.postfixOp));
-  });
-
-  postfixOp = this.RULE('postfixOp', () => {
+  /** `.name` or `[expr]`, applied by postfix to what it follows. */
+  postfixOp = this.RULE('postfixOp', (): { name?: IToken; index?: Expr; close?: IToken } =>
     this.OR([
       {
         ALT: () => {
           this.CONSUME(T.Dot);
           // Step ids like `in` or `null` are valid, so keywords are member names too.
-          this.OR2([
-            { ALT: () => this.CONSUME(T.Identifier, { LABEL: 'name' }) },
-            { ALT: () => this.CONSUME(T.In, { LABEL: 'name' }) },
-            { ALT: () => this.CONSUME(T.True, { LABEL: 'name' }) },
-            { ALT: () => this.CONSUME(T.False, { LABEL: 'name' }) },
-            { ALT: () => this.CONSUME(T.Null, { LABEL: 'name' }) },
+          const name = this.OR2([
+            { ALT: () => this.CONSUME(T.Identifier) },
+            { ALT: () => this.CONSUME(T.In) },
+            { ALT: () => this.CONSUME(T.True) },
+            { ALT: () => this.CONSUME(T.False) },
+            { ALT: () => this.CONSUME(T.Null) },
           ]);
+          return { name };
         },
       },
       {
         ALT: () => {
           this.CONSUME(T.LBracket);
-          this.SUBRULE(this.expression, { LABEL: 'index' });
-          this.CONSUME(T.RBracket);
+          const index = this.SUBRULE(this.expression);
+          return { index, close: this.CONSUME(T.RBracket) };
         },
       },
-    ]);
-  });
+    ]),
+  );
 
-  primary = this.RULE('primary', () => {
+  primary = this.RULE('primary', (): Expr =>
     this.OR([
-      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: 'literal' }) },
-      { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: 'literal' }) },
-      { ALT: () => this.CONSUME(T.DurationLiteral, { LABEL: 'literal' }) },
-      { ALT: () => this.CONSUME(T.True, { LABEL: 'literal' }) },
-      { ALT: () => this.CONSUME(T.False, { LABEL: 'literal' }) },
-      { ALT: () => this.CONSUME(T.Null, { LABEL: 'literal' }) },
+      { ALT: () => this.literal(this.CONSUME(T.StringLiteral)) },
+      { ALT: () => this.literal(this.CONSUME(T.NumberLiteral)) },
+      { ALT: () => this.literal(this.CONSUME(T.DurationLiteral)) },
+      { ALT: () => this.literal(this.CONSUME(T.True)) },
+      { ALT: () => this.literal(this.CONSUME(T.False)) },
+      { ALT: () => this.literal(this.CONSUME(T.Null)) },
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.call) },
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: 'ident' }) },
+      {
+        ALT: () => {
+          const ident = this.CONSUME(T.Identifier);
+          return { kind: 'ident', name: ident.image, start: ident.startOffset, end: end(ident) };
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.LParen);
-          this.SUBRULE(this.expression, { LABEL: 'group' });
+          const group = this.SUBRULE(this.expression);
           this.CONSUME(T.RParen);
+          return group;
         },
       },
-    ]);
-  });
+    ]),
+  );
 
-  list = this.RULE('list', () => {
-    this.CONSUME(T.LBracket);
+  list = this.RULE('list', (): Expr => {
+    const open = this.CONSUME(T.LBracket);
+    const items: Expr[] = [];
     this.OPTION(() => {
-      this.SUBRULE(this.expression, { LABEL: 'items' });
+      items.push(this.SUBRULE(this.expression));
       this.MANY(() => {
         this.CONSUME(T.Comma);
-        this.SUBRULE2(this.expression, { LABEL: 'items' });
+        items.push(this.SUBRULE2(this.expression));
       });
     });
-    this.CONSUME(T.RBracket);
+    const close = this.CONSUME(T.RBracket);
+    return { kind: 'list', items, start: open.startOffset, end: end(close) };
   });
 
-  call = this.RULE('call', () => {
-    this.CONSUME(T.Identifier, { LABEL: 'name' });
+  call = this.RULE('call', (): Expr => {
+    const name = this.CONSUME(T.Identifier);
     this.CONSUME(T.LParen);
-    this.SUBRULE(this.callArgs);
-    this.CONSUME(T.RParen);
+    const args = this.SUBRULE(this.callArgs);
+    const node = call(name, args, this.CONSUME(T.RParen));
+    this.check(() => node.check());
+    return node.expr;
   });
 
-  callArgs = this.RULE('callArgs', () => {
+  callArgs = this.RULE('callArgs', (): Expr[] => {
+    const args: Expr[] = [];
     this.OPTION(() => {
-      this.SUBRULE(this.expression, { LABEL: 'args' });
+      args.push(this.SUBRULE(this.expression));
       this.MANY(() => {
         this.CONSUME(T.Comma);
-        this.SUBRULE2(this.expression, { LABEL: 'args' });
+        args.push(this.SUBRULE2(this.expression));
       });
     });
+    return args;
   });
+
+  /** A literal's node; an invalid duration's error waits for the end of the parse. */
+  private literal(t: IToken): Expr {
+    const { expr, check } = literal(t);
+    if (check) this.check(check);
+    return expr;
+  }
 }
 
 /** One parser for the process: chevrotain parsers are reusable by resetting `input`. */

@@ -1,8 +1,13 @@
 import { createToken, Lexer, type TokenType } from './chevrotain.js';
 
 const DIGITS = '0123456789'.split('');
+// Every token says which characters it can start with, so that building the lexer at start-up does
+// not parse each pattern to find out (test/dsl/expr-grammar.test.ts checks these lists).
+/** What `\s` matches: ECMAScript white space and line terminators. */
+export const SPACE_CHARS = [9, 10, 11, 12, 13, 32, 0xa0, 0x1680, ...Array.from({ length: 11 }, (_, i) => 0x2000 + i), 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff];
+export const NAME_START_CHARS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_'];
 
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /\s+/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /\s+/, group: Lexer.SKIPPED, start_chars_hint: SPACE_CHARS });
 
 export const StringLiteral = createToken({
   name: 'StringLiteral',
@@ -38,10 +43,11 @@ export const BadNumber = createToken({ name: 'BadNumber', pattern: /\d[\w.]*/, s
 export const Identifier = createToken({
   name: 'Identifier',
   pattern: /[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*/,
+  start_chars_hint: NAME_START_CHARS,
   label: 'a name',
 });
 const keyword = (name: string, word: string) =>
-  createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, label: `'${word}'` });
+  createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, label: `'${word}'`, start_chars_hint: [word[0]] });
 export const True = keyword('True', 'true');
 export const False = keyword('False', 'false');
 export const Null = keyword('Null', 'null');
@@ -56,6 +62,7 @@ export const MultiplicativeOp = createToken({ name: 'MultiplicativeOp', pattern:
 export const In = createToken({
   name: 'In',
   pattern: /in/,
+  start_chars_hint: ['i'],
   longer_alt: Identifier,
   categories: [Comparison],
   label: "'in'",
