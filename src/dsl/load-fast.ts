@@ -49,43 +49,55 @@ export function fastLoad(source: string): FastFile | undefined {
     return undefined;
   }
   // Positions are looked up in the events themselves, when a diagnostic asks: no index of every
-  // node is built (most runs ask for a handful), only where each collection's events end.
+  // node is built (most runs ask for a handful), only where each collection's events end and, for
+  // the collections a lookup passes through, their children.
   let ends: Int32Array | undefined;
+  // What each collection holds, indexed on its first visit: a map's entries by key (and whether a
+  // key may not be a string), a sequence's items.
+  const children = new Map<number, { entries?: Map<string, { at: number; keyAt: number }>; items?: number[]; opaque?: boolean }>();
+  const childrenOf = (at: number) => {
+    let c = children.get(at);
+    if (c) return c;
+    ends ??= collectionEnds(events);
+    const skip = (i: number) => (isCollection(events[i]) ? ends![i] : i) + 1;
+    if (events[at].type === EVENT_ID.MAPPING) {
+      // A repeated key's last entry is the one js-yaml keeps.
+      const entries = new Map<string, { at: number; keyAt: number }>();
+      let opaque = false;
+      for (let k = at + 1; events[k].type !== EVENT_ID.POP; k = skip(k + 1)) {
+        const key = events[k] as ScalarEvent;
+        const text = getScalarValue(source, key);
+        if (key.style === SCALAR_STYLE.PLAIN && MAYBE_NOT_STRING.test(text)) opaque = true;
+        entries.set(text, { at: k + 1, keyAt: k });
+      }
+      c = { entries, opaque };
+    } else {
+      const items: number[] = [];
+      for (let k = at + 1; events[k].type !== EVENT_ID.POP; k = skip(k)) items.push(k);
+      c = { items };
+    }
+    children.set(at, c);
+    return c;
+  };
   /**
    * The events of the nodes from the root down `path`, as far as it exists (for an entry of a map,
    * with its key's event), and from which length of `path` on it runs below a map with a key the
    * path cannot name: nothing there is vouched for. See nodeStart for what is vouched for.
    */
   const descend = (path: ReadonlyArray<string | number>) => {
-    ends ??= collectionEnds(events);
-    const skip = (i: number) => (isCollection(events[i]) ? ends![i] : i) + 1;
     const nodes: Array<{ at: number; keyAt?: number }> = [{ at: events[0].type === EVENT_ID.DOCUMENT ? 1 : 0 }];
     let opaqueFrom = Infinity;
     for (const p of path) {
-      const e = events[nodes[nodes.length - 1].at];
-      if (e.type === EVENT_ID.MAPPING) {
-        // Every key of the map, for its opacity; a repeated key's last entry is the one js-yaml keeps.
-        const name = String(p);
-        let found: { at: number; keyAt: number } | undefined;
-        let opaque = false;
-        for (let k = nodes[nodes.length - 1].at + 1; events[k].type !== EVENT_ID.POP; k = skip(k + 1)) {
-          const key = events[k] as ScalarEvent;
-          const text = getScalarValue(source, key);
-          if (key.style === SCALAR_STYLE.PLAIN && MAYBE_NOT_STRING.test(text)) opaque = true;
-          if (text === name) found = { at: k + 1, keyAt: k };
-        }
-        if (opaque) {
-          opaqueFrom = nodes.length;
-          break;
-        }
-        if (!found) break;
-        nodes.push(found);
-      } else if (e.type === EVENT_ID.SEQUENCE && typeof p === 'number') {
-        let k = nodes[nodes.length - 1].at + 1;
-        for (let i = 0; i < p && events[k].type !== EVENT_ID.POP; i++) k = skip(k);
-        if (events[k].type === EVENT_ID.POP) break;
-        nodes.push({ at: k });
-      } else break;
+      const at = nodes[nodes.length - 1].at;
+      if (!isCollection(events[at])) break;
+      const c = childrenOf(at);
+      if (c.opaque) {
+        opaqueFrom = nodes.length;
+        break;
+      }
+      const next = c.entries ? c.entries.get(String(p)) : typeof p === 'number' && p in c.items! ? { at: c.items![p] } : undefined;
+      if (!next) break;
+      nodes.push(next);
     }
     return { nodes, opaqueFrom };
   };
