@@ -2,8 +2,9 @@
 // same run on the same sandbox: the same encrypted dump fetched from S3 (the AWS SDK, streamed to a
 // file), decrypted with age, and restored with a bare `pg_restore --clean --if-exists
 // --single-transaction` — the work the drill cannot avoid. Then the drill with one job (in place, one
-// transaction) and with `jobs: 2` (a fresh database, verified, swapped in). Prints the ratios and
-// each phase's share of the drill.
+// transaction) and with `jobs: 2` (a fresh database, verified, swapped in), in interleaved rounds
+// (DRILL_ROUNDS, default 3) each starting from a checkpointed database; prints the medians' ratios
+// and each phase's share of the median drill.
 //
 //   node bench/drill.mjs [rows]        (default 1,000,000; needs a build: npm run build)
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const { seedFingerprint } = await import(join(dist, 'examples/sandbox/trading-se
 const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
 
 const rows = Number(process.argv[2] ?? 1_000_000);
+const ROUNDS = Number(process.env.DRILL_ROUNDS ?? 3);
 const fmt = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
 const t0 = performance.now();
@@ -36,28 +38,34 @@ try {
   console.log(`backup: ${key} by runbooks/full-backup.yaml in ${fmt(performance.now() - tb)}`);
   const want = seedFingerprint(rows);
   const same = (got) => got && got.trades === want.trades && got.sumQty === want.sumQty && got.sumPriceCents === want.sumPriceCents;
+  // The corruption every measurement recovers from: the table gone, and the previous restore's
+  // dirty pages written out first, so that no measurement pays for the one before it.
+  const fresh = async () => {
+    await sb.pg.psql('DROP TABLE trades CASCADE');
+    await sb.pg.psql('CHECKPOINT');
+  };
 
   // The floor: fetch, decrypt, restore — nothing else.
-  await sb.pg.psql('DROP TABLE trades CASCADE');
   const dir = join(sb.workDir, 'floor');
   await mkdir(dir, { recursive: true });
   const env = { ...process.env, ...sb.env };
-  const f0 = performance.now();
   const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: sb.s3.region, forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-  const obj = await s3.send(new GetObjectCommand({ Bucket: sb.bucket, Key: key }));
-  await pipeline(obj.Body, createWriteStream(join(dir, 'f.dump.age')));
-  const fetched = performance.now();
-  execFileSync('bash', ['-c', `age --decrypt --identity <(printf '%s\\n' "$BACKUP_AGE_IDENTITY") --output ${dir}/f.dump ${dir}/f.dump.age`], { env });
-  const decrypted = performance.now();
-  execFileSync('pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', '--no-password', `--dbname=${sb.env.DATABASE_URL}`, join(dir, 'f.dump')], { env });
-  const restored = performance.now();
-  const floor = restored - f0;
-  s3.destroy();
-  if (!same(await countTrades(sb))) throw new Error('floor restore: rows do not match the seed');
-  console.log(`floor: ${fmt(floor)} (fetch ${fmt(fetched - f0)}, decrypt ${fmt(decrypted - fetched)}, pg_restore ${fmt(restored - decrypted)})`);
+  const floorOnce = async () => {
+    await fresh();
+    const f0 = performance.now();
+    const obj = await s3.send(new GetObjectCommand({ Bucket: sb.bucket, Key: key }));
+    await pipeline(obj.Body, createWriteStream(join(dir, 'f.dump.age')));
+    const fetched = performance.now();
+    execFileSync('bash', ['-c', `age --decrypt --identity <(printf '%s\\n' "$BACKUP_AGE_IDENTITY") --output ${dir}/f.dump ${dir}/f.dump.age`], { env });
+    const decrypted = performance.now();
+    execFileSync('pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', '--no-password', `--dbname=${sb.env.DATABASE_URL}`, join(dir, 'f.dump')], { env });
+    const restored = performance.now();
+    if (!same(await countTrades(sb))) throw new Error('floor restore: rows do not match the seed');
+    return { total: restored - f0, fetch: fetched - f0, decrypt: decrypted - fetched, restore: restored - decrypted };
+  };
 
   const drill = async (jobs) => {
-    await sb.pg.psql('DROP TABLE trades CASCADE');
+    await fresh();
     const w0 = performance.now();
     const run = await runRunbook('database-corruption', {
       stateDir: ctx.stateDir,
@@ -68,20 +76,38 @@ try {
     const wall = performance.now() - w0;
     if (run.code !== 0 || !same(await countTrades(sb))) throw new Error(`drill (jobs ${jobs}) exited ${run.code}: ${run.stderr}`);
     const ms = run.finished.duration_ms;
+    return { ms, wall, run };
+  };
+  /** What a drill's run looked like: its phases' shares and, for the first phase (where the fixed costs are), each step's start and duration. */
+  const describe = ({ ms, run }) => {
     const phases = run.events.filter((e) => e.type === 'phase.finished').map((e) => `${e.phase} ${fmt(e.duration_ms)} (${Math.round((100 * e.duration_ms) / ms)}%)`);
-    console.log(`drill, jobs ${jobs}: run ${fmt(ms)}, CLI wall ${fmt(wall)} → ${(ms / floor).toFixed(2)}× the floor (wall ${(wall / floor).toFixed(2)}×)`);
-    console.log(`  phases: ${phases.join(' · ')}`);
-    // The first phase is where the fixed costs are: each of its steps, when it started (from the run's
-    // start) and how long it took.
     const first = run.events.find((e) => e.type === 'phase.finished')?.phase;
     const started = new Map(run.events.filter((e) => e.type === 'step.started').map((e) => [e.step, Date.parse(e.ts)]));
     const t0 = Date.parse(run.events[0].ts);
     const steps = run.events.filter((e) => e.type === 'step.finished' && e.phase === first).map((e) => `${e.step} +${(started.get(e.step) ?? Date.parse(e.ts)) - t0}ms ${e.status} ${fmt(e.duration_ms ?? 0)}`);
-    console.log(`  ${first}: ${steps.join(' · ')}`);
-    return ms;
+    return [`  phases: ${phases.join(' · ')}`, `  ${first}: ${steps.join(' · ')}`];
   };
-  const one = await drill(1);
-  const two = await drill(2);
+
+  // Rounds of floor, drill and parallel drill, interleaved so that each sees the same machine; the
+  // medians are compared. Every measurement starts from a checkpointed database with the table gone.
+  const floors = [], ones = [], twos = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    floors.push(await floorOnce());
+    ones.push(await drill(1));
+    twos.push(await drill(2));
+  }
+  s3.destroy();
+  const median = (xs, f) => [...xs].sort((a, b) => f(a) - f(b))[Math.floor(xs.length / 2)];
+  const floorM = median(floors, (x) => x.total);
+  const floor = floorM.total;
+  console.log(`floor: ${fmt(floor)} (fetch ${fmt(floorM.fetch)}, decrypt ${fmt(floorM.decrypt)}, pg_restore ${fmt(floorM.restore)}); median of ${ROUNDS}: ${floors.map((x) => fmt(x.total)).join(', ')}`);
+  for (const [jobs, runs] of [[1, ones], [2, twos]]) {
+    const m = median(runs, (x) => x.ms);
+    console.log(`drill, jobs ${jobs}: run ${fmt(m.ms)}, CLI wall ${fmt(m.wall)} → ${(m.ms / floor).toFixed(2)}× the floor (wall ${(m.wall / floor).toFixed(2)}×); median of ${runs.map((x) => fmt(x.ms)).join(', ')}`);
+    for (const line of describe(m)) console.log(line);
+  }
+  const one = median(ones, (x) => x.ms).ms;
+  const two = median(twos, (x) => x.ms).ms;
   console.log(`\nsummary: drill ${(one / floor).toFixed(2)}× the floor (target ≤ 1.2×) ${one / floor <= 1.2 ? 'met' : 'NOT met'}; parallel restore + swap ${(two / floor).toFixed(2)}× (goal ≤ 0.8×) ${two / floor <= 0.8 ? 'met' : 'not met'}`);
   if (one / floor > 1.2) failed = true;
 } finally {

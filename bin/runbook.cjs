@@ -28,8 +28,13 @@ const command = COMMANDS.has(process.argv[2]) ? process.argv[2].replace(/^-+/, '
 const useCache = process.env.RUNBOOK_CODE_CACHE !== '0';
 const cacheDir = path.join(dist, '.v8-cache');
 
-/** Evaluates a bundle as a CommonJS module through its code cache for this command; its exports. */
-function load(name) {
+/**
+ * Evaluates a bundle as a CommonJS module through its code cache for this command; its exports.
+ * With `grow`, an accepted cache is made again at exit when this run compiled more than it held: the
+ * clients bundle serves steps of every kind, and a cache made by a run that used only some of them
+ * (a backup's S3 upload) would leave a drill's pg and undici to compile on every start.
+ */
+function load(name, grow = false) {
   const file = path.join(dist, `${name}.bundle.cjs`);
   // scripts/bundle.mjs makes the bundles pure ASCII, and latin1 is ASCII's fastest decoder (a one-byte
   // string, no UTF-8 validation: 3 ms against 5 for the 2.8 MB bundle).
@@ -52,14 +57,17 @@ function load(name) {
   });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
   if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
-  if (useCache && !accepted) {
+  if (useCache && (!accepted || grow)) {
     // Made at exit, so it holds every function this run compiled, not only the top level.
     process.once('exit', () => {
       try {
         fs.accessSync(dist, fs.constants.W_OK);
+        const data = script.createCachedData();
+        // Grown by less than a twentieth: what this run compiled was (nearly) all in the cache.
+        if (accepted && data.length < cachedData.length * 1.05) return;
         fs.mkdirSync(cacheDir, { recursive: true });
         const tmp = `${cacheFile}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, script.createCachedData());
+        fs.writeFileSync(tmp, data);
         fs.renameSync(tmp, cacheFile);
       } catch {
         // No cache: the next start-up compiles again, nothing else changes.
@@ -95,5 +103,5 @@ if (!bundleIsCurrent()) {
 globalThis[Symbol.for('runbook.import')] = (specifier) => import(specifier);
 // The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
 let clients;
-globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients'))[pkg]();
+globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients', true))[pkg]();
 load('runbook');

@@ -77,6 +77,24 @@ const clients = {
   },
 };
 
+/**
+ * The clients bundle runs on Node only. pg asks at load time whether it runs on Cloudflare Workers,
+ * and on Node 20 (no `navigator`) it finds out by making a `new Response()`, which loads Node's own
+ * fetch implementation: 10 ms of the first sql step, for an answer known when bundling. The build
+ * stops if pg's code no longer has the function, so a pg update cannot drop this silently.
+ */
+const nodeOnly = {
+  name: 'runbook-node-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const head = 'function isCloudflareRuntime() {';
+      if (!text.includes(head)) throw new Error(`${args.path}: isCloudflareRuntime() not found (pg changed: review scripts/bundle.mjs's nodeOnly)`);
+      return { contents: text.replace(head, `${head}\n  return false; // runbook: Node only (scripts/bundle.mjs)`), loader: 'js' };
+    });
+  },
+};
+
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
 const clientsResult = await build({
   ...common,
@@ -88,6 +106,7 @@ const clientsResult = await build({
   },
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
+  plugins: [nodeOnly],
 });
 
 const result = await build({
