@@ -3,7 +3,7 @@
  * cache per command (docs/startup.md). What the cache must never change: what the command does.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,45 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       expect(r.stderr).not.toMatch(/code cache \w+ \(.*clients-/);
     }
     expect(runbook(['run', 'ok.yaml', '--no-tui', '--state-dir', join(dir, 'state')], { RUNBOOK_CODE_CACHE: '0' }).stderr).toMatch(/code cache off/);
+  });
+
+  it("the clients bundle's cache is made again when a run compiled more of it, and only then", () => {
+    // A copy of the installed command with a cache folder of its own (other tests write the repo's).
+    const root = join(dir, 'copy');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    mkdirSync(join(root, 'dist'));
+    copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
+    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
+    for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
+    // Both steps fail at once on a refused loopback port: what matters is which client they load.
+    writeFileSync(join(dir, 'http.yaml'), 'runbook: h\nconnections:\n  app: { http: { base_url: "http://127.0.0.1:1" } }\nphases:\n  - id: p\n    steps:\n      - { id: a, http: { connection: app, url: /x }, irreversible: "a read" }\n');
+    writeFileSync(join(dir, 's3.yaml'), 'runbook: s\nconnections:\n  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }\nphases:\n  - id: p\n    steps:\n      - { id: a, s3: { connection: store, action: head, key: k }, timeout: 5s }\n');
+    const cache = () => {
+      const folder = join(root, 'dist/.v8-cache');
+      const f = existsSync(folder) ? readdirSync(folder).find((n) => n.startsWith('clients-run-')) : undefined;
+      return f ? { size: statSync(join(folder, f)).size, mtime: statSync(join(folder, f)).mtimeMs } : undefined;
+    };
+    const run = (file: string) => {
+      const r = spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), 'run', file, '--no-tui', '--state-dir', join(dir, 'state-copy')], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1' },
+      });
+      expect(r.stderr, r.stderr).toMatch(/code cache \w+ \(.*clients-run-/);
+      return r;
+    };
+    expect(run('http.yaml').stderr).toMatch(/code cache absent \(.*clients-run-/);
+    const afterHttp = cache()!;
+    expect(afterHttp.size).toBeGreaterThan(0);
+    // The S3 client was not in that cache: accepted, then made again, larger.
+    expect(run('s3.yaml').stderr).toMatch(/code cache accepted \(.*clients-run-/);
+    const afterS3 = cache()!;
+    expect(afterS3.size).toBeGreaterThan(afterHttp.size * 1.05);
+    // Nothing new compiled: the file is left alone.
+    run('s3.yaml');
+    expect(cache()).toEqual(afterS3);
   });
 
   it('--version answers from package.json without the bundle', () => {
