@@ -155,7 +155,7 @@ function nodeStart(e: Event): number | null | undefined {
 /** Plain text the YAML 1.2 core schema may resolve to something else than a string. */
 const MAYBE_NOT_STRING = /^(?:[-+.\d~]|(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$)/;
 
-/** Where yaml's range of a scalar starts, or null for a block scalar (see nodeStarts). */
+/** Where yaml's range of a scalar starts, or null for a block scalar (see nodeStart). */
 function scalarStart(e: ScalarEvent): number | null {
   if (e.style === SCALAR_STYLE.PLAIN) return e.valueStart >= 0 && e.valueEnd > e.valueStart ? e.valueStart : null;
   if (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED) return e.valueStart - 1;
