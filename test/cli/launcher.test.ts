@@ -3,7 +3,7 @@
  * cache per command (docs/startup.md). What the cache must never change: what the command does.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,16 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     // Nothing new compiled: the file is left alone.
     run('s3.yaml');
     expect(cache()).toEqual(afterS3);
+  });
+
+  it("knows every command of the CLI, so each gets its own code cache (none falls into 'other')", () => {
+    const help = runbook(['--help']);
+    expect(help.status).toBe(0);
+    const commands = [...help.stdout.split('Commands:')[1].matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+    expect(commands.length).toBeGreaterThan(10);
+    const source = readFileSync(BIN, 'utf8');
+    const listed = JSON.parse(`[${/const COMMANDS = new Set\(\[([^\]]*)\]\)/.exec(source)![1].replace(/'/g, '"')}]`) as string[];
+    expect(commands.filter((c) => !listed.includes(c))).toEqual([]);
   });
 
   it('--version answers from package.json without the bundle', () => {
