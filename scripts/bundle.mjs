@@ -9,8 +9,10 @@
 //     top-level await, which a CommonJS file cannot require; the launcher imports it;
 //   - ssh2 (an optional native addon), pg-native (pg's optional native driver), and the PostgreSQL
 //     store's worker thread, which is its own file.
-// Usage: node scripts/bundle.mjs   (npm run build runs it after tsc)
+// Usage: node scripts/bundle.mjs [--force]   (npm run build runs it after tsc; it does nothing when
+// both bundles are newer than everything they are made from, so the code caches survive a no-op build)
 import { build } from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -27,6 +29,35 @@ const CLIENTS_OUT = join(DIST, 'clients.bundle.cjs');
 const CLIENTS = ['pg', 'undici', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer'];
 const require = createRequire(join(ROOT, 'package.json'));
 const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'chevrotain.mjs');
+
+/**
+ * Whether both bundles are newer than what they are made from: tsc's output (an incremental tsc that
+ * changed nothing writes nothing), the installed packages (package-lock.json) and this script.
+ */
+function upToDate() {
+  const mtime = (f) => {
+    try {
+      return statSync(f).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  };
+  const built = Math.min(...[OUT, CLIENTS_OUT].map((f) => mtime(f) ?? -Infinity));
+  let newest = Math.max(mtime(join(ROOT, 'package-lock.json')) ?? 0, mtime(fileURLToPath(import.meta.url)) ?? 0);
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else newest = Math.max(newest, mtime(f) ?? 0);
+    }
+  };
+  walk(SRC);
+  return built > newest;
+}
+if (!process.argv.includes('--force') && upToDate()) {
+  console.log('bundle: up to date');
+  process.exit(0);
+}
 
 /** dist-relative POSIX path of a built file, as `__rbUrl` takes it. */
 const distPath = (file) => relative(DIST, file).split(sep).join('/');
