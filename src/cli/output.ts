@@ -5,9 +5,12 @@ import { allDiagnostics, loadRunbook, type LoadedRunbook } from '../dsl/validate
 import type { RunbookModel } from '../dsl/model.js';
 import { cliConfig, stateDirOf } from './config.js';
 
-/** Print every diagnostic as `file:line:col: message` with the source line and a caret. */
-export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s)): void {
-  const sources = new Map<string, string | undefined>();
+/**
+ * Print every diagnostic as `file:line:col: message` with the source line and a caret. `known`: the
+ * texts the diagnostics were found in (sourcesOf), shown as they were read rather than read again.
+ */
+export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void = (s) => process.stderr.write(s), known?: Map<string, string>): void {
+  const sources = new Map<string, string | undefined>(known);
   const sourceOf = (file?: string) => {
     if (!file) return undefined;
     if (!sources.has(file)) {
@@ -20,12 +23,25 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
   for (const d of sortDiagnostics(diags)) write(formatDiagnostic(d, sourceOf(d.file)) + '\n');
 }
 
+/** The text of each file a loaded runbook (and its sub-runbooks) was read from, by file name. */
+export function sourcesOf(loaded: LoadedRunbook[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (l: LoadedRunbook) => {
+    if (l.src && !out.has(l.src.file)) {
+      out.set(l.src.file, l.src.source);
+      for (const c of l.children.values()) visit(c);
+    }
+  };
+  loaded.forEach(visit);
+  return out;
+}
+
 /** Load a runbook for plan/run: every diagnostic is printed; undefined when there is an error. */
 export function loadOrReport(file: string): (LoadedRunbook & { model: RunbookModel }) | undefined {
   const loaded = loadRunbook(file);
   const diags = allDiagnostics(loaded);
   // NO_ROLLBACK is validate's to report, one line a step; plan shows the coverage, run does not repeat it.
-  printDiagnostics(diags.filter((d) => d.code !== 'NO_ROLLBACK'));
+  printDiagnostics(diags.filter((d) => d.code !== 'NO_ROLLBACK'), undefined, sourcesOf([loaded]));
   if (diags.some(isError) || !loaded.model) return undefined;
   return loaded as LoadedRunbook & { model: RunbookModel };
 }

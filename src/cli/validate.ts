@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { loadRunbook, allDiagnostics } from '../dsl/validate.js';
 import { isError } from '../dsl/errors.js';
-import { printDiagnostics, UsageError } from './output.js';
+import { printDiagnostics, sourcesOf, UsageError } from './output.js';
 import { githubAnnotations, sarifLog } from './validate-formats.js';
 
 export const VALIDATE_FORMATS = ['text', 'json', 'github', 'sarif'] as const;
@@ -10,8 +10,10 @@ export const VALIDATE_FORMATS = ['text', 'json', 'github', 'sarif'] as const;
 export function validateCommand(files: string[], opts: { json?: boolean; format?: string }): number {
   const format = opts.json ? 'json' : (opts.format ?? 'text');
   if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format}: one of ${VALIDATE_FORMATS.join(', ')}`);
+  const loadedAll: ReturnType<typeof loadRunbook>[] = [];
   const results = files.map((file) => {
     const loaded = loadRunbook(file);
+    loadedAll.push(loaded);
     const diagnostics = allDiagnostics(loaded);
     const errors = diagnostics.filter(isError);
     const steps = loaded.model ? loaded.model.steps.size : 0;
@@ -26,7 +28,7 @@ export function validateCommand(files: string[], opts: { json?: boolean; format?
   } else if (format === 'sarif') {
     process.stdout.write(JSON.stringify(sarifLog(results, version()), null, 2) + '\n');
   } else {
-    printDiagnostics(results.flatMap((r) => [...r.errors, ...r.warnings]));
+    printDiagnostics(results.flatMap((r) => [...r.errors, ...r.warnings]), undefined, sourcesOf(loadedAll));
     for (const r of results) {
       if (r.valid) process.stdout.write(`✓ ${r.file}: valid (runbook '${r.runbook}', ${r.phases} phase${r.phases === 1 ? '' : 's'}, ${r.steps} step${r.steps === 1 ? '' : 's'})\n`);
     }

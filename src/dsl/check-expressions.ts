@@ -170,9 +170,16 @@ export function checkExpressions(model: RunbookModel): Diagnostic[] {
       } catch (e) {
         syntaxError(e, path, value, 0);
       }
-    } else if (Array.isArray(value)) value.forEach((v, i) => mayHold(v) && templates(v, [...path, i], ctx, forbid));
-    else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) if (mayHold(v)) templates(v, [...path, k], ctx, forbid);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (mayHold(value[i])) templates(value[i], [...path, i], ctx, forbid);
+    } else if (value && typeof value === 'object') {
+      // Index loops: this walks every body of the file before the code is compiled, where for…of and
+      // Object.entries allocate a pair and an iterator result per value.
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const v = (value as Record<string, unknown>)[keys[i]];
+        if (mayHold(v)) templates(v, [...path, keys[i]], ctx, forbid);
+      }
     }
   };
   // A value with no `${{` needs no path of its own: most of a body's values.

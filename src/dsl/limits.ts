@@ -49,8 +49,9 @@ export function tooDeepAt(source: string, limit = MAX_NESTING): number | undefin
     // Only quotes, comments and brackets matter: jump from one to the next.
     const special = /["'#[\]{}]/g;
     special.lastIndex = indent;
-    for (let m = special.exec(text); m; m = special.exec(text)) {
-      const i = m.index;
+    // test() moves lastIndex past the match without building a match array (exec would, per match).
+    while (special.test(text)) {
+      const i = special.lastIndex - 1;
       const c = text[i];
       if (c === '#') {
         if (i === 0 || /\s/.test(text[i - 1])) break;

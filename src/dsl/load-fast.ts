@@ -189,7 +189,10 @@ function plainSingleDocument(events: Event[], source: string): boolean {
   // Per open collection: whether it is a map, how many nodes it has had (keys are the even ones),
   // and for a block map the column its keys start in.
   const open: Array<{ map: boolean; nodes: number; keyColumn?: number }> = [];
-  for (const e of events) {
+  // An index loop: this runs once per event (60,000 for a 1,000-step file) in code not yet compiled,
+  // where for…of allocates an iterator result per element.
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
     if (e.type === EVENT_ID.DOCUMENT) {
       if (++documents > 1 || e.directives.length) return false;
       continue;
@@ -210,7 +213,7 @@ function plainSingleDocument(events: Event[], source: string): boolean {
       continue;
     }
     if (!isKey) continue;
-    if (e.style === SCALAR_STYLE.PLAIN && NULL.test(source.slice(e.valueStart, e.valueEnd))) return false;
+    if (e.style === SCALAR_STYLE.PLAIN && isNullText(source, e.valueStart, e.valueEnd)) return false;
     if (e.valueEnd - e.valueStart > LONG_KEY) return false;
     if (parent.keyColumn !== undefined) {
       const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
@@ -225,5 +228,10 @@ const column = (source: string, offset: number) => offset - (source.lastIndexOf(
 
 const LONG_KEY = 1000;
 
-/** The YAML 1.2 core schema's null. */
-const NULL = /^(?:~|[Nn]ull|NULL)?$/;
+/** Whether source[start, end) is the YAML 1.2 core schema's null (`~`, `null`, `Null`, `NULL` or nothing), without copying it out. */
+function isNullText(source: string, start: number, end: number): boolean {
+  const n = end - start;
+  if (n <= 0) return true;
+  if (n === 1) return source.charCodeAt(start) === 0x7e;
+  return n === 4 && (source.startsWith('null', start) || source.startsWith('Null', start) || source.startsWith('NULL', start));
+}

@@ -12,11 +12,19 @@ export interface Reference {
  * ['steps', 'stop-app', 'outputs', 'x']. A computed index ends the chain with null (its own
  * references are listed separately); a literal string or number index is part of the path.
  */
-export function references(expr: Expr): Reference[] {
-  const out: Reference[] = [];
-  walk(expr, out);
-  return out.sort((a, b) => a.start - b.start || b.end - a.end);
+export function references(expr: Expr): readonly Reference[] {
+  // ASTs are frozen and shared (parse.ts caches them by text): `${{ params.target }}` in a thousand
+  // steps is one tree, and its references are found once.
+  let refs = known.get(expr);
+  if (!refs) {
+    const out: Reference[] = [];
+    walk(expr, out);
+    refs = Object.freeze(out.sort((a, b) => a.start - b.start || b.end - a.end));
+    known.set(expr, refs);
+  }
+  return refs;
 }
+const known = new WeakMap<Expr, readonly Reference[]>();
 
 function walk(e: Expr, out: Reference[]): void {
   switch (e.kind) {
