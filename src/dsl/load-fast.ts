@@ -170,6 +170,8 @@ function plainText(source: string): boolean {
   if (source.includes('\t')) return false;
   // Anything that looks like a marker, even indented or inside a value (js-yaml takes an indented
   // `---` for one); a declined file just takes the slower path.
+  // Most runbooks hold neither: two substring searches spare the regex its walk over every position.
+  if (!source.includes('---') && !source.includes('...')) return true;
   const marker = /(?:^|\s)(?:---|\.\.\.)(?=\s|$)/g;
   for (let m = marker.exec(source); m; m = marker.exec(source)) if (m.index !== 0 || m[0] !== '---') return false;
   return true;

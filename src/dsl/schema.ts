@@ -22,8 +22,10 @@ import { connectionKinds, stepTypes } from '../steps/registry.js';
 export const SCHEMA_ID = 'https://runbook.dev/schema/runbook.schema.json';
 
 /** Every body key a step may have: the built-in types, then the control types. */
-export function bodyKeys(): string[] {
-  return [...stepTypes.map((t) => t.name), ...CONTROL_BODIES];
+let keys: readonly string[] | undefined;
+/** The keys that make a step's body: every step type's name, then the control bodies (one list, made once). */
+export function bodyKeys(): readonly string[] {
+  return (keys ??= Object.freeze([...stepTypes.map((t) => t.name), ...CONTROL_BODIES]));
 }
 
 let cached: JsonSchema | undefined;
