@@ -3,7 +3,7 @@
  * connections naming a missing entry or one of the wrong kind.
  */
 import type { Diagnostic } from './errors.js';
-import type { RunbookModel, StepModel } from './model.js';
+import type { BodyModel, RunbookModel, StepModel } from './model.js';
 import { closest } from './suggest.js';
 import { stepType } from '../steps/registry.js';
 
@@ -66,21 +66,24 @@ export function checkGraph(model: RunbookModel): Diagnostic[] {
   }
 
   // Connections named by steps (and rollbacks) exist and are of the right kind.
-  for (const s of model.steps.values()) {
-    for (const b of [s, s.rollback]) {
-      if (!b) continue;
-      const t = stepType(b.type);
-      const name = (b.body as { connection?: unknown } | undefined)?.connection;
-      if (!t?.connectionKind || typeof name !== 'string') continue;
-      const c = model.connections[name];
-      const at = () => src.pos([...b.path, 'connection']);
-      if (!c) {
-        const hint = closest(name, Object.keys(model.connections));
-        out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': unknown connection '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at() });
-      } else if (![t.connectionKind].flat().includes(c.kind)) {
-        out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${[t.connectionKind].flat().join(' or ')}`, ...at() });
-      }
+  const checkConnection = (s: StepModel, b: BodyModel) => {
+    const t = stepType(b.type);
+    const name = (b.body as { connection?: unknown } | undefined)?.connection;
+    if (!t?.connectionKind || typeof name !== 'string') return;
+    const c = model.connections[name];
+    const kinds = t.connectionKind;
+    if (c && (kinds === c.kind || (Array.isArray(kinds) && kinds.includes(c.kind)))) return;
+    const at = src.pos([...b.path, 'connection']);
+    if (!c) {
+      const hint = closest(name, Object.keys(model.connections));
+      out.push({ code: 'UNKNOWN_CONNECTION', message: `step '${s.id}': unknown connection '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, ...at });
+    } else {
+      out.push({ code: 'CONNECTION_KIND', message: `step '${s.id}': connection '${name}' is ${c.kind}, a ${b.type} step needs ${[kinds].flat().join(' or ')}`, ...at });
     }
+  };
+  for (const s of model.steps.values()) {
+    checkConnection(s, s);
+    if (s.rollback) checkConnection(s, s.rollback);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { EmbeddedActionsParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
+import { EmbeddedActionsParser, EOF, type IOrAlt, type IParserErrorMessageProvider, type IToken, type OrMethodOpts, type TokenType } from './chevrotain.js';
 import type { Expr } from './ast.js';
 import { binary, call, end, index, literal, member, unary } from './build-ast.js';
 import * as T from './tokens.js';
@@ -41,6 +41,9 @@ function chainHint(token: IToken): string {
     ? ' (comparisons cannot be chained; join them with &&)'
     : '';
 }
+
+/** A postfix operator as postfixOp parses it: `.name`, or `[index]` with its closing bracket. */
+type PostfixOp = { name?: IToken; index?: Expr; close?: IToken };
 
 /**
  * The grammar, loosest first (spec §3): `||`, `&&`, `!`, comparisons and `in`, `+ -`, `* / %`,
@@ -105,21 +108,24 @@ export class ExprParser extends EmbeddedActionsParser {
     return left;
   });
 
-  notExpr = this.RULE('notExpr', (): Expr =>
-    this.OR({
-      // The first alternative wins: a leading `!` negates the whole comparison.
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        {
-          ALT: () => {
-            const bang = this.CONSUME(T.Bang);
-            return unary(bang, this.SUBRULE(this.notExpr));
-          },
+  // The alternatives of each OR are made once, here: an array literal inside a rule is built again,
+  // closures and all, at every invocation (chevrotain's performance guide; ten of them for each
+  // primary). They take nothing from the invocation but `this`.
+  private readonly notAlts: OrMethodOpts<Expr> = {
+    // The first alternative wins: a leading `!` negates the whole comparison.
+    IGNORE_AMBIGUITIES: true,
+    DEF: [
+      {
+        ALT: () => {
+          const bang = this.CONSUME(T.Bang);
+          return unary(bang, this.SUBRULE(this.notExpr));
         },
-        { ALT: () => this.SUBRULE(this.comparison) },
-      ],
-    }),
-  );
+      },
+      { ALT: () => this.SUBRULE(this.comparison) },
+    ],
+  };
+
+  notExpr = this.RULE('notExpr', (): Expr => this.OR(this.notAlts));
 
   comparison = this.RULE('comparison', (): Expr => {
     let left = this.SUBRULE(this.additive);
@@ -148,17 +154,18 @@ export class ExprParser extends EmbeddedActionsParser {
     return left;
   });
 
-  unary = this.RULE('unary', (): Expr =>
-    this.OR([
-      {
-        ALT: () => {
-          const op = this.OR2([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Bang) }]);
-          return unary(op, this.SUBRULE(this.unary));
-        },
+  private readonly signAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Bang) }];
+  private readonly unaryAlts: IOrAlt<Expr>[] = [
+    {
+      ALT: () => {
+        const op = this.OR2(this.signAlts);
+        return unary(op, this.SUBRULE(this.unary));
       },
-      { ALT: () => this.SUBRULE(this.postfix) },
-    ]),
-  );
+    },
+    { ALT: () => this.SUBRULE(this.postfix) },
+  ];
+
+  unary = this.RULE('unary', (): Expr => this.OR(this.unaryAlts));
 
   postfix = this.RULE('postfix', (): Expr => {
     let object = this.SUBRULE(this.primary);
@@ -170,59 +177,59 @@ export class ExprParser extends EmbeddedActionsParser {
     return object;
   });
 
-  /** `.name` or `[expr]`, applied by postfix to what it follows. */
-  postfixOp = this.RULE('postfixOp', (): { name?: IToken; index?: Expr; close?: IToken } =>
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Dot);
-          // Step ids like `in` or `null` are valid, so keywords are member names too.
-          const name = this.OR2([
-            { ALT: () => this.CONSUME(T.Identifier) },
-            { ALT: () => this.CONSUME(T.In) },
-            { ALT: () => this.CONSUME(T.True) },
-            { ALT: () => this.CONSUME(T.False) },
-            { ALT: () => this.CONSUME(T.Null) },
-          ]);
-          return { name };
-        },
+  // Step ids like `in` or `null` are valid, so keywords are member names too.
+  private readonly memberNameAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.Identifier) },
+    { ALT: () => this.CONSUME(T.In) },
+    { ALT: () => this.CONSUME(T.True) },
+    { ALT: () => this.CONSUME(T.False) },
+    { ALT: () => this.CONSUME(T.Null) },
+  ];
+  private readonly postfixOpAlts: IOrAlt<PostfixOp>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Dot);
+        return { name: this.OR2(this.memberNameAlts) };
       },
-      {
-        ALT: () => {
-          this.CONSUME(T.LBracket);
-          const index = this.SUBRULE(this.expression);
-          return { index, close: this.CONSUME(T.RBracket) };
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.LBracket);
+        const index = this.SUBRULE(this.expression);
+        return { index, close: this.CONSUME(T.RBracket) };
       },
-    ]),
-  );
+    },
+  ];
 
-  primary = this.RULE('primary', (): Expr =>
-    this.OR([
-      { ALT: () => this.literal(this.CONSUME(T.StringLiteral)) },
-      { ALT: () => this.literal(this.CONSUME(T.NumberLiteral)) },
-      { ALT: () => this.literal(this.CONSUME(T.DurationLiteral)) },
-      { ALT: () => this.literal(this.CONSUME(T.True)) },
-      { ALT: () => this.literal(this.CONSUME(T.False)) },
-      { ALT: () => this.literal(this.CONSUME(T.Null)) },
-      { ALT: () => this.SUBRULE(this.list) },
-      { ALT: () => this.SUBRULE(this.call) },
-      {
-        ALT: () => {
-          const ident = this.CONSUME(T.Identifier);
-          return { kind: 'ident', name: ident.image, start: ident.startOffset, end: end(ident) };
-        },
+  /** `.name` or `[expr]`, applied by postfix to what it follows. */
+  postfixOp = this.RULE('postfixOp', (): PostfixOp => this.OR(this.postfixOpAlts));
+
+  private readonly primaryAlts: IOrAlt<Expr>[] = [
+    { ALT: () => this.literal(this.CONSUME(T.StringLiteral)) },
+    { ALT: () => this.literal(this.CONSUME(T.NumberLiteral)) },
+    { ALT: () => this.literal(this.CONSUME(T.DurationLiteral)) },
+    { ALT: () => this.literal(this.CONSUME(T.True)) },
+    { ALT: () => this.literal(this.CONSUME(T.False)) },
+    { ALT: () => this.literal(this.CONSUME(T.Null)) },
+    { ALT: () => this.SUBRULE(this.list) },
+    { ALT: () => this.SUBRULE(this.call) },
+    {
+      ALT: () => {
+        const ident = this.CONSUME(T.Identifier);
+        return { kind: 'ident', name: ident.image, start: ident.startOffset, end: end(ident) };
       },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          const group = this.SUBRULE(this.expression);
-          this.CONSUME(T.RParen);
-          return group;
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.LParen);
+        const group = this.SUBRULE(this.expression);
+        this.CONSUME(T.RParen);
+        return group;
       },
-    ]),
-  );
+    },
+  ];
+
+  primary = this.RULE('primary', (): Expr => this.OR(this.primaryAlts));
 
   list = this.RULE('list', (): Expr => {
     const open = this.CONSUME(T.LBracket);
