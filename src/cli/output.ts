@@ -20,7 +20,9 @@ export function printDiagnostics(diags: Diagnostic[], write: (s: string) => void
     }
     return sources.get(file);
   };
-  for (const d of sortDiagnostics(diags)) write(formatDiagnostic(d, sourceOf(d.file)) + '\n');
+  // One write for all of them: stderr on a pipe is written synchronously, one system call a write.
+  const text = sortDiagnostics(diags).map((d) => formatDiagnostic(d, sourceOf(d.file)) + '\n').join('');
+  if (text) write(text);
 }
 
 /** The text of each file a loaded runbook (and its sub-runbooks) was read from, by file name. */

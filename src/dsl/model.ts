@@ -201,30 +201,35 @@ export function buildModel(src: SourceFile): RunbookModel {
   // Built by assignment, not by one literal with spreads and a getter: V8 builds such a literal
   // property by property on a slow path, ~30 µs a step before the code is warm (docs/startup.md).
   const stepModel = (s: StepDoc, phase: string, section: StepModel['section'], path: Path, prev?: string): StepModel => {
-    const built: Omit<StepModel, 'where'> = Object.assign(bodyModel(s, path, defaults), {
-      id: s.id,
-      phase,
-      section,
-      needs: s.needs ?? (prev ? [prev] : []),
-      needsExplicit: s.needs !== undefined,
-      until: s.until && {
-        condition: { value: s.until.condition, path: [...path, 'until', 'condition'] },
-        every_ms: ms(s.until.every) ?? 2000,
-        within_ms: ms(s.until.within),
-      },
-      outputs: Object.fromEntries(
-        Object.entries(s.outputs ?? {}).map(([k, v]) => [k, { value: v, path: [...path, 'outputs', k] }]),
-      ),
-      on_failure: s.on_failure ?? 'abort',
-      rollback: s.rollback && Object.assign(bodyModel(s.rollback, [...path, 'rollback'], defaults), { idempotent: s.rollback.idempotent ?? false }),
-      idempotent: s.idempotent ?? false,
-      for_each: s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] },
-      concurrency: s.concurrency ?? 1,
-      estimate_ms: ms(s.estimate),
-      description: s.description,
-      irreversible: s.irreversible,
-    });
-    const m = built as StepModel;
+    // fromEntries, not assignment: an output named `__proto__` (refused by check-names) must stay a key.
+    const outputs: StepModel['outputs'] = s.outputs ? Object.fromEntries(Object.keys(s.outputs).map((k) => [k, { value: s.outputs![k], path: [...path, 'outputs', k] }])) : {};
+    let rollback: StepModel['rollback'];
+    if (s.rollback) {
+      rollback = bodyModel(s.rollback, [...path, 'rollback'], defaults) as NonNullable<StepModel['rollback']>;
+      rollback.idempotent = s.rollback.idempotent ?? false;
+    }
+    // Property by property onto the body's model: no second object to copy from (this runs once
+    // a step, before the code is compiled; docs/startup.md).
+    const m = bodyModel(s, path, defaults) as StepModel;
+    m.id = s.id;
+    m.phase = phase;
+    m.section = section;
+    m.needs = s.needs ?? (prev ? [prev] : []);
+    m.needsExplicit = s.needs !== undefined;
+    m.until = s.until && {
+      condition: { value: s.until.condition, path: [...path, 'until', 'condition'] },
+      every_ms: ms(s.until.every) ?? 2000,
+      within_ms: ms(s.until.within),
+    };
+    m.outputs = outputs;
+    m.on_failure = s.on_failure ?? 'abort';
+    m.rollback = rollback;
+    m.idempotent = s.idempotent ?? false;
+    m.for_each = s.for_each === undefined ? undefined : { value: s.for_each, path: [...path, 'for_each'] };
+    m.concurrency = s.concurrency ?? 1;
+    m.estimate_ms = ms(s.estimate);
+    m.description = s.description;
+    m.irreversible = s.irreversible;
     if (s.on !== undefined) m.on = { connection: s.on, path: [...path, 'on'] };
     if (s.batch !== undefined) m.batch = hostShareOf(s.batch);
     if (s.max_failures !== undefined) m.max_failures = hostShareOf(s.max_failures);
