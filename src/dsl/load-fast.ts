@@ -41,7 +41,8 @@ export function fastLoad(source: string): FastFile | undefined {
   } catch {
     return undefined;
   }
-  if (!plainSingleDocument(events, source)) return undefined;
+  const ends = plainSingleDocument(events, source);
+  if (!ends) return undefined;
   let data: unknown;
   try {
     data = constructFromEvents(events, { source, schema: CORE_SCHEMA, maxAliases: 0 })[0];
@@ -49,17 +50,15 @@ export function fastLoad(source: string): FastFile | undefined {
     return undefined;
   }
   // Positions are looked up in the events themselves, when a diagnostic asks: no index of every
-  // node is built (most runs ask for a handful), only where each collection's events end and, for
-  // the collections a lookup passes through, their children.
-  let ends: Int32Array | undefined;
+  // node is built (most runs ask for a handful), only where each collection's events end (noted by
+  // plainSingleDocument's pass) and, for the collections a lookup passes through, their children.
   // What each collection holds, indexed on its first visit: a map's entries by key (and whether a
   // key may not be a string), a sequence's items.
   const children = new Map<number, { entries?: Map<string, { at: number; keyAt: number }>; items?: number[]; opaque?: boolean }>();
   const childrenOf = (at: number) => {
     let c = children.get(at);
     if (c) return c;
-    ends ??= collectionEnds(events);
-    const skip = (i: number) => (isCollection(events[i]) ? ends![i] : i) + 1;
+    const skip = (i: number) => (isCollection(events[i]) ? ends[i] : i) + 1;
     if (events[at].type === EVENT_ID.MAPPING) {
       // A repeated key's last entry is the one js-yaml keeps.
       const entries = new Map<string, { at: number; keyAt: number }>();
@@ -127,18 +126,6 @@ export function fastLoad(source: string): FastFile | undefined {
 type ScalarEvent = Extract<Event, { type: typeof EVENT_ID.SCALAR }>;
 const isCollection = (e: Event) => e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE;
 
-/** For each collection's event, the index of the event that closes it. */
-function collectionEnds(events: Event[]): Int32Array {
-  const ends = new Int32Array(events.length);
-  const open: number[] = [];
-  for (let i = 0; i < events.length; i++) {
-    const t = events[i].type;
-    if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE || t === EVENT_ID.DOCUMENT) open.push(i);
-    else if (t === EVENT_ID.POP) ends[open.pop()!] = i;
-  }
-  return ends;
-}
-
 /**
  * Where a node starts, as yaml's `range[0]`: a collection at its first character, a scalar at its
  * opening quote or (plain) its first character. A block scalar is null, as yaml starts it at its
@@ -183,47 +170,52 @@ function plainText(source: string): boolean {
  * null is `''` to `yaml` and `'null'` to js-yaml; a collection as a key has no agreed string form;
  * yaml refuses an implicit key over 1,024 characters. Every key of a block map must also start in
  * the map's column: js-yaml reads text glued after a flow collection (`- [a]b: c`) as a key of an
- * outer map, where yaml sees an error.
+ * outer map, where yaml sees an error. Returns, when it is, where each collection's events end
+ * (noted on the way, for the position lookups); undefined when it is not.
  */
-function plainSingleDocument(events: Event[], source: string): boolean {
+function plainSingleDocument(events: Event[], source: string): Int32Array | undefined {
   let documents = 0;
   let rootIsMap = false;
-  // Per open collection: whether it is a map, how many nodes it has had (keys are the even ones),
-  // and for a block map the column its keys start in.
-  const open: Array<{ map: boolean; nodes: number; keyColumn?: number }> = [];
+  // For each collection's event, the index of the event that closes it (what positions skip by).
+  const ends = new Int32Array(events.length);
+  // Per open collection: its event, whether it is a map, how many nodes it has had (keys are the
+  // even ones), and for a block map the column its keys start in.
+  const open: Array<{ at: number; map: boolean; nodes: number; keyColumn?: number }> = [];
   // An index loop: this runs once per event (60,000 for a 1,000-step file) in code not yet compiled,
   // where for…of allocates an iterator result per element.
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     if (e.type === EVENT_ID.DOCUMENT) {
-      if (++documents > 1 || e.directives.length) return false;
+      if (++documents > 1 || e.directives.length) return undefined;
       continue;
     }
     if (e.type === EVENT_ID.POP) {
-      open.pop();
+      // The document's own POP closes no collection.
+      const closed = open.pop();
+      if (closed) ends[closed.at] = i;
       continue;
     }
     // Anchors go with aliases: alone they mean nothing, and yaml refuses some places js-yaml takes.
-    if (e.type === EVENT_ID.ALIAS || e.tagStart >= 0 || e.anchorStart >= 0) return false;
+    if (e.type === EVENT_ID.ALIAS || e.tagStart >= 0 || e.anchorStart >= 0) return undefined;
     const parent = open[open.length - 1];
     if (!parent) rootIsMap = e.type === EVENT_ID.MAPPING;
     const isKey = parent?.map === true && parent.nodes++ % 2 === 0;
     if (e.type !== EVENT_ID.SCALAR) {
-      if (isKey) return false;
+      if (isKey) return undefined;
       const block = e.type === EVENT_ID.MAPPING && e.style === COLLECTION_STYLE.BLOCK;
-      open.push({ map: e.type === EVENT_ID.MAPPING, nodes: 0, keyColumn: block ? column(source, e.start) : undefined });
+      open.push({ at: i, map: e.type === EVENT_ID.MAPPING, nodes: 0, keyColumn: block ? column(source, e.start) : undefined });
       continue;
     }
     if (!isKey) continue;
-    if (e.style === SCALAR_STYLE.PLAIN && isNullText(source, e.valueStart, e.valueEnd)) return false;
-    if (e.valueEnd - e.valueStart > LONG_KEY) return false;
+    if (e.style === SCALAR_STYLE.PLAIN && isNullText(source, e.valueStart, e.valueEnd)) return undefined;
+    if (e.valueEnd - e.valueStart > LONG_KEY) return undefined;
     if (parent.keyColumn !== undefined) {
       const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
-      if (e.style !== SCALAR_STYLE.PLAIN && !quoted) return false;
-      if (column(source, e.valueStart - (quoted ? 1 : 0)) !== parent.keyColumn) return false;
+      if (e.style !== SCALAR_STYLE.PLAIN && !quoted) return undefined;
+      if (column(source, e.valueStart - (quoted ? 1 : 0)) !== parent.keyColumn) return undefined;
     }
   }
-  return documents === 1 && rootIsMap;
+  return documents === 1 && rootIsMap ? ends : undefined;
 }
 
 const column = (source: string, offset: number) => offset - (source.lastIndexOf('\n', offset - 1) + 1);

@@ -25,8 +25,9 @@ export const connectionKinds: ConnectionKind<any, any>[] = [
   webhookConnection,
 ];
 
+const byName = new Map(stepTypes.map((t) => [t.name, t]));
 export function stepType(name: string): StepType<any> | undefined {
-  return stepTypes.find((t) => t.name === name);
+  return byName.get(name);
 }
 
 export function connectionKind(name: string): ConnectionKind<any, any> | undefined {

@@ -70,7 +70,8 @@ function lexError(source: string, e: ILexingError): ExprError {
 
 function deepFreeze<V>(v: V): V {
   if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x);
+    // for…in, not Object.values: no array a node (an AST is plain objects and arrays, no prototype chain to walk).
+    for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
     Object.freeze(v);
   }
   return v;

@@ -46,15 +46,20 @@ export function parseTemplate(text: string): TemplatePart[] {
   return parts;
 }
 
-// The first `}}` outside a string literal, so `${{ '}}' }}` works.
+// The first `}}` outside a string literal, so `${{ '}}' }}` works. A regex jumps from quote to `}}`
+// (validation parses every template of a file once, in code not yet compiled, where a loop over
+// characters is slow); inside a literal, a backslash escapes the next character.
+const QUOTE_OR_CLOSE = /['"]|\}\}/g;
 function findClose(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "'" || ch === '"') {
-      for (i++; i < text.length && text[i] !== ch; i++) if (text[i] === '\\') i++;
-    } else if (ch === '}' && text[i + 1] === '}') {
-      return i;
-    }
+  QUOTE_OR_CLOSE.lastIndex = from;
+  while (QUOTE_OR_CLOSE.test(text)) {
+    const end = QUOTE_OR_CLOSE.lastIndex;
+    if (text[end - 1] === '}') return end - 2;
+    const quote = text[end - 1];
+    let i = end;
+    for (; i < text.length && text[i] !== quote; i++) if (text[i] === '\\') i++;
+    if (i >= text.length) return -1;
+    QUOTE_OR_CLOSE.lastIndex = i + 1;
   }
   return -1;
 }
