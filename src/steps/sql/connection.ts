@@ -16,7 +16,7 @@ import type { JsonSchema } from '../../dsl/json-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../../dsl/duration.js';
 import type { ConnectionKind, ConnectionOpenContext, PreflightCheck } from '../types.js';
 import type { SshHosts } from '../ssh/index.js';
-import { TunnelSocket } from '../../transport/ssh/tunnel.js';
+import type { TunnelSocket } from '../../transport/ssh/tunnel.js';
 import { describeConnectError } from './errors.js';
 
 let driver: typeof pg | undefined;
@@ -216,6 +216,8 @@ async function openTunnelled(config: PostgresConnectionConfig, ctx: ConnectionOp
     throw new Error(`${where}: via '${config.via}' stands for ${ssh.hosts.length} hosts; a tunnel goes through exactly one`);
   }
   const conn = ssh.host(ssh.hosts[0]);
+  // Loaded with the first tunnel: validate and plan never open one (docs/startup.md).
+  const { TunnelSocket } = await import('../../transport/ssh/tunnel.js');
   return openPool(config, ctx, () => new TunnelSocket(conn));
 }
 

@@ -5,8 +5,13 @@
  * to the server are narrowed to the key types we know for it, as OpenSSH does, so that a host known
  * by its RSA key is not reported "changed" because it also has an ed25519 key.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+// node:crypto is loaded with the first fingerprint: `validate` reads this module (a step's `on:`
+// hosts) but never checks a key, and crypto is twenty of Node's internal modules (docs/startup.md).
+let crypto: typeof import('node:crypto') | undefined;
+const lazyCrypto = () => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 
 export interface KnownKey {
   type: string;
@@ -25,7 +30,7 @@ export interface HostKeyPolicy {
 
 /** `SHA256:<base64 without padding>` of a key blob, as `ssh-keygen -l` prints it. */
 export function fingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${lazyCrypto().createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 /** The key type written inside a blob (its first SSH string). */
@@ -42,7 +47,7 @@ function matchesName(pattern: string, name: string): boolean {
   if (pattern.startsWith('|1|')) {
     const [, , salt, hash] = pattern.split('|');
     if (!salt || !hash) return false;
-    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+    return lazyCrypto().createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
   }
   let negated = false;
   let hit = false;
