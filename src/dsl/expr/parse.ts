@@ -70,7 +70,7 @@ function lexError(source: string, e: ILexingError): ExprError {
 
 function deepFreeze<V>(v: V): V {
   if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    // for…in, not Object.values: no array a node (an AST is plain objects and arrays, no prototype chain to walk).
+    // for…in, not Object.values: no array per node (an AST is plain objects and arrays, nothing inherited to enumerate).
     for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
     Object.freeze(v);
   }
