@@ -14,4 +14,4 @@ const bundle = join(dirname(entry), '..', 'chevrotain.mjs');
 const lib = (await import(pathToFileURL(bundle).href)) as typeof Chevrotain;
 
 export const { EmbeddedActionsParser, EOF, createToken, Lexer } = lib;
-export type { CstNode, ILexingError, IOrAlt, IParserErrorMessageProvider, IRecognitionException, IToken, OrMethodOpts, TokenType } from 'chevrotain';
+export type { CstNode, ILexingError, IOrAlt, IParserErrorMessageProvider, IRecognitionException, IToken, OrMethodOpts, ParserMethod, TokenType } from 'chevrotain';

@@ -1,4 +1,4 @@
-import { EmbeddedActionsParser, EOF, type IOrAlt, type IParserErrorMessageProvider, type IToken, type OrMethodOpts, type TokenType } from './chevrotain.js';
+import { EmbeddedActionsParser, EOF, type IOrAlt, type IParserErrorMessageProvider, type IToken, type OrMethodOpts, type ParserMethod, type TokenType } from './chevrotain.js';
 import type { Expr } from './ast.js';
 import { binary, call, end, index, literal, member, unary } from './build-ast.js';
 import * as T from './tokens.js';
@@ -88,25 +88,24 @@ export class ExprParser extends EmbeddedActionsParser {
     this.ACTION(() => this.checks.push(fn));
   }
 
+  /**
+   * `operand (op operand)*`, folded to the left: the shape of `||`, `&&`, `+ -` and `* / %`. Called
+   * inside a rule, its DSL calls are that rule's (chevrotain records them against the rule running).
+   */
+  private leftFold(operand: ParserMethod<[], Expr>, op: TokenType): Expr {
+    let left = this.SUBRULE(operand);
+    this.MANY(() => {
+      const token = this.CONSUME(op);
+      left = binary(left, token, this.SUBRULE2(operand));
+    });
+    return left;
+  }
+
   expression = this.RULE('expression', (): Expr => this.SUBRULE(this.orExpr));
 
-  orExpr = this.RULE('orExpr', (): Expr => {
-    let left = this.SUBRULE(this.andExpr);
-    this.MANY(() => {
-      const op = this.CONSUME(T.OrOp);
-      left = binary(left, op, this.SUBRULE2(this.andExpr));
-    });
-    return left;
-  });
+  orExpr = this.RULE('orExpr', (): Expr => this.leftFold(this.andExpr, T.OrOp));
 
-  andExpr = this.RULE('andExpr', (): Expr => {
-    let left = this.SUBRULE(this.notExpr);
-    this.MANY(() => {
-      const op = this.CONSUME(T.AndOp);
-      left = binary(left, op, this.SUBRULE2(this.notExpr));
-    });
-    return left;
-  });
+  andExpr = this.RULE('andExpr', (): Expr => this.leftFold(this.notExpr, T.AndOp));
 
   // The alternatives of each OR are made once, here: an array literal inside a rule is built again,
   // closures and all, at every invocation (chevrotain's performance guide; ten of them for each
@@ -136,23 +135,9 @@ export class ExprParser extends EmbeddedActionsParser {
     return left;
   });
 
-  additive = this.RULE('additive', (): Expr => {
-    let left = this.SUBRULE(this.multiplicative);
-    this.MANY(() => {
-      const op = this.CONSUME(T.AdditiveOp);
-      left = binary(left, op, this.SUBRULE2(this.multiplicative));
-    });
-    return left;
-  });
+  additive = this.RULE('additive', (): Expr => this.leftFold(this.multiplicative, T.AdditiveOp));
 
-  multiplicative = this.RULE('multiplicative', (): Expr => {
-    let left = this.SUBRULE(this.unary);
-    this.MANY(() => {
-      const op = this.CONSUME(T.MultiplicativeOp);
-      left = binary(left, op, this.SUBRULE2(this.unary));
-    });
-    return left;
-  });
+  multiplicative = this.RULE('multiplicative', (): Expr => this.leftFold(this.unary, T.MultiplicativeOp));
 
   private readonly signAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Bang) }];
   private readonly unaryAlts: IOrAlt<Expr>[] = [
