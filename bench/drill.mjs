@@ -101,13 +101,12 @@ try {
   const floorM = median(floors, (x) => x.total);
   const floor = floorM.total;
   console.log(`floor: ${fmt(floor)} (fetch ${fmt(floorM.fetch)}, decrypt ${fmt(floorM.decrypt)}, pg_restore ${fmt(floorM.restore)}); median of ${ROUNDS}: ${floors.map((x) => fmt(x.total)).join(', ')}`);
-  for (const [jobs, runs] of [[1, ones], [2, twos]]) {
+  const [one, two] = [ones, twos].map((runs, k) => {
     const m = median(runs, (x) => x.ms);
-    console.log(`drill, jobs ${jobs}: run ${fmt(m.ms)}, CLI wall ${fmt(m.wall)} → ${(m.ms / floor).toFixed(2)}× the floor (wall ${(m.wall / floor).toFixed(2)}×); median of ${runs.map((x) => fmt(x.ms)).join(', ')}`);
+    console.log(`drill, jobs ${k + 1}: run ${fmt(m.ms)}, CLI wall ${fmt(m.wall)} → ${(m.ms / floor).toFixed(2)}× the floor (wall ${(m.wall / floor).toFixed(2)}×); median of ${runs.map((x) => fmt(x.ms)).join(', ')}`);
     for (const line of describe(m)) console.log(line);
-  }
-  const one = median(ones, (x) => x.ms).ms;
-  const two = median(twos, (x) => x.ms).ms;
+    return m.ms;
+  });
   console.log(`\nsummary: drill ${(one / floor).toFixed(2)}× the floor (target ≤ 1.2×) ${one / floor <= 1.2 ? 'met' : 'NOT met'}; parallel restore + swap ${(two / floor).toFixed(2)}× (goal ≤ 0.8×) ${two / floor <= 0.8 ? 'met' : 'not met'}`);
   if (one / floor > 1.2) failed = true;
 } finally {
