@@ -179,21 +179,18 @@ export class SourceFile {
       const known = fast.nearestStart(path, opts.key === true);
       if (known !== null) return this.at(known ?? 0);
     }
-    return this.at(this.walk(path, opts.key === true, (p) => this.keyOffset(p), (p) => this.node(p)?.range?.[0]) ?? 0);
+    return this.at(this.nearestStart(path, opts.key === true) ?? 0);
   }
 
-  /**
-   * The start of the value at `path` (its key's with `key`), else of its nearest existing ancestor;
-   * null as soon as a lookup says it cannot tell.
-   */
-  private walk(path: Path, key: boolean, keyAt: (p: Path) => number | null | undefined, valueAt: (p: Path) => number | null | undefined): number | null | undefined {
+  /** In the yaml document: the start of the value at `path` (its key's with `key`), else of its nearest existing ancestor. */
+  private nearestStart(path: Path, key: boolean): number | undefined {
     for (let len = path.length; len >= 0; len--) {
       const sub = path.slice(0, len);
       if (key && len === path.length && len > 0) {
-        const k = keyAt(sub);
+        const k = this.keyOffset(sub);
         if (k !== undefined) return k;
       }
-      const v = valueAt(sub);
+      const v = this.node(sub)?.range?.[0];
       if (v !== undefined) return v;
     }
     return undefined;
