@@ -95,6 +95,20 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     expect(commands.filter((c) => !listed.includes(c))).toEqual([]);
   });
 
+  it('validate and --help load no child_process (commander asks for it on a first spawn only, scripts/bundle.mjs)', () => {
+    // A preload that writes, at exit, which of Node's own modules the process loaded.
+    const preload = join(dir, 'modules.cjs');
+    const list = join(dir, 'modules.txt');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    for (const args of [['validate', 'ok.yaml'], ['--help']]) {
+      const r = spawnSync(process.execPath, ['-r', preload, BIN, ...args], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const loaded = readFileSync(list, 'utf8').split('\n');
+      expect(loaded).toContain('NativeModule vm');
+      expect(loaded.filter((m) => /child_process|dgram/.test(m))).toEqual([]);
+    }
+  });
+
   it('--version answers from package.json without the bundle', () => {
     const r = runbook(['--version']);
     expect(r.status).toBe(0);
