@@ -197,6 +197,23 @@ export function buildModel(src: SourceFile): RunbookModel {
     const pos = src.pos(p);
     return `${pos.file}:${pos.line}:${pos.col}`;
   };
+  // A step's `where`, computed on first use (runs report it; validating a valid file never does: it
+  // is a YAML lookup a step). One getter for every step of this file, the step's path kept aside: a
+  // getter made anew for each step cost ~6 ms of validating 1,000 steps (docs/startup.md; likely a
+  // hidden class per step's model, each with an accessor of its own).
+  const stepPaths = new WeakMap<object, Path>();
+  const lazyWhere: PropertyDescriptor = {
+    configurable: true,
+    enumerable: true,
+    get(this: StepModel) {
+      // `this` is the step's model, or an object made from it (Object.create) that reads it through.
+      let owner: object | null = this;
+      while (owner && !stepPaths.has(owner)) owner = Object.getPrototypeOf(owner);
+      const w = where(stepPaths.get(owner!)!);
+      Object.defineProperty(owner!, 'where', { value: w, enumerable: true });
+      return w;
+    },
+  };
 
   // Built by assignment, not by one literal with spreads and a getter: V8 builds such a literal
   // property by property on a slow path, ~30 µs a step before the code is warm (docs/startup.md).
@@ -233,16 +250,8 @@ export function buildModel(src: SourceFile): RunbookModel {
     if (s.on !== undefined) m.on = { connection: s.on, path: [...path, 'on'] };
     if (s.batch !== undefined) m.batch = hostShareOf(s.batch);
     if (s.max_failures !== undefined) m.max_failures = hostShareOf(s.max_failures);
-    // Computed on first use (runs report it; validating a valid file never does): a YAML lookup a step.
-    Object.defineProperty(m, 'where', {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const w = where(path);
-        Object.defineProperty(this, 'where', { value: w, enumerable: true });
-        return w;
-      },
-    });
+    stepPaths.set(m, path);
+    Object.defineProperty(m, 'where', lazyWhere);
     if (!steps.has(m.id)) steps.set(m.id, m);
     return m;
   };

@@ -2,7 +2,8 @@
 // data, it is exactly the data `yaml` gives, and it never accepts what `yaml` refuses. Checked on every
 // YAML file in the repository, on hand-picked corners of the YAML spec, and on generated documents of
 // every scalar and collection style. Also: validating a valid runbook never parses the `yaml` document.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -212,6 +213,26 @@ describe('fast YAML path', () => {
       // Nor to say where its steps are, which plan and run print.
       for (const s of loaded.model!.steps.values()) expect(s.where).toMatch(/:\d+:\d+$/);
       expect(loaded.src!.parsedDocument, f).toBe(false);
+    }
+  });
+
+  it("a step's where is its own position, read once, and an own enumerable property before and after", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbook-where-'));
+    try {
+      const file = join(dir, 'w.yaml');
+      writeFileSync(file, 'runbook: w\nphases:\n  - id: p\n    steps:\n      - id: a\n        log: one\n      -   id: b\n          log: two\n    finally:\n      - { id: c, log: three }\n');
+      const model = loadRunbook(file).model!;
+      const [a, b, c] = ['a', 'b', 'c'].map((id) => model.steps.get(id)!);
+      expect(Object.keys(a)).toContain('where');
+      // Read through an object made from the model, first: it is the step's own position still.
+      expect(Object.create(b).where).toBe(`${file}:7:11`);
+      expect({ ...a }.where).toBe(`${file}:5:9`);
+      expect(c.where).toBe(`${file}:10:9`);
+      for (const s of [a, b, c]) {
+        expect(Object.getOwnPropertyDescriptor(s, 'where')).toMatchObject({ value: s.where, enumerable: true });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
