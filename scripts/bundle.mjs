@@ -109,40 +109,41 @@ const clients = {
 };
 
 /**
+ * A plugin that changes one text in one file of a dependency as it is bundled. The build stops when
+ * the text is not there, so that an update of the package cannot drop the change silently.
+ */
+function patchDependency(name, file, text, replacement) {
+  return {
+    name: `runbook-${name}`,
+    setup(b) {
+      b.onLoad({ filter: new RegExp(`[\\\\/]node_modules[\\\\/]${file.replace(/[/.]/g, (c) => (c === '/' ? '[\\\\/]' : '\\.'))}$`) }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes(text)) throw new Error(`${args.path}: ${JSON.stringify(text)} not found (the package changed: review scripts/bundle.mjs's ${name})`);
+        return { contents: source.replace(text, replacement), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
  * The clients bundle runs on Node only. pg asks at load time whether it runs on Cloudflare Workers,
  * and on Node 20 (no `navigator`) it finds out by making a `new Response()`, which loads Node's own
- * fetch implementation: 10 ms of the first sql step, for an answer known when bundling. The build
- * stops if pg's code no longer has the function, so a pg update cannot drop this silently.
+ * fetch implementation: 10 ms of the first sql step, for an answer known when bundling.
  */
-const nodeOnly = {
-  name: 'runbook-node-only',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      const head = 'function isCloudflareRuntime() {';
-      if (!text.includes(head)) throw new Error(`${args.path}: isCloudflareRuntime() not found (pg changed: review scripts/bundle.mjs's nodeOnly)`);
-      return { contents: text.replace(head, `${head}\n  return false; // runbook: Node only (scripts/bundle.mjs)`), loader: 'js' };
-    });
-  },
-};
+const cloudflareProbe = 'function isCloudflareRuntime() {';
+const nodeOnly = patchDependency('nodeOnly', 'pg/lib/stream.js', cloudflareProbe, `${cloudflareProbe}\n  return false; // runbook: Node only (scripts/bundle.mjs)`);
 
 /**
  * commander loads `child_process` (and with it `net`, `dgram` and the streams) when it loads, for the
  * executable subcommands this CLI does not have: 2–4 ms of every start-up. In the CLI bundle it
- * loads the module on a first spawn instead. The build stops if commander's line changes.
+ * loads the module on a first spawn instead.
  */
-const lazyCommanderSpawn = {
-  name: 'runbook-lazy-commander-spawn',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      const line = "const childProcess = require('node:child_process');";
-      if (!text.includes(line)) throw new Error(`${args.path}: its child_process import changed (commander updated: review scripts/bundle.mjs's lazyCommanderSpawn)`);
-      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) }; // runbook: loaded on first use (scripts/bundle.mjs)";
-      return { contents: text.replace(line, lazy), loader: 'js' };
-    });
-  },
-};
+const lazyCommanderSpawn = patchDependency(
+  'lazyCommanderSpawn',
+  'commander/lib/command.js',
+  "const childProcess = require('node:child_process');",
+  "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) }; // runbook: loaded on first use (scripts/bundle.mjs)",
+);
 
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
 const clientsResult = await build({
