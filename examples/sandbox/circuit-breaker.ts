@@ -234,7 +234,12 @@ export class CircuitBreaker {
 
   private expireOpenState(): void {
     if (this.current !== 'OPEN') return;
-    if (this.now() - this.openedAt >= this.config.waitDurationInOpenState) this.transition('HALF_OPEN', false);
+    const left = this.openedAt + this.config.waitDurationInOpenState - this.now();
+    if (left <= 0) return this.transition('HALF_OPEN', false);
+    // A timer may fire a millisecond before the clock says the wait is over (Node's timers count
+    // from the event loop's cached time, the breaker from its clock): wait out the rest, or the
+    // breaker would stay OPEN until somebody read its state.
+    this.schedule(left);
   }
 
   private transition(to: BreakerState, manual: boolean): void {
@@ -260,7 +265,11 @@ export class CircuitBreaker {
 
   private scheduleHalfOpen(): void {
     if (!this.config.automaticTransitionFromOpenToHalfOpen) return;
-    this.timer = setTimeout(() => this.expireOpenState(), this.config.waitDurationInOpenState);
+    this.schedule(this.config.waitDurationInOpenState);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => this.expireOpenState(), ms);
     this.timer.unref();
   }
 

@@ -141,6 +141,19 @@ describe('OPEN', () => {
     expect(seen).toEqual(['OPEN', 'HALF_OPEN']);
     breaker.close();
   });
+
+  it('turns HALF_OPEN by its timer even when the timer fires before its clock says the wait is over', async () => {
+    // The breaker's clock runs 20 ms behind the timers: its first timer finds the wait not over.
+    let lag = 20;
+    const breaker = new CircuitBreaker('externalPricing', { waitDurationInOpenState: 30 }, { now: () => Date.now() - lag });
+    const seen: string[] = [];
+    breaker.onStateTransition((t) => seen.push(t.to));
+    breaker.transitionToOpenState();
+    lag = 40;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(seen).toEqual(['OPEN', 'HALF_OPEN']);
+    breaker.close();
+  });
 });
 
 describe('HALF_OPEN', () => {
