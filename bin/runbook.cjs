@@ -79,20 +79,21 @@ function load(name, grow = false) {
   return mod.exports;
 }
 
-// No bundle, or one older than tsc's last build (a `tsc`-only rebuild): the modules tsc wrote are
-// the current code, so they run instead.
+// No bundle, or tsc has built since scripts/bundle.mjs last made or checked it (a `tsc`-only
+// rebuild): the modules tsc wrote are the current code, so they run instead. The bundler's stamp,
+// not the bundle's own mtime: a build that changed only examples/ leaves the bundle as it was.
 function bundleIsCurrent() {
-  let bundled;
-  try {
-    bundled = fs.statSync(path.join(dist, 'runbook.bundle.cjs')).mtimeMs;
-  } catch {
-    return false;
-  }
-  try {
-    return fs.statSync(path.join(dist, '.tsbuildinfo')).mtimeMs <= bundled;
-  } catch {
-    return true;
-  }
+  const mtime = (name) => {
+    try {
+      return fs.statSync(path.join(dist, name)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  };
+  const bundled = mtime('runbook.bundle.cjs');
+  if (bundled === undefined) return false;
+  const built = mtime('.tsbuildinfo');
+  return built === undefined || built <= Math.max(bundled, mtime('.bundle-checked') ?? 0);
 }
 if (!bundleIsCurrent()) {
   import(require('node:url').pathToFileURL(path.join(dist, 'src', 'cli.js')).href);

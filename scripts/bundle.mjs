@@ -12,7 +12,7 @@
 // Usage: node scripts/bundle.mjs [--force]   (npm run build runs it after tsc; it does nothing when
 // both bundles are newer than everything they are made from, so the code caches survive a no-op build)
 import { build } from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -23,6 +23,10 @@ const DIST = join(ROOT, 'dist');
 const SRC = join(DIST, 'src');
 const OUT = join(DIST, 'runbook.bundle.cjs');
 const CLIENTS_OUT = join(DIST, 'clients.bundle.cjs');
+/** Written each time this script has made the bundles or found them current, after tsc: the launcher
+ * runs the bundle only when this is newer than tsc's last build (dist/.tsbuildinfo), which tsc also
+ * writes for a change outside dist/src (examples/) that leaves the bundles current. */
+const CHECKED = join(DIST, '.bundle-checked');
 /** The network clients: most of the code by size (~3 MB), needed only by the steps that talk to a
  * service. They are a second bundle with a code cache of its own, loaded on the first require of one
  * of them, so that `validate`, `plan` and a shell-only run never read them. */
@@ -55,6 +59,7 @@ function upToDate() {
   return built > newest;
 }
 if (!process.argv.includes('--force') && upToDate()) {
+  writeFileSync(CHECKED, '');
   console.log('bundle: up to date');
   process.exit(0);
 }
@@ -179,6 +184,7 @@ const result = await build({
 });
 await asciiOnly(CLIENTS_OUT);
 await asciiOnly(OUT);
+writeFileSync(CHECKED, '');
 const mb = (r) => (Object.values(r.metafile.outputs)[0].bytes / 1024 / 1024).toFixed(1);
 // Caches made for an earlier build are never read again (their names carry its size and mtime).
 await rm(join(DIST, '.v8-cache'), { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * cache per command (docs/startup.md). What the cache must never change: what the command does.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,39 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       expect(loaded).toContain('NativeModule vm');
       expect(loaded.filter((m) => /child_process|dgram/.test(m))).toEqual([]);
     }
+  });
+
+  it("runs the bundle unless tsc built after the bundler last made or checked it (a build of examples/ alone keeps it)", () => {
+    const root = join(dir, 'stamp');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    mkdirSync(join(root, 'dist'));
+    copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
+    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
+    for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
+    symlinkSync(join(REPO, 'dist/src'), join(root, 'dist/src'));
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
+    const at = (name: string, seconds: number) => {
+      const f = join(root, 'dist', name);
+      if (!existsSync(f)) writeFileSync(f, '');
+      utimesSync(f, seconds, seconds);
+    };
+    const usesBundle = () => {
+      const r = spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), 'validate', 'ok.yaml'], { cwd: dir, encoding: 'utf8', env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      return /code cache \w+ \(.*runbook-validate-/.test(r.stderr);
+    };
+    const t = Math.floor(Date.now() / 1000) - 1000;
+    at('runbook.bundle.cjs', t);
+    at('.tsbuildinfo', t + 10);
+    // tsc built after the bundle, and the bundler has not looked since: tsc's modules run.
+    expect(usesBundle()).toBe(false);
+    // The bundler found the bundle current after that build (only examples/ had changed).
+    at('.bundle-checked', t + 20);
+    expect(usesBundle()).toBe(true);
+    // tsc built again, after the check.
+    at('.tsbuildinfo', t + 30);
+    expect(usesBundle()).toBe(false);
   });
 
   it('--version answers from package.json without the bundle', () => {
