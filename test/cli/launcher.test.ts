@@ -17,6 +17,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const runbook = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env, RUNBOOK_CODE_CACHE_DEBUG: '1' } });
 
+/**
+ * A copy of the installed command (the launcher, package.json and both bundles; tsc's modules,
+ * node_modules and schema/ linked) with a dist/ of its own: its code caches and stamps are its own,
+ * not the repo's that the other tests write. `run` starts it in `dir`, printing what the cache did.
+ */
+function installedCopy(name: string) {
+  const root = join(dir, name);
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'dist'));
+  copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
+  copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
+  for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
+  symlinkSync(join(REPO, 'dist/src'), join(root, 'dist/src'));
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1' } });
+  return { root, run };
+}
+
 if (!bundled && process.env.CI === 'true') throw new Error('dist/runbook.bundle.cjs is missing: npm run build makes it');
 if (!bundled) console.log('skipped: dist/runbook.bundle.cjs not built (npm run build)');
 
@@ -47,15 +67,7 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
   });
 
   it("the clients bundle's cache is made again when a run compiled more of it, and only then", () => {
-    // A copy of the installed command with a cache folder of its own (other tests write the repo's).
-    const root = join(dir, 'copy');
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    mkdirSync(join(root, 'dist'));
-    copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
-    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
-    for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
-    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
-    symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
+    const { root, run: runCopy } = installedCopy('copy');
     // Both steps fail at once on a refused loopback port: what matters is which client they load.
     writeFileSync(join(dir, 'http.yaml'), 'runbook: h\nconnections:\n  app: { http: { base_url: "http://127.0.0.1:1" } }\nphases:\n  - id: p\n    steps:\n      - { id: a, http: { connection: app, url: /x }, irreversible: "a read" }\n');
     writeFileSync(join(dir, 's3.yaml'), 'runbook: s\nconnections:\n  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }\nphases:\n  - id: p\n    steps:\n      - { id: a, s3: { connection: store, action: head, key: k }, timeout: 5s }\n');
@@ -65,11 +77,7 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       return f ? { size: statSync(join(folder, f)).size, mtime: statSync(join(folder, f)).mtimeMs } : undefined;
     };
     const run = (file: string) => {
-      const r = spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), 'run', file, '--no-tui', '--state-dir', join(dir, 'state-copy')], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1' },
-      });
+      const r = runCopy(['run', file, '--no-tui', '--state-dir', join(dir, 'state-copy')]);
       expect(r.stderr, r.stderr).toMatch(/code cache \w+ \(.*clients-run-/);
       return r;
     };
@@ -110,22 +118,14 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
   });
 
   it("runs the bundle unless tsc built after the bundler last made or checked it (a build of examples/ alone keeps it)", () => {
-    const root = join(dir, 'stamp');
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    mkdirSync(join(root, 'dist'));
-    copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
-    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
-    for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
-    symlinkSync(join(REPO, 'dist/src'), join(root, 'dist/src'));
-    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
-    symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
+    const { root, run } = installedCopy('stamp');
     const at = (name: string, seconds: number) => {
       const f = join(root, 'dist', name);
       if (!existsSync(f)) writeFileSync(f, '');
       utimesSync(f, seconds, seconds);
     };
     const usesBundle = () => {
-      const r = spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), 'validate', 'ok.yaml'], { cwd: dir, encoding: 'utf8', env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1' } });
+      const r = run(['validate', 'ok.yaml']);
       expect(r.status, r.stderr).toBe(0);
       return /code cache \w+ \(.*runbook-validate-/.test(r.stderr);
     };
