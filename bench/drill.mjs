@@ -42,8 +42,16 @@ try {
   // dirty pages written out first, so that no measurement pays for the one before it.
   const fresh = async () => {
     await sb.pg.psql('DROP TABLE trades CASCADE');
+    // A parallel drill keeps the database it replaced (app_before_…): dropped, so that the cluster
+    // stays the size it was.
+    const kept = (await sb.pg.psql("SELECT string_agg(quote_ident(datname), ' ') FROM pg_database WHERE datname LIKE 'app\\_before\\_%'")).trim();
+    for (const db of kept ? kept.split(' ') : []) await sb.pg.psql(`DROP DATABASE ${db}`, 'postgres');
     await sb.pg.psql('CHECKPOINT');
   };
+  // No autovacuum: each restore writes a million rows, and a worker that vacuums them during a later
+  // measurement (floor or drill alike) moved single measurements by ±30%.
+  await sb.pg.psql('ALTER SYSTEM SET autovacuum = off');
+  await sb.pg.psql('SELECT pg_reload_conf()');
 
   // The floor: fetch, decrypt, restore — nothing else.
   const dir = join(sb.workDir, 'floor');
@@ -95,6 +103,9 @@ try {
     floors.push(await floorOnce());
     ones.push(await drill(1));
     twos.push(await drill(2));
+    const phase = (d, id) => d.run.events.find((e) => e.type === 'phase.finished' && e.phase === id)?.duration_ms ?? NaN;
+    const step = (d, id) => d.run.events.find((e) => e.type === 'step.finished' && e.step === id)?.duration_ms ?? NaN;
+    console.log(`round ${r + 1}: floor ${fmt(floors[r].total)} (pg_restore ${fmt(floors[r].restore)}) · drill ${fmt(ones[r].ms)} (restore phase ${fmt(phase(ones[r], 'restore'))}, pg-restore ${fmt(step(ones[r], 'pg-restore'))}) · jobs 2 ${fmt(twos[r].ms)} (restore phase ${fmt(phase(twos[r], 'restore'))})`);
   }
   s3.destroy();
   const median = (xs, f) => [...xs].sort((a, b) => f(a) - f(b))[Math.floor(xs.length / 2)];

@@ -3,7 +3,7 @@
  * the manual transitions), and the Prometheus scrape.
  */
 import { IllegalStateTransitionError, type BreakerState, type CircuitBreaker } from './circuit-breaker.js';
-import { checkDatabase } from './trading-service-db.js';
+import { checkDatabase, VALIDATION_QUERY } from './trading-service-db.js';
 import { HttpError, type Route } from './trading-service-http.js';
 import { renderPrometheus } from './trading-service-metrics.js';
 import type { ServiceState } from './trading-service-state.js';
@@ -30,7 +30,7 @@ export function actuatorRoutes(s: ServiceState): Route[] {
       uri: '/actuator/prometheus',
       pattern: /^\/actuator\/prometheus\/?$/,
       handle: async () => {
-        const db = await checkDatabase(s.pool);
+        const db = await checkDatabase(s.pool, { count: true });
         const text = renderPrometheus([s.breaker], s.requests, {
           trades: db.status === 'UP' ? db.trades : undefined,
           maintenance: s.maintenance,
@@ -54,7 +54,7 @@ async function health(s: ServiceState) {
   const components = {
     db:
       db.status === 'UP'
-        ? { status: 'UP', details: { database: 'PostgreSQL', trades: db.trades, accounts: db.accounts } }
+        ? { status: 'UP', details: { database: 'PostgreSQL', validationQuery: VALIDATION_QUERY } }
         : { status: 'DOWN', details: { database: 'PostgreSQL', error: db.error, ...(db.code ? { code: db.code } : {}) } },
     externalPricing: { status: s.pricing.failing ? 'DOWN' : 'UP' },
     circuitBreakers: {

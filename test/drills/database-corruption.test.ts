@@ -6,11 +6,12 @@
  * damaged backup is refused (sha256) while the failure is assessed, before anything changes, and the
  * incident stays open.
  */
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { countTrades, corruptObject, takeBackup } from '../../examples/sandbox/demo-scenarios.js';
 import { SANDBOX_ROUTING_KEY } from '../../examples/sandbox/services/notify-receiver.js';
 import { seedFingerprint } from '../../examples/sandbox/trading-service.js';
-import { drill, drillUnavailableReason, expectRtoMet, report, useSandbox } from './sandbox-drill.js';
+import { drill, drillUnavailableReason, expectRtoMet, report, useSandbox, watchNames } from './sandbox-drill.js';
 
 const skip = drillUnavailableReason() !== undefined;
 const TRADES = 2000;
@@ -32,9 +33,16 @@ describe.skipIf(skip)('drill: database corruption (scenario 1)', () => {
     expect(await countTrades(ctx.sb)).toBeUndefined();
     expect(await getJson(`${ctx.sb.app.url}/actuator/health`)).toMatchObject({ status: 503, body: { status: 'DOWN' } });
 
+    const watcher = watchNames(`${ctx.sb.workDir}/restore`);
     const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    watcher.close();
     expect(run.code, run.stderr).toBe(0);
     expect(run.finished).toMatchObject({ status: 'succeeded', measures: { rows_restored: TRADES } });
+    // One job decrypts as it restores: the work folder only ever held the encrypted download and the
+    // manifest (and their partial downloads), never a plaintext dump; the finally step removed both.
+    expect([...watcher.names].filter((f) => !/^\.?(restore\.dump\.age|manifest\.json)(\.[0-9a-f]+\.part)?$/.test(f))).toEqual([]);
+    expect(watcher.names).toContain('restore.dump.age');
+    expect(readdirSync(`${ctx.sb.workDir}/restore`)).toEqual([]);
     expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
     expect(await getJson(`${ctx.sb.app.url}/actuator/health`)).toMatchObject({ status: 200, body: { status: 'UP' } });
     expect((await getJson(`${ctx.sb.app.url}/admin/maintenance`)).body).toEqual({ maintenance: false });

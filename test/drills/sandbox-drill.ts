@@ -2,7 +2,7 @@
  * Shared by the drills: whether they can run here (PostgreSQL binaries, a built CLI), a sandbox per
  * describe block, running a scenario's runbook through the real CLI, and reading its report.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { CLI_JS, runCli, runRunbook, type RunbookRun } from '../../examples/sandbox/demo-cli.js';
@@ -72,3 +72,16 @@ export async function expectRtoMet(ctx: DemoContext, run: RunbookRun, objectiveM
   expect(json.rto).toEqual({ objective_ms: objectiveMs, achieved_ms: run.finished!.duration_ms, met: true });
 }
 
+
+/**
+ * Every name that appears in `dir` while it is watched (inotify through fs.watch): what a run wrote
+ * there, even if it removed it again before the end. The folder is created first.
+ */
+export function watchNames(dir: string): { names: Set<string>; close(): void } {
+  mkdirSync(dir, { recursive: true });
+  const names = new Set<string>();
+  const watcher = watch(dir, (_event, name) => {
+    if (name) names.add(String(name));
+  });
+  return { names, close: () => watcher.close() };
+}
