@@ -7,13 +7,15 @@
 // and each phase's share of the median drill.
 //
 //   node bench/drill.mjs [rows]        (default 1,000,000; needs a build: npm run build)
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 const dist = new URL('../dist/', import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
 // The pinned AWS SDK warns that its later releases need Node 22 (as the CLI, we silence that one).
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = (w, ...rest) => (String(w).startsWith('NodeVersionSupportWarning') ? undefined : emitWarning(w, ...rest));
@@ -72,10 +74,28 @@ try {
     return { total: restored - f0, fetch: fetched - f0, decrypt: decrypted - fetched, restore: restored - decrypted };
   };
 
-  const drill = async (jobs) => {
+  // For scale, not part of the floor: the same GET from a fresh Node process (node start, the SDK's
+  // load and first request), as any fresh command pays it (the drill's CLI included).
+  // (Asynchronously: the S3 server runs in this process.)
+  const coldFetch = async () => {
+    const c0 = performance.now();
+    await execFileAsync(process.execPath, ['--input-type=module', '-e', `
+      import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+      import { createWriteStream } from 'node:fs';
+      import { pipeline } from 'node:stream/promises';
+      const s3 = new S3Client({ endpoint: ${JSON.stringify(sb.s3.endpoint)}, region: ${JSON.stringify(sb.s3.region)}, forcePathStyle: true, credentials: { accessKeyId: ${JSON.stringify(sb.s3.accessKeyId)}, secretAccessKey: ${JSON.stringify(sb.s3.secretAccessKey)} }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const obj = await s3.send(new GetObjectCommand({ Bucket: ${JSON.stringify(sb.bucket)}, Key: ${JSON.stringify(key)} }));
+      await pipeline(obj.Body, createWriteStream(${JSON.stringify(join(dir, 'cold.dump.age'))}));
+      s3.destroy();`], { cwd: new URL('..', import.meta.url).pathname });
+    const c1 = performance.now();
+    await execFileAsync(process.execPath, ['-e', '0']);
+    return { total: c1 - c0, node: performance.now() - c1 };
+  };
+
+  const drill = async (jobs, runbook = 'database-corruption') => {
     await fresh();
     const w0 = performance.now();
-    const run = await runRunbook('database-corruption', {
+    const run = await runRunbook(runbook, {
       stateDir: ctx.stateDir,
       env: sb.env,
       params: { bucket: sb.bucket, work_dir: join(sb.workDir, `restore-${jobs}`), jobs },
@@ -98,13 +118,20 @@ try {
 
   // Rounds of floor, drill and parallel drill, interleaved so that each sees the same machine; the
   // medians are compared. Every measurement starts from a checkpointed database with the table gone.
-  const floors = [], ones = [], twos = [];
+  // DRILL_ALSO=<runbook file>: one more drill (one job) per round with another version of the runbook,
+  // for an A/B in the same rounds (e.g. the previous commit's: git show HEAD~1:runbooks/… > /tmp/old.yaml).
+  const also = process.env.DRILL_ALSO;
+  const floors = [], ones = [], twos = [], alsos = [], colds = [];
+  // The arms' order turns round by round: each one follows each other one as often, so that what
+  // a measurement leaves behind (a swapped-in database, written-out pages) favours none.
+  const arms = [() => floorOnce().then((x) => floors.push(x)), () => drill(1).then((x) => ones.push(x)), () => drill(2).then((x) => twos.push(x))];
+  if (also) arms.push(() => drill(1, also).then((x) => alsos.push(x)));
   for (let r = 0; r < ROUNDS; r++) {
-    floors.push(await floorOnce());
-    ones.push(await drill(1));
-    twos.push(await drill(2));
+    for (let k = 0; k < arms.length; k++) await arms[(r + k) % arms.length]();
+    colds.push(await coldFetch());
     const phase = (d, id) => d.run.events.find((e) => e.type === 'phase.finished' && e.phase === id)?.duration_ms ?? NaN;
     const step = (d, id) => d.run.events.find((e) => e.type === 'step.finished' && e.step === id)?.duration_ms ?? NaN;
+    if (also) console.log(`round ${r + 1}: ${also}: ${fmt(alsos[r].ms)} (restore phase ${fmt(phase(alsos[r], 'restore'))}, pg-restore ${fmt(step(alsos[r], 'pg-restore'))})`);
     console.log(`round ${r + 1}: floor ${fmt(floors[r].total)} (pg_restore ${fmt(floors[r].restore)}) · drill ${fmt(ones[r].ms)} (restore phase ${fmt(phase(ones[r], 'restore'))}, pg-restore ${fmt(step(ones[r], 'pg-restore'))}) · jobs 2 ${fmt(twos[r].ms)} (restore phase ${fmt(phase(twos[r], 'restore'))})`);
   }
   s3.destroy();
@@ -112,12 +139,22 @@ try {
   const floorM = median(floors, (x) => x.total);
   const floor = floorM.total;
   console.log(`floor: ${fmt(floor)} (fetch ${fmt(floorM.fetch)}, decrypt ${fmt(floorM.decrypt)}, pg_restore ${fmt(floorM.restore)}); median of ${ROUNDS}: ${floors.map((x) => fmt(x.total)).join(', ')}`);
+  const coldM = median(colds, (x) => x.total);
+  console.log(`for scale: the floor's GET from a fresh process takes ${fmt(coldM.total)} (\`node -e 0\` ${fmt(coldM.node)}), against ${fmt(floorM.fetch)} with the bench's warm client`);
   const [one, two] = [ones, twos].map((runs, k) => {
     const m = median(runs, (x) => x.ms);
     console.log(`drill, jobs ${k + 1}: run ${fmt(m.ms)}, CLI wall ${fmt(m.wall)} → ${(m.ms / floor).toFixed(2)}× the floor (wall ${(m.wall / floor).toFixed(2)}×); median of ${runs.map((x) => fmt(x.ms)).join(', ')}`);
+    // Each round's drill against the same round's floor: the machine's drift between rounds cancels.
+    const ratios = runs.map((x, r) => x.ms / floors[r].total).sort((a, b) => a - b);
+    console.log(`  per round: ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}× median (${ratios[0].toFixed(2)}–${ratios[ratios.length - 1].toFixed(2)}×)`);
     for (const line of describe(m)) console.log(line);
     return m.ms;
   });
+  if (also) {
+    const m = median(alsos, (x) => x.ms);
+    console.log(`drill by ${also}: run ${fmt(m.ms)} → ${(m.ms / floor).toFixed(2)}× the floor; median of ${alsos.map((x) => fmt(x.ms)).join(', ')}`);
+    for (const line of describe(m)) console.log(line);
+  }
   console.log(`\nsummary: drill ${(one / floor).toFixed(2)}× the floor (target ≤ 1.2×) ${one / floor <= 1.2 ? 'met' : 'NOT met'}; parallel restore + swap ${(two / floor).toFixed(2)}× (goal ≤ 0.8×) ${two / floor <= 0.8 ? 'met' : 'not met'}`);
   if (one / floor > 1.2) failed = true;
 } finally {
