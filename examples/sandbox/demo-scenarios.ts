@@ -48,8 +48,9 @@ export async function prepare(ctx: DemoContext, runbook: string, params: Params)
 }
 
 /** A verified full backup in the sandbox's bucket, through runbooks/full-backup.yaml. */
-export async function takeBackup(ctx: DemoContext): Promise<string> {
-  const run = await prepare(ctx, 'full-backup', { bucket: ctx.sb.bucket, work_dir: join(ctx.sb.workDir, 'backups') });
+/** A full backup by runbooks/full-backup.yaml (`params` adds to or overrides its params: `format`, `jobs`); its key. */
+export async function takeBackup(ctx: DemoContext, params: Params = {}): Promise<string> {
+  const run = await prepare(ctx, 'full-backup', { bucket: ctx.sb.bucket, work_dir: join(ctx.sb.workDir, 'backups'), ...params });
   const key = stepOutputs(run, 'verify').key as string;
   ctx.say(`backup ${key} taken by runbooks/full-backup.yaml in ${ms(run.finished?.duration_ms)}`);
   return key;
