@@ -139,6 +139,20 @@ const cloudflareProbe = 'function isCloudflareRuntime() {';
 const nodeOnly = patchDependency('nodeOnly', 'pg/lib/stream.js', cloudflareProbe, `${cloudflareProbe}\n  return false; // runbook: Node only (scripts/bundle.mjs)`);
 
 /**
+ * undici's cookie helpers accept its own Headers and Node's: they read `globalThis.Headers` when the
+ * module loads, and that getter loads Node's whole built-in fetch implementation (~8 ms of the first
+ * http or notify step, which shares the thread with a drill's first S3 request). The check is made
+ * on the helpers' first call instead (this CLI never calls them); what it accepts is unchanged.
+ */
+const brandCheck = 'const brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean))';
+const lazyUndiciCookies = patchDependency(
+  'lazyUndiciCookies',
+  'undici/lib/web/cookies/index.js',
+  brandCheck,
+  'function brandChecks (headers) { return (brandChecks.check ??= webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean)))(headers) } // runbook: on first use (scripts/bundle.mjs)',
+);
+
+/**
  * commander loads `child_process` (and with it `net`, `dgram` and the streams) when it loads, for the
  * executable subcommands this CLI does not have: 2–4 ms of every start-up. In the CLI bundle it
  * loads the module on a first spawn instead.
@@ -161,7 +175,7 @@ const clientsResult = await build({
   },
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
-  plugins: [nodeOnly],
+  plugins: [nodeOnly, lazyUndiciCookies],
 });
 
 const result = await build({

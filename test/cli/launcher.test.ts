@@ -2,8 +2,10 @@
  * bin/runbook.cjs, the installed `runbook`: it runs the bundle (scripts/bundle.mjs) through a V8 code
  * cache per command (docs/startup.md). What the cache must never change: what the command does.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +116,39 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       const loaded = readFileSync(list, 'utf8').split('\n');
       expect(loaded).toContain('NativeModule vm');
       expect(loaded.filter((m) => /child_process|dgram/.test(m))).toEqual([]);
+    }
+  });
+
+  it("a run's first http step does not load Node's own fetch (undici's cookie check waits for its first use, scripts/bundle.mjs)", async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      writeFileSync(
+        join(dir, 'http.yaml'),
+        ['runbook: http-once', 'title: One http step', 'connections:', '  app: { http: { base_url: "${{ env.APP_URL }}" } }', 'phases:', '  - id: p', '    steps:', '      - { id: get, http: { connection: app, url: /x } }', ''].join('\n'),
+      );
+      const preload = join(dir, 'modules-http.cjs');
+      const list = join(dir, 'modules-http.txt');
+      writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+      // Asynchronously: the server answers from this process.
+      const child = spawn(process.execPath, ['-r', preload, BIN, 'run', 'http.yaml', '--state-dir', join(dir, 'st-http'), '--yes', '--no-tui'], {
+        cwd: dir,
+        env: { ...process.env, APP_URL: url },
+        stdio: 'ignore',
+      });
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(requests).toBe(1);
+      const loaded = readFileSync(list, 'utf8').split('\n');
+      expect(loaded).toContain('NativeModule http');
+      expect(loaded.filter((m) => m.includes('internal/deps/undici'))).toEqual([]);
+    } finally {
+      server.close();
     }
   });
 
