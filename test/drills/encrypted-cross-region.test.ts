@@ -10,6 +10,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { corruptObject, countTrades, takeBackup } from '../../examples/sandbox/demo-scenarios.js';
 import { DR_BUCKET } from '../../examples/sandbox/sandbox.js';
@@ -56,6 +57,24 @@ describe.skipIf(skip)('drill: encrypted backups in two regions', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(String(stepFinished(run.events, 'download')!.error)).toContain('sha256 mismatch');
     expect(stepFinished(run.events, 'download-dr')).toMatchObject({ status: 'succeeded' });
+    expect(run.finished).toMatchObject({ status: 'succeeded', measures: { backup_region: 'eu-central-1', backup_key: key, rows_restored: TRADES } });
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
+  });
+
+  it('a newer object without a sha256 in the primary region is refused before it is downloaded: the second region serves', async () => {
+    const ctx = box.ctx();
+    const key = await takeBackup(ctx);
+    // Newer than the real backup and under the same prefix, but not made by full-backup.yaml: no sha256.
+    const stray = key.replace(/\d{8}T\d{6}Z/, '29991231T235959Z');
+    const s3 = new S3Client({ endpoint: ctx.sb.s3.endpoint, region: ctx.sb.s3.region, forcePathStyle: true, credentials: { accessKeyId: ctx.sb.s3.accessKeyId, secretAccessKey: ctx.sb.s3.secretAccessKey } });
+    await s3.send(new PutObjectCommand({ Bucket: ctx.sb.bucket, Key: stray, Body: 'not a backup' }));
+    s3.destroy();
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    expect(run.code, run.stderr).toBe(0);
+    expect(stepFinished(run.events, 'find-backup')).toMatchObject({ status: 'failed' });
+    expect(String(stepFinished(run.events, 'find-backup')!.error)).toContain('result.sha256 != null');
+    expect(stepFinished(run.events, 'download')).toMatchObject({ status: 'skipped' });
     expect(run.finished).toMatchObject({ status: 'succeeded', measures: { backup_region: 'eu-central-1', backup_key: key, rows_restored: TRADES } });
     expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
   });
