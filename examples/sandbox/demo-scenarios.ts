@@ -47,8 +47,7 @@ export async function prepare(ctx: DemoContext, runbook: string, params: Params)
   return run;
 }
 
-/** A verified full backup in the sandbox's bucket, through runbooks/full-backup.yaml. */
-/** A full backup by runbooks/full-backup.yaml (`params` adds to or overrides its params: `format`, `jobs`); its key. */
+/** A verified full backup in the sandbox's buckets, through runbooks/full-backup.yaml (`params` adds to or overrides its params: `format`, `jobs`); its key. */
 export async function takeBackup(ctx: DemoContext, params: Params = {}): Promise<string> {
   const run = await prepare(ctx, 'full-backup', { bucket: ctx.sb.bucket, work_dir: join(ctx.sb.workDir, 'backups'), ...params });
   const key = stepOutputs(run, 'verify').key as string;
