@@ -151,10 +151,12 @@ function scalarStart(e: ScalarEvent): number | null {
 
 /**
  * Text where the two parsers' rules on what is valid YAML agree: no tab anywhere (yaml refuses tabs
- * as indentation in places js-yaml lets pass) and no document marker but a `---` opening the file.
+ * as indentation in places js-yaml lets pass), no byte order mark but one opening the file (yaml
+ * drops one at the start of a later line, js-yaml keeps it in the key: `\n\ufeffk: v`), and no
+ * document marker but a `---` opening the file.
  */
 function plainText(source: string): boolean {
-  if (source.includes('\t')) return false;
+  if (source.includes('\t') || source.indexOf('\ufeff', 1) !== -1) return false;
   // Anything that looks like a marker, even indented or inside a value (js-yaml takes an indented
   // `---` for one); a declined file just takes the slower path.
   // Most runbooks hold neither: two substring searches spare the regex its walk over every position.
