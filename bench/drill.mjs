@@ -23,6 +23,7 @@ const { startSandbox } = await import(join(dist, 'examples/sandbox/sandbox.js'))
 const { takeBackup, countTrades } = await import(join(dist, 'examples/sandbox/demo-scenarios.js'));
 const { runRunbook } = await import(join(dist, 'examples/sandbox/demo-cli.js'));
 const { seedFingerprint } = await import(join(dist, 'examples/sandbox/trading-service.js'));
+const { s3ClientConfig } = await import(join(dist, 'examples/sandbox/services/s3.js'));
 const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
 
 const rows = Number(process.argv[2] ?? 1_000_000);
@@ -59,7 +60,7 @@ try {
   const dir = join(sb.workDir, 'floor');
   await mkdir(dir, { recursive: true });
   const env = { ...process.env, ...sb.env };
-  const s3 = new S3Client({ endpoint: sb.s3.endpoint, region: sb.s3.region, forcePathStyle: true, credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const s3 = new S3Client(s3ClientConfig(sb.s3));
   const floorOnce = async () => {
     await fresh();
     const f0 = performance.now();
@@ -83,7 +84,7 @@ try {
       import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
       import { createWriteStream } from 'node:fs';
       import { pipeline } from 'node:stream/promises';
-      const s3 = new S3Client({ endpoint: ${JSON.stringify(sb.s3.endpoint)}, region: ${JSON.stringify(sb.s3.region)}, forcePathStyle: true, credentials: { accessKeyId: ${JSON.stringify(sb.s3.accessKeyId)}, secretAccessKey: ${JSON.stringify(sb.s3.secretAccessKey)} }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const s3 = new S3Client(${JSON.stringify(s3ClientConfig(sb.s3))});
       const obj = await s3.send(new GetObjectCommand({ Bucket: ${JSON.stringify(sb.bucket)}, Key: ${JSON.stringify(key)} }));
       await pipeline(obj.Body, createWriteStream(${JSON.stringify(join(dir, 'cold.dump.age'))}));
       s3.destroy();`], { cwd: new URL('..', import.meta.url).pathname });
@@ -126,11 +127,11 @@ try {
   // a measurement leaves behind (a swapped-in database, written-out pages) favours none.
   const arms = [() => floorOnce().then((x) => floors.push(x)), () => drill(1).then((x) => ones.push(x)), () => drill(2).then((x) => twos.push(x))];
   if (also) arms.push(() => drill(1, also).then((x) => alsos.push(x)));
+  const phase = (d, id) => d.run.events.find((e) => e.type === 'phase.finished' && e.phase === id)?.duration_ms ?? NaN;
+  const step = (d, id) => d.run.events.find((e) => e.type === 'step.finished' && e.step === id)?.duration_ms ?? NaN;
   for (let r = 0; r < ROUNDS; r++) {
     for (let k = 0; k < arms.length; k++) await arms[(r + k) % arms.length]();
     colds.push(await coldFetch());
-    const phase = (d, id) => d.run.events.find((e) => e.type === 'phase.finished' && e.phase === id)?.duration_ms ?? NaN;
-    const step = (d, id) => d.run.events.find((e) => e.type === 'step.finished' && e.step === id)?.duration_ms ?? NaN;
     if (also) console.log(`round ${r + 1}: ${also}: ${fmt(alsos[r].ms)} (restore phase ${fmt(phase(alsos[r], 'restore'))}, pg-restore ${fmt(step(alsos[r], 'pg-restore'))})`);
     console.log(`round ${r + 1}: floor ${fmt(floors[r].total)} (pg_restore ${fmt(floors[r].restore)}) · drill ${fmt(ones[r].ms)} (restore phase ${fmt(phase(ones[r], 'restore'))}, pg-restore ${fmt(step(ones[r], 'pg-restore'))}) · jobs 2 ${fmt(twos[r].ms)} (restore phase ${fmt(phase(twos[r], 'restore'))})`);
   }

@@ -5,6 +5,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Sandbox } from './sandbox.js';
+import { s3ClientConfig } from './services/s3.js';
 
 const FULL = 'postgresql/full/';
 const MANIFESTS = 'postgresql/manifests/';
@@ -47,14 +48,7 @@ export function fixtureManifestKeys(): string[] {
 
 /** Put the fixture into the sandbox's bucket (small bodies, shuffled order). Returns the object count. */
 export async function putDatedBackups(sb: Sandbox): Promise<number> {
-  const client = new S3Client({
-    endpoint: sb.s3.endpoint,
-    region: sb.s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = new S3Client(s3ClientConfig(sb.s3));
   const keys = shuffle([...fixtureDumpKeys(), ...fixtureManifestKeys(), RETENTION_FIXTURE.undated]);
   try {
     let next = 0;

@@ -14,6 +14,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { corruptObject, countTrades, takeBackup } from '../../examples/sandbox/demo-scenarios.js';
 import { DR_BUCKET } from '../../examples/sandbox/sandbox.js';
+import { s3ClientConfig } from '../../examples/sandbox/services/s3.js';
 import { seedFingerprint } from '../../examples/sandbox/trading-service.js';
 import { drill, drillUnavailableReason, report, useSandbox, watchNames } from './sandbox-drill.js';
 import { runRunbook } from '../../examples/sandbox/demo-cli.js';
@@ -66,7 +67,7 @@ describe.skipIf(skip)('drill: encrypted backups in two regions', () => {
     const key = await takeBackup(ctx);
     // Newer than the real backup and under the same prefix, but not made by full-backup.yaml: no sha256.
     const stray = key.replace(/\d{8}T\d{6}Z/, '29991231T235959Z');
-    const s3 = new S3Client({ endpoint: ctx.sb.s3.endpoint, region: ctx.sb.s3.region, forcePathStyle: true, credentials: { accessKeyId: ctx.sb.s3.accessKeyId, secretAccessKey: ctx.sb.s3.secretAccessKey } });
+    const s3 = new S3Client(s3ClientConfig(ctx.sb.s3));
     await s3.send(new PutObjectCommand({ Bucket: ctx.sb.bucket, Key: stray, Body: 'not a backup' }));
     s3.destroy();
     await ctx.sb.pg.psql('DROP TABLE trades CASCADE');

@@ -7,17 +7,13 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { fixtureDumpKeys, fixtureManifestKeys, putDatedBackups, RETENTION_FIXTURE } from '../../examples/sandbox/demo-retention.js';
 import type { Sandbox } from '../../examples/sandbox/sandbox.js';
+import { s3ClientConfig } from '../../examples/sandbox/services/s3.js';
 import { drill, drillUnavailableReason, expectRtoMet, useSandbox } from './sandbox-drill.js';
 
 const skip = drillUnavailableReason() !== undefined;
 
 async function listKeys(sb: Sandbox): Promise<string[]> {
-  const client = new S3Client({
-    endpoint: sb.s3.endpoint,
-    region: sb.s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: sb.s3.accessKeyId, secretAccessKey: sb.s3.secretAccessKey },
-  });
+  const client = new S3Client(s3ClientConfig(sb.s3));
   const keys: string[] = [];
   try {
     let token: string | undefined;

@@ -21,6 +21,21 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
+/**
+ * The AWS SDK's client options for this server (plain data: it also crosses to another process as
+ * JSON). No flexible checksums: s3rver does not know them.
+ */
+export function s3ClientConfig(server: Pick<S3Server, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>) {
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+}
+
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
