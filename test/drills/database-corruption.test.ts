@@ -39,10 +39,16 @@ describe.skipIf(skip)('drill: database corruption (scenario 1)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.finished).toMatchObject({ status: 'succeeded', measures: { rows_restored: TRADES } });
     // One job decrypts as it restores: the work folder only ever held the encrypted download and the
-    // manifest (and their partial downloads), never a plaintext dump; the finally step removed both.
+    // manifest (and their partial downloads), never a plaintext dump. Both are removed once restored,
+    // while the database is verified and before the service is back; the finally step then has
+    // nothing left to remove.
     expect([...watcher.names].filter((f) => !/^\.?(restore\.dump\.age|manifest\.json)(\.[0-9a-f]+\.part)?$/.test(f))).toEqual([]);
     expect(watcher.names).toContain('restore.dump.age');
     expect(readdirSync(`${ctx.sb.workDir}/restore`)).toEqual([]);
+    const at = (type: string, step: string) => run.events.findIndex((e) => e.type === type && e.step === step);
+    expect(run.events[at('step.finished', 'remove-dump')]).toMatchObject({ phase: 'verify', status: 'succeeded' });
+    expect(at('step.finished', 'remove-dump')).toBeLessThan(at('step.started', 'maintenance-off'));
+    expect(run.events[at('step.finished', 'cleanup')]).toMatchObject({ status: 'skipped' });
     expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
     expect(await getJson(`${ctx.sb.app.url}/actuator/health`)).toMatchObject({ status: 200, body: { status: 'UP' } });
     expect((await getJson(`${ctx.sb.app.url}/admin/maintenance`)).body).toEqual({ maintenance: false });

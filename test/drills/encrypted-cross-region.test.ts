@@ -8,7 +8,7 @@
  * - a damaged copy in region A (sha256 mismatch): the copy in region B serves.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +105,10 @@ describe.skipIf(skip)('drill: encrypted backups in two regions', () => {
     // The key never reaches the journal.
     expect(JSON.stringify(run.events)).not.toContain(other);
     expect(await countTrades(ctx.sb)).toBeUndefined();
+    // The verification phase, which removes the download once restored, never came: the finally step did.
+    expect(started(run.events, 'remove-dump')).toBe(false);
+    expect(stepFinished(run.events, 'cleanup')).toMatchObject({ status: 'succeeded' });
+    expect(readdirSync(`${ctx.sb.workDir}/restore`)).toEqual([]);
   });
 });
 
