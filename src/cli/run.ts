@@ -2,7 +2,7 @@
  * `runbook run <file>` and `runbook resume <run-id>`: validate, resolve params and secrets, take the
  * lock, pick the view (TUI on a TTY, else plain lines, or NDJSON with --json), run, write the report.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cliParams } from './params.js';
 import { cliConfig } from './config.js';
@@ -281,8 +281,6 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
     process.stderr.write(`runbook: ${(e as Error).message}\n`);
     return EXIT.invalid;
   }
-  // What plan predicts now is kept with the run (local store), for the report's "Plan Against Actual".
-  if (!resume && store instanceof FileStore) savePlan(store.dir, runId, loaded, params);
 
   // Signals: the first aborts and rolls back per policy, the second skips the rollback.
   let signals = 0;
@@ -314,6 +312,11 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
       // a lease we cannot release passes by itself
     }
   }
+  // What plan predicts for this run is kept with it (local store), for the report's "Plan Against
+  // Actual". Made now, from the history without this run, rather than before the first step: reading
+  // the last 20 journals is ~20 ms that a recovery should not wait for. A run whose process died is
+  // predicted when its resume ends.
+  if (store instanceof FileStore && !result.fenced) savePlan(store.dir, result.runId, loaded, params);
   const reportPath = result.fenced ? undefined : writeRunReport(store, result.runId);
   await tui?.finish({ reportPath });
   if (result.fenced) process.stderr.write(`runbook: run ${result.runId} stopped: it lost its lease (${result.fenced}); another runner may have taken it over (exit 5)\n`);
@@ -323,10 +326,13 @@ async function execute(store: StateStore, loaded: Loaded, params: Record<string,
 }
 
 function savePlan(stateDir: string, runId: string, loaded: Loaded, params: Record<string, unknown>): void {
+  const file = join(stateDir, 'runs', runId, PLAN_FILE);
+  // Kept once: a resume finds the prediction its run already has.
+  if (existsSync(file)) return;
   try {
-    const history = (id: string) => safe(() => stepDurations(stateDir, id));
+    const history = (id: string) => safe(() => stepDurations(stateDir, id, { exclude: runId }));
     const plan = buildPlan(loaded.model, { params, loaded, history: history(loaded.model.id), historyFor: history });
-    writeAtomic(join(stateDir, 'runs', runId, PLAN_FILE), JSON.stringify(savedPlanOf(plan)) + '\n');
+    writeAtomic(file, JSON.stringify(savedPlanOf(plan)) + '\n');
   } catch {
     // A prediction that cannot be made or kept never stops a recovery: the report then has no such section.
   }

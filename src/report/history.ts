@@ -14,6 +14,8 @@ export type { DurationStats } from './percentile.js';
 export interface HistoryOptions {
   /** How many past non-dry runs to look at, newest first. Default 20. */
   limit?: number;
+  /** A run left out: the one being predicted, when the prediction is made after it has run. */
+  exclude?: string;
 }
 
 /** Step id (dotted inside sub-runbooks) → stats of its `succeeded` durations. */
@@ -41,7 +43,7 @@ export function runDurations(store: StoreRef, runbookId: string, opts: HistoryOp
 function pastEvents(store: StoreRef, runbookId: string, opts: HistoryOptions): RunEvent[][] {
   const limit = opts.limit ?? 20;
   return listRuns(store, runbookId)
-    .filter((r) => !r.dry_run)
+    .filter((r) => !r.dry_run && r.run !== opts.exclude)
     .slice(0, limit)
     .map((r) => {
       try {

@@ -106,9 +106,13 @@ function checkJournal(c: Crashed): RunEvent[] {
 describe('resume after kill -9', () => {
   it('--rerun-inflight: the in-flight step runs again, finished steps do not, the orphan is killed', async () => {
     const c = await crash('rerun', '30.301');
+    // The run's prediction is kept when its run ends: the dead process never kept one, its resume does.
+    const planFile = join(c.stateDir, 'runs', c.runId, 'plan.json');
+    expect(existsSync(planFile)).toBe(false);
     writeFileSync(join(c.work, 'fast'), '');
     const r = await runCli(['resume', c.runId, '--rerun-inflight', '--json', '--state-dir', c.stateDir], { env: c.env });
     expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(planFile)).toBe(true);
     expect(findProcesses('sleep 30.301')).toEqual([]);
     expect(lines(c)).toEqual(['one', 'two', 'hang-start', 'hang-start', 'hang-end', 'three']);
     const events = checkJournal(c);
