@@ -83,6 +83,31 @@ describe.skipIf(skip)('drill: database corruption (scenario 1)', () => {
   });
 });
 
+describe.skipIf(skip)('drill: a slow incident channel does not slow the recovery', () => {
+  const box = useSandbox({ trades: TRADES });
+
+  it("each phase's message goes beside the next phase's work, and the messages keep their order", async () => {
+    const ctx = box.ctx();
+    const key = await takeBackup(ctx);
+    await ctx.sb.pg.psql('DROP TABLE trades CASCADE');
+    // A webhook a few hundred ms away, as Slack and PagerDuty are from most machines.
+    ctx.sb.notify.setLatency(400);
+    const run = await drill(ctx, 'database-corruption', { bucket: ctx.sb.bucket, work_dir: `${ctx.sb.workDir}/restore` });
+    ctx.sb.notify.setLatency(0);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await countTrades(ctx.sb)).toEqual(seedFingerprint(TRADES));
+    const at = (type: string, step: string) => run.events.findIndex((e) => e.type === type && e.step === step);
+    // The restore starts while the channel still hears of the containment; the verification while it
+    // hears of the restore; the service comes back while it hears of the verification.
+    expect(at('step.started', 'pg-restore')).toBeLessThan(at('step.finished', 'post-contain'));
+    expect(at('step.started', 'row-counts')).toBeLessThan(at('step.finished', 'post-restore'));
+    expect(at('step.started', 'maintenance-off')).toBeLessThan(at('step.finished', 'post-verify'));
+    const posts = ctx.sb.notify.to('/slack').map((p) => (p.json as { text: string }).text);
+    expect(posts.map((t) => t.split(/[ :]/)[0])).toEqual(['P0', 'Containment', 'Restore', 'Verification', 'Recovered']);
+    expect(posts[2]).toContain(key);
+  });
+});
+
 describe.skipIf(skip)('drill: a damaged backup is refused before anything is changed', () => {
   const box = useSandbox({ trades: 300 });
 

@@ -41,6 +41,8 @@ export interface NotifyReceiver {
   failNext(status: number, count?: number): void;
   /** The next `count` requests are never answered (the connection stays open until the client gives up). */
   hangNext(count?: number): void;
+  /** Every answer from now on comes `ms` later, as a real service's round trip does (0: at once). */
+  setLatency(ms: number): void;
   /** One line per request, for the demo to show what was sent. */
   describe(): string[];
   stop(): Promise<void>;
@@ -54,11 +56,21 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
   const faults: ({ kind: 'status'; status: number } | { kind: 'hang' })[] = [];
   const hanging = new Set<ServerResponse>();
   let ids = 0;
+  let latency = 0;
+  const delayed = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (latency === 0) return answer();
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        answer();
+      }, latency);
+      delayed.add(timer);
+    });
+    const answer = () => {
       const body = Buffer.concat(chunks).toString('utf8');
       let json: unknown;
       try {
@@ -95,7 +107,7 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
         record(404);
         res.writeHead(404).end();
       }
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -113,6 +125,9 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
     incidents: () => [...incidents.values()],
     failNext: (status, count = 1) => faults.push(...Array.from({ length: count }, () => ({ kind: 'status' as const, status }))),
     hangNext: (count = 1) => faults.push(...Array.from({ length: count }, () => ({ kind: 'hang' as const }))),
+    setLatency: (ms) => {
+      latency = ms;
+    },
     describe: () =>
       requests.map((r) => {
         const j = r.json as Record<string, any> | undefined;
@@ -121,6 +136,7 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
         return `${r.method} ${r.path} → ${r.status}`;
       }),
     async stop() {
+      for (const timer of delayed) clearTimeout(timer);
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
