@@ -63,17 +63,18 @@ try {
   const s3 = new S3Client(s3ClientConfig(sb.s3));
   const floorOnce = async () => {
     await fresh();
-    // The previous floor's files go first, as the drill's own clean-up removes its files. Written over
-    // the last round's (a jobs-2 drill between them), the floor's decrypt took 125-140 ms instead of
-    // ~20 ms (measured with and without this removal; the kernel's cause was not pinned down): a cost
-    // no real restore pays, which made the floor ~100 ms longer and every ratio look better.
+    // Each floor starts from an empty folder, as each drill does (its clean-up removes its files).
     await rm(join(dir, 'f.dump'), { force: true });
     await rm(join(dir, 'f.dump.age'), { force: true });
     const f0 = performance.now();
     const obj = await s3.send(new GetObjectCommand({ Bucket: sb.bucket, Key: key }));
     await pipeline(obj.Body, createWriteStream(join(dir, 'f.dump.age')));
     const fetched = performance.now();
-    execFileSync('bash', ['-c', `age --decrypt --identity <(printf '%s\\n' "$BACKUP_AGE_IDENTITY") --output ${dir}/f.dump ${dir}/f.dump.age`], { env });
+    // --norc, as the shell step runs bash: Node's stdin pipe is a socket, and Debian's bash then sources
+    // ~/.bashrc when it finds itself a top-level shell (SHLVL unset or 0, as in a bench started in the
+    // background here; pyenv's init there took ~100 ms): the floor's decrypt measured 115-145 ms
+    // instead of ~20 ms, in every round of such a run.
+    execFileSync('bash', ['--norc', '-c', `age --decrypt --identity <(printf '%s\\n' "$BACKUP_AGE_IDENTITY") --output ${dir}/f.dump ${dir}/f.dump.age`], { env });
     const decrypted = performance.now();
     execFileSync('pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', '--no-password', `--dbname=${sb.env.DATABASE_URL}`, join(dir, 'f.dump')], { env });
     const restored = performance.now();

@@ -57,7 +57,7 @@ function runCase(name, script) {
 
 function floorMs(pipe) {
   const started = performance.now();
-  spawnSync('bash', ['-c', pipe]);
+  spawnSync('bash', ['--norc', '-c', pipe]);
   return performance.now() - started;
 }
 
