@@ -329,7 +329,6 @@ describe('s3 connection and body schema', () => {
   it('renders a short plan line', () => {
     expect(s3Step.render({ connection: 'backups', action: 'latest', prefix: 'pg/full/' })).toBe('s3 latest backups:pg/full/');
     expect(s3Step.render({ connection: 'backups', action: 'put', key: 'k', file: './dump' })).toBe('s3 put backups:k ← ./dump');
-    expect(s3Step.render({ connection: 'backups', action: 'get', key: 'k', file: 'head', range: 'bytes=0-1023' })).toBe('s3 get backups:k (bytes=0-1023) → head');
   });
 });
 

@@ -24,7 +24,7 @@ function renderS3(body: S3Body): string {
     case 'put':
       return `s3 put ${where}:${body.key} ← ${body.file ?? `(${Buffer.byteLength(body.content ?? '')} bytes of content)`}`;
     case 'get':
-      return `s3 get ${where}:${body.key}${body.range ? ` (${body.range})` : ''} → ${body.file}`;
+      return `s3 get ${where}:${body.key} → ${body.file}`;
     case 'list':
     case 'latest':
       return `s3 ${body.action} ${where}:${body.prefix ?? ''}`;
