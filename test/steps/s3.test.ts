@@ -130,23 +130,6 @@ describe.skipIf(s3.skip)('s3 step against s3rver', () => {
     expect(await readFile(join(dir, 'plain.txt'), 'utf8')).toBe('plain');
   });
 
-  it('gets a part of an object (range): the bytes asked for, the object size, never verified', async () => {
-    const data = randomBytes(300_000);
-    await writeFile(join(dir, 'ranged.bin'), data);
-    await exec({ action: 'put', key: 'ranged/dump.age', file: 'ranged.bin' });
-    const head = await exec({ action: 'get', key: 'ranged/dump.age', file: 'ranged/head.bin', range: 'bytes=0-65535' });
-    expect(head).toMatchObject({ size: data.length, bytes: 65_536, sha256: sha256(data), verified: false, range: `bytes 0-65535/${data.length}` });
-    expect(await readFile(join(dir, 'ranged/head.bin'))).toEqual(data.subarray(0, 65_536));
-    expect(head.etag).toBe((await exec({ action: 'head', key: 'ranged/dump.age' })).etag);
-    const tail = await exec({ action: 'get', key: 'ranged/dump.age', file: 'ranged/tail.bin', range: 'bytes=299900-' });
-    expect(tail).toMatchObject({ size: data.length, bytes: 100, verified: false });
-    expect(await readFile(join(dir, 'ranged/tail.bin'))).toEqual(data.subarray(data.length - 100));
-    // A range beyond a small object gives the whole object, still a part as far as the step knows.
-    await exec({ action: 'put', key: 'ranged/small', content: 'tiny' });
-    expect(await exec({ action: 'get', key: 'ranged/small', file: 'ranged/small', range: 'bytes=0-1048575' })).toMatchObject({ size: 4, bytes: 4, verified: false });
-    expect(await readdir(join(dir, 'ranged'))).toEqual(['head.bin', 'small', 'tail.bin']);
-  });
-
   it('lists newest first across pages, and finds the latest under a prefix', async () => {
     // s3rver's Last-Modified is the stored file's mtime (second resolution): set distinct times.
     const times: Record<string, number> = { 'daily/b.dump': 1_700_000_300, 'daily/a.dump': 1_700_000_200, 'daily/c.dump': 1_700_000_100 };
@@ -321,9 +304,6 @@ describe('s3 connection and body schema', () => {
     expect(errors({ connection: 'b', action: 'put', content: 'c' })).toEqual([" must have required property 'key'", ' must match "then" schema']);
     expect(errors({ connection: 'b', action: 'move' })).toContain('/action must be equal to one of the allowed values');
     expect(errors({ connection: 'b', action: 'list', extra: 1 })).toContain(' must NOT have additional properties');
-    expect(errors({ connection: 'b', action: 'get', key: 'k', file: 'f', range: 'bytes=0-1023' })).toEqual([]);
-    expect(errors({ connection: 'b', action: 'get', key: 'k', file: 'f', range: 'bytes=-512' })).toContain('/range must match pattern "^bytes=[0-9]+-[0-9]*$"');
-    expect(errors({ connection: 'b', action: 'head', key: 'k', range: 'bytes=0-1023' })).toContain('/action must be equal to constant');
   });
 
   it('renders a short plan line', () => {

@@ -20,7 +20,7 @@ export async function runS3Action(t: S3Target, body: S3Body, ctx: StepContext): 
       }
       return (await loadPut()).putAction(t, key, { file: body.file, content: body.content }, ctx);
     case 'get':
-      return getAction(t, key, body.file ?? '', ctx, body.range);
+      return getAction(t, key, body.file ?? '', ctx);
     case 'list':
       return listAction(t, body.prefix ?? '');
     case 'latest':

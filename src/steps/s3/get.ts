@@ -1,8 +1,6 @@
 /**
  * s3 `get`: stream an object to disk through a temp file, verify size and sha256, then rename.
- * A failed or tampered download leaves no file behind. With `range`, only that part is fetched (one
- * request, `Range:`): its size is checked, but a part cannot be checked against the whole object's
- * sha256, so `verified` is false and `sha256` is the object's recorded one.
+ * A failed or tampered download leaves no file behind.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
@@ -16,24 +14,21 @@ import type { S3Target } from './objects.js';
 import { s3Url, unquote } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
 
-export async function getAction(t: S3Target, key: string, file: string, ctx: StepContext, range?: string): Promise<Record<string, unknown>> {
+export async function getAction(t: S3Target, key: string, file: string, ctx: StepContext): Promise<Record<string, unknown>> {
   const dest = resolve(ctx.baseDir, file);
   const startedAt = Date.now();
-  const res = await t.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key, ...(range === undefined ? {} : { Range: range }) }), { abortSignal: t.signal });
-  // The bytes of this response: the whole object, or the part asked for.
+  const res = await t.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key }), { abortSignal: t.signal });
   const total = res.ContentLength;
   const expected = res.Metadata?.sha256;
   const result: Record<string, unknown> = {
     bucket: t.bucket,
     key,
     file: dest,
-    // The object's size, also for a part (`Content-Range: bytes 0-1023/8591587`).
-    size: (range === undefined ? undefined : objectSize(res.ContentRange)) ?? total ?? 0,
+    size: total ?? 0,
     etag: unquote(res.ETag),
     last_modified: res.LastModified?.toISOString() ?? null,
     sha256: expected ?? null,
   };
-  if (range !== undefined) result.range = res.ContentRange ?? null;
 
   await mkdir(dirname(dest), { recursive: true });
   // Same folder as the destination, so the final rename is atomic.
@@ -46,20 +41,15 @@ export async function getAction(t: S3Target, key: string, file: string, ctx: Ste
     if (total !== undefined && counter.bytes !== total) {
       throw new StepFailure(`s3 get ${s3Url(t.bucket, key)}: received ${counter.bytes} of ${total} bytes`, result);
     }
-    if (range !== undefined) {
-      // A part: its length is checked above; only the whole object has a sha256 to check against.
-      result.verified = false;
-    } else {
-      if (expected !== undefined && actual !== expected) {
-        throw new StepFailure(
-          `s3 get ${s3Url(t.bucket, key)}: sha256 mismatch: object metadata says ${expected}, the data is ${actual}; ${dest} not written`,
-          { ...result, sha256_actual: actual },
-          'CHECKSUM_MISMATCH',
-        );
-      }
-      result.sha256 = actual;
-      result.verified = expected !== undefined;
+    if (expected !== undefined && actual !== expected) {
+      throw new StepFailure(
+        `s3 get ${s3Url(t.bucket, key)}: sha256 mismatch: object metadata says ${expected}, the data is ${actual}; ${dest} not written`,
+        { ...result, sha256_actual: actual },
+        'CHECKSUM_MISMATCH',
+      );
     }
+    result.sha256 = actual;
+    result.verified = expected !== undefined;
     await rename(temp, dest);
   } catch (err) {
     await rm(temp, { force: true });
@@ -67,10 +57,4 @@ export async function getAction(t: S3Target, key: string, file: string, ctx: Ste
   }
   ctx.progress({ bytes: counter.bytes, total, rate: rateSince(counter.bytes, startedAt) });
   return result;
-}
-
-/** The object's size from a Content-Range header (`bytes 0-1023/8591587`); undefined when unknown (`/*`). */
-function objectSize(contentRange: string | undefined): number | undefined {
-  const m = /\/(\d+)$/.exec(contentRange ?? '');
-  return m ? Number(m[1]) : undefined;
 }

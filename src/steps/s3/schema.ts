@@ -17,7 +17,6 @@ export interface S3Body {
   prefix?: string;
   from?: string;
   to?: string;
-  range?: string;
 }
 
 const text = (description: string) => ({ type: 'string', description });
@@ -45,13 +44,6 @@ export const s3BodySchema: JsonSchema = {
     file: text('Local file (put: read, get: written). Relative paths are relative to the runbook file.'),
     content: text('put: text to upload instead of a file (give `file` or `content`, not both).'),
     prefix: text('list/latest: key prefix, e.g. `postgresql/full/` (default: the whole bucket).'),
-    range: {
-      type: 'string',
-      pattern: '^bytes=[0-9]+-[0-9]*$',
-      description:
-        'get: only this part of the object, as S3 and HTTP write it: `bytes=0-1048575` (the first MiB), `bytes=1024-` (from byte 1024). ' +
-        'A part cannot be checked against the whole object\'s sha256: `verified` is false.',
-    },
     from: text('copy: source key.'),
     to: text('copy: destination key.'),
   },
@@ -67,7 +59,5 @@ export const s3BodySchema: JsonSchema = {
     requires('head', { required: ['key'] }),
     requires('delete', { required: ['key'] }),
     requires('copy', { required: ['from', 'to'] }),
-    // A part is only ever downloaded.
-    { if: { required: ['range'] }, then: { properties: { action: { const: 'get' } } } },
   ],
 };
