@@ -34,6 +34,7 @@ const cacheDir = path.join(dist, '.v8-cache');
  * clients bundle serves steps of every kind, and a cache made by a run that used only some of them
  * (a backup's S3 upload) would leave a drill's pg and undici to compile on every start.
  */
+const savers = [];
 function load(name, grow = false) {
   const file = path.join(dist, `${name}.bundle.cjs`);
   // scripts/bundle.mjs makes the bundles pure ASCII, and latin1 is ASCII's fastest decoder (a one-byte
@@ -58,8 +59,9 @@ function load(name, grow = false) {
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
   if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
   if (useCache && (!accepted || grow)) {
-    // Made at exit, so it holds every function this run compiled, not only the top level.
-    process.once('exit', () => {
+    // Made at exit, so it holds every function this run compiled, not only the top level. (A thread
+    // is stopped with the process, before any exit of its own: it saves when it is done instead.)
+    const save = () => {
       try {
         fs.accessSync(dist, fs.constants.W_OK);
         const data = script.createCachedData();
@@ -72,7 +74,9 @@ function load(name, grow = false) {
       } catch {
         // No cache: the next start-up compiles again, nothing else changes.
       }
-    });
+    };
+    process.once('exit', save);
+    savers.push(save);
   }
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, dist);
@@ -95,6 +99,13 @@ function bundleIsCurrent() {
   const built = mtime('.tsbuildinfo');
   return built === undefined || built <= Math.max(bundled, mtime('.bundle-checked') ?? 0);
 }
+// A thread of the CLI (src/steps/s3/thread.ts) runs its own bundle, through its own code cache.
+const { isMainThread, workerData } = require('node:worker_threads');
+if (!isMainThread && workerData && typeof workerData.runbookBundle === 'string') {
+  globalThis[Symbol.for('runbook.saveCodeCache')] = () => savers.splice(0).forEach((save) => save());
+  load(workerData.runbookBundle);
+  return;
+}
 if (!bundleIsCurrent()) {
   import(require('node:url').pathToFileURL(path.join(dist, 'src', 'cli.js')).href);
   return;
@@ -105,4 +116,26 @@ globalThis[Symbol.for('runbook.import')] = (specifier) => import(specifier);
 // The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
 let clients;
 globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients', true))[pkg]();
+// Where the threads of the bundled CLI start (they run this launcher with a bundle of their own).
+globalThis[Symbol.for('runbook.launcher')] = __filename;
+// `run <file>` of a runbook that talks to S3: the s3 thread (src/steps/s3/thread.ts) starts now, and
+// loads the AWS SDK while this thread loads the CLI and checks the runbook, so that the first s3 step
+// (a drill's first step) finds it ready. A hint only: the file is only searched for an `s3:` key here
+// (a runbook that uses S3 only in a sub-runbook starts the thread on its first s3 step), and a thread
+// started for nothing is stopped with the process.
+if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0') {
+  const file = process.argv.slice(3).find((a) => /\.ya?ml$/.test(a) && !a.startsWith('-'));
+  let text = '';
+  try {
+    text = file ? fs.readFileSync(file, 'latin1') : '';
+  } catch {
+    // The CLI reports a missing file.
+  }
+  if (/^[ \t-]*s3:/m.test(text)) {
+    const { Worker, SHARE_ENV } = require('node:worker_threads');
+    const thread = new Worker(__filename, { env: SHARE_ENV, workerData: { runbookBundle: 's3-thread' } });
+    thread.unref();
+    globalThis[Symbol.for('runbook.s3Thread')] = thread;
+  }
+}
 load('runbook');

@@ -23,6 +23,9 @@ const DIST = join(ROOT, 'dist');
 const SRC = join(DIST, 'src');
 const OUT = join(DIST, 'runbook.bundle.cjs');
 const CLIENTS_OUT = join(DIST, 'clients.bundle.cjs');
+/** The s3 step's thread (src/steps/s3/worker.js) with the AWS SDK in it: a bundle and a code cache of
+ * its own, so that the thread is ready while the run is being set up. */
+const S3_THREAD_OUT = join(DIST, 's3-thread.bundle.cjs');
 /** Written each time this script has made the bundles or found them current, after tsc: the launcher
  * runs the bundle only when this is newer than tsc's last build (dist/.tsbuildinfo), which tsc also
  * writes for a change outside dist/src (examples/) that leaves the bundles current. */
@@ -46,7 +49,7 @@ function upToDate() {
       return undefined;
     }
   };
-  const built = Math.min(...[OUT, CLIENTS_OUT].map((f) => mtime(f) ?? -Infinity));
+  const built = Math.min(...[OUT, CLIENTS_OUT, S3_THREAD_OUT].map((f) => mtime(f) ?? -Infinity));
   let newest = Math.max(mtime(join(ROOT, 'package-lock.json')) ?? 0, mtime(fileURLToPath(import.meta.url)) ?? 0);
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -196,13 +199,23 @@ const result = await build({
   },
   plugins: [rewrite, clients, lazyCommanderSpawn],
 });
+// The s3 thread: its own code and the SDK in one bundle (the SDK's ~1 MB is also in the clients
+// bundle, which the thread does not load: it needs none of the other clients).
+const s3ThreadResult = await build({
+  entryPoints: [join(SRC, 'steps/s3/worker.js')],
+  outfile: S3_THREAD_OUT,
+  ...common,
+  banner: { js: '"use strict";\nconst __rbUrl = (p) => require("node:url").pathToFileURL(require("node:path").join(__dirname, p)).href;' },
+  plugins: [rewrite],
+});
 await asciiOnly(CLIENTS_OUT);
 await asciiOnly(OUT);
+await asciiOnly(S3_THREAD_OUT);
 writeFileSync(CHECKED, '');
 const mb = (r) => (Object.values(r.metafile.outputs)[0].bytes / 1024 / 1024).toFixed(1);
 // Caches made for an earlier build are never read again (their names carry its size and mtime).
 await rm(join(DIST, '.v8-cache'), { recursive: true, force: true });
-console.log(`bundle: ${relative(ROOT, OUT)} (${mb(result)} MB), ${relative(ROOT, CLIENTS_OUT)} (${mb(clientsResult)} MB)`);
+console.log(`bundle: ${relative(ROOT, OUT)} (${mb(result)} MB), ${relative(ROOT, CLIENTS_OUT)} (${mb(clientsResult)} MB), ${relative(ROOT, S3_THREAD_OUT)} (${mb(s3ThreadResult)} MB)`);
 
 /**
  * Makes a bundle pure ASCII. esbuild escapes non-ASCII characters in code, but not in the comments it

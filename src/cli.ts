@@ -5,16 +5,9 @@
  * Exit codes: 0 ok · 1 run failed (rolled back) · 2 invalid runbook/params/usage · 3 rollback failed ·
  * 4 lock held · 5 taken over by another runner (lease lost) · 130 aborted.
  */
+import './util/quiet-sdk-warning.js';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-
-// The AWS SDK warns on stderr that its releases after January 2027 need Node 22. The version we pin
-// works on Node 20 (dependency notes); an operator mid-incident must not read that.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning).startsWith('NodeVersionSupportWarning')) return;
-  return (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -30,6 +30,8 @@ import { printDiagnostics, loadOrReport } from './output.js';
 import { checkStateDir, StateDirError } from './state-dir.js';
 import { gatedSteps } from '../interpreter/gates.js';
 import { FileStore } from '../state/file/index.js';
+import { startS3Thread } from '../steps/s3/thread.js';
+import type { RunbookModel } from '../dsl/model.js';
 
 /** `--lease` default (spec §10). */
 export const DEFAULT_LEASE_MS = 15_000;
@@ -73,6 +75,7 @@ export async function runCommand(file: string, opts: RunCliOptions): Promise<num
   }
   const params = cliParams(loaded.model, opts);
   if (!params) return EXIT.invalid;
+  if (!opts.dryRun) startThreads(loaded.model);
   const store = await openOrReport(opts);
   if (!store) return EXIT.invalid;
   try {
@@ -114,11 +117,22 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
     }
     const loaded = load(started.file);
     if (!loaded) return EXIT.invalid;
+    if (!started.dry_run) startThreads(loaded.model);
     const markDone = (opts.markDone ?? []).map((address) => ({ address, reason: opts.reason!.trim() }));
     return await execute(store, loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events, acceptChanges: !!opts.acceptChanges, markDone });
   } finally {
     store.close();
   }
+}
+
+/**
+ * The s3 thread loads the AWS SDK while the run is being set up (the store, the lock, the journal),
+ * so that the first s3 step — a drill's first step, often — finds it ready. Only for a runbook with
+ * an s3 connection (one used only by a sub-runbook starts the thread on its first step instead).
+ */
+function startThreads(model: RunbookModel): void {
+  if (process.env.RUNBOOK_S3_THREAD === '0') return;
+  if (Object.values(model.connections).some((c) => c.kind === 's3')) startS3Thread();
 }
 
 /** Open the store the options name; a one-line message and undefined when it cannot be used (exit 2). */

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { closeInS3Thread } from './thread.js';
 import type { ConnectionKind, PreflightCheck } from '../types.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -24,9 +25,17 @@ export interface S3ConnectionConfig {
 }
 
 export interface S3Connection {
-  client: S3Client;
+  /** A client on this thread, made on first use: the steps' own work runs in the s3 thread (./thread.ts), with a client of its own for this connection. */
+  readonly client: S3Client;
   config: S3ConnectionConfig;
+  /** The environment the connection was opened in (region and credentials from AWS_*). */
+  env: NodeJS.ProcessEnv;
+  /** This connection's name in the s3 thread. */
+  id: string;
+  close(): void;
 }
+
+let opened = 0;
 
 const text = (description: string) => ({ type: 'string', description });
 
@@ -120,11 +129,25 @@ export const s3Connection: ConnectionKind<S3ConnectionConfig, S3Connection> = {
   description: 'An S3 or S3-compatible object store.',
   schema: s3ConnectionSchema,
   open(config, ctx) {
-    const { S3Client } = loadSdk();
-    return { client: new S3Client(makeS3ClientConfig(config, ctx.env)), config };
+    // Checked here, as the first step using the connection starts.
+    const clientConfig = makeS3ClientConfig(config, ctx.env);
+    let client: S3Client | undefined;
+    const id = `s3-${++opened}`;
+    return {
+      config,
+      env: ctx.env,
+      id,
+      get client() {
+        return (client ??= new (loadSdk().S3Client)(clientConfig));
+      },
+      close() {
+        client?.destroy();
+        closeInS3Thread(id);
+      },
+    };
   },
   close(conn) {
-    conn.client.destroy();
+    conn.close();
   },
   preflight: preflightS3,
   describe: describeS3Connection,

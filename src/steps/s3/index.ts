@@ -6,6 +6,7 @@
 import { s3BodySchema, type S3Body } from './schema.js';
 import { describeS3Error, type S3Connection } from './connection.js';
 import { s3Url } from './settings.js';
+import { runInS3Thread } from './thread.js';
 import { StepFailure, type StepContext, type StepType } from '../types.js';
 
 export { s3Connection } from './connection.js';
@@ -41,10 +42,14 @@ async function executeS3(body: S3Body, ctx: StepContext): Promise<Record<string,
   if (!bucket) {
     throw new StepFailure(`s3 ${body.action}: no bucket: set \`bucket\` on the step or on connection ${body.connection}`);
   }
-  const target = { client: conn.client, bucket, signal: ctx.signal };
   try {
-    const { runS3Action } = await loadActions();
-    return await runS3Action(target, body, ctx);
+    if (process.env.RUNBOOK_S3_THREAD === '0') {
+      const { runS3Action } = await loadActions();
+      return await runS3Action({ client: conn.client, bucket, signal: ctx.signal }, body, ctx);
+    }
+    return await runInS3Thread({ conn: conn.id, config: conn.config, env: conn.env, body, bucket, baseDir: ctx.baseDir }, ctx.signal, (p) =>
+      ctx.progress(p as Parameters<StepContext['progress']>[0]),
+    );
   } catch (err) {
     // Cancellation is the interpreter's to report (timed_out / cancelled): hand its reason back unchanged.
     if (ctx.signal.aborted) throw ctx.signal.reason ?? err;

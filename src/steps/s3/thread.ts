@@ -1,0 +1,125 @@
+/**
+ * The s3 step's work runs in a thread of its own (./worker.ts): the AWS SDK, its requests and a
+ * transfer's streams and sha256 are off the interpreter's thread, which runs the other steps of the
+ * phase meanwhile (a drill's detection: its SQL, HTTP and notifications beside the backup's download).
+ * One thread per process, started on the first use (or ahead of it: `startS3Thread`), holding one
+ * SDK client per connection.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import type { S3ConnectionConfig } from './connection.js';
+import type { S3Body } from './schema.js';
+import { listSettings, transferSettings } from './settings.js';
+import { StepFailure } from '../types.js';
+
+export type ToThread =
+  | {
+      t: 'exec';
+      id: number;
+      conn: string;
+      config: S3ConnectionConfig;
+      env: NodeJS.ProcessEnv;
+      body: S3Body;
+      bucket: string;
+      baseDir: string;
+      /** This thread's tuning (./settings.ts: tests lower the part and page sizes), for the thread's own copy. */
+      settings: { transfer: typeof transferSettings; list: typeof listSettings };
+    }
+  | { t: 'abort'; id: number }
+  | { t: 'close'; conn: string };
+type FromThread =
+  | { t: 'progress'; id: number; p: unknown }
+  | { t: 'done'; id: number; result: Record<string, unknown> }
+  | { t: 'failed'; id: number; message: string; result?: Record<string, unknown>; code?: string }
+  | { t: 'aborted'; id: number };
+
+interface Pending {
+  resolve(r: Record<string, unknown>): void;
+  reject(e: unknown): void;
+  progress(p: unknown): void;
+}
+
+let worker: Worker | undefined;
+const pending = new Map<number, Pending>();
+let nextId = 1;
+
+/** The compiled worker beside this module; from the sources (vitest), the one in dist/. */
+function workerFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'worker.js');
+  if (existsSync(beside)) return beside;
+  const built = resolve(here, '../../../dist/src/steps/s3/worker.js');
+  if (existsSync(built)) return built;
+  throw new StepFailure(`the s3 step's worker is missing (${beside}): build with npm run build`);
+}
+
+function settle(id: number): Pending | undefined {
+  const p = pending.get(id);
+  pending.delete(id);
+  if (pending.size === 0) worker?.unref();
+  return p;
+}
+
+/** Start the thread now (it loads the AWS SDK), so that the first s3 step finds it ready. */
+export function startS3Thread(): Worker {
+  if (worker) return worker;
+  // The bundled CLI (bin/runbook.cjs) starts its threads through its launcher, which runs the thread's
+  // bundle through a code cache; from dist/src (a tsc-only build, the tests) the module itself.
+  // The launcher may have started it already (`run` of a runbook that mentions s3): taken over once.
+  const g = globalThis as Record<symbol, unknown>;
+  const launcher = g[Symbol.for('runbook.launcher')];
+  const started = g[Symbol.for('runbook.s3Thread')] as Worker | undefined;
+  delete g[Symbol.for('runbook.s3Thread')];
+  const w =
+    started ??
+    (typeof launcher === 'string'
+      ? new Worker(launcher, { env: SHARE_ENV, workerData: { runbookBundle: 's3-thread' } })
+      : new Worker(workerFile(), { env: SHARE_ENV }));
+  w.unref();
+  w.on('message', (m: FromThread) => {
+    if (m.t === 'progress') return pending.get(m.id)?.progress(m.p);
+    const p = settle(m.id);
+    if (!p) return;
+    if (m.t === 'done') p.resolve(m.result);
+    else if (m.t === 'failed') p.reject(new StepFailure(m.message, m.result, m.code));
+    else p.reject(new Error('aborted'));
+  });
+  const fail = (err: Error) => {
+    if (worker === w) worker = undefined;
+    for (const id of [...pending.keys()]) settle(id)?.reject(new StepFailure(`the s3 thread failed: ${err.message}`));
+  };
+  w.on('error', fail);
+  w.on('exit', (code) => fail(new Error(`it exited (${code})`)));
+  worker = w;
+  return w;
+}
+
+/** Run one s3 action in the thread; `signal` aborts it (the thread cleans up before this rejects). */
+export function runInS3Thread(
+  req: Omit<Extract<ToThread, { t: 'exec' }>, 't' | 'id' | 'settings'>,
+  signal: AbortSignal,
+  progress: (p: unknown) => void,
+): Promise<Record<string, unknown>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const w = startS3Thread();
+  const id = nextId++;
+  const settings = { transfer: { ...transferSettings }, list: { ...listSettings } };
+  return new Promise((resolve, reject) => {
+    if (pending.size === 0) w.ref();
+    const onAbort = () => w.postMessage({ t: 'abort', id } satisfies ToThread);
+    pending.set(id, {
+      resolve: (r) => (signal.removeEventListener('abort', onAbort), resolve(r)),
+      reject: (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
+      progress,
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    w.postMessage({ t: 'exec', id, ...req, settings } satisfies ToThread);
+  });
+}
+
+/** Drop the thread's client of a connection. */
+export function closeInS3Thread(conn: string): void {
+  worker?.postMessage({ t: 'close', conn } satisfies ToThread);
+}
