@@ -60,7 +60,7 @@ function load(name, grow = false) {
   if (process.env.RUNBOOK_CODE_CACHE_DEBUG) process.stderr.write(`runbook: code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'accepted' : 'rejected'} (${cacheFile})\n`);
   if (useCache && (!accepted || grow)) {
     // Made at exit, so it holds every function this run compiled, not only the top level. (A thread
-    // is stopped with the process, before any exit of its own: it saves when it is done instead.)
+    // never sees the process's exit: it saves when the CLI stops it, src/steps/s3/thread.ts.)
     const save = () => {
       try {
         fs.accessSync(dist, fs.constants.W_OK);
@@ -99,11 +99,12 @@ function bundleIsCurrent() {
   const built = mtime('.tsbuildinfo');
   return built === undefined || built <= Math.max(bundled, mtime('.bundle-checked') ?? 0);
 }
-// A thread of the CLI (src/steps/s3/thread.ts) runs its own bundle, through its own code cache.
-const { isMainThread, workerData } = require('node:worker_threads');
-if (!isMainThread && workerData && typeof workerData.runbookBundle === 'string') {
+// A thread of the CLI (src/steps/s3/thread.ts) runs its own bundle, through its own code cache; it
+// is started with `--runbook-thread <bundle>` as its argv (worker_threads itself is not required here:
+// loading it costs every command).
+if (process.argv[2] === '--runbook-thread') {
   globalThis[Symbol.for('runbook.saveCodeCache')] = () => savers.splice(0).forEach((save) => save());
-  load(workerData.runbookBundle);
+  load(process.argv[3], true);
   return;
 }
 if (!bundleIsCurrent()) {
@@ -123,7 +124,7 @@ globalThis[Symbol.for('runbook.launcher')] = __filename;
 // (a drill's first step) finds it ready. A hint only: the file is only searched for an `s3:` key here
 // (a runbook that uses S3 only in a sub-runbook starts the thread on its first s3 step), and a thread
 // started for nothing is stopped with the process.
-if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0') {
+if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0' && !process.argv.includes('--dry-run')) {
   const file = process.argv.slice(3).find((a) => /\.ya?ml$/.test(a) && !a.startsWith('-'));
   let text = '';
   try {
@@ -133,7 +134,7 @@ if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0') {
   }
   if (/^[ \t-]*s3:/m.test(text)) {
     const { Worker, SHARE_ENV } = require('node:worker_threads');
-    const thread = new Worker(__filename, { env: SHARE_ENV, workerData: { runbookBundle: 's3-thread' } });
+    const thread = new Worker(__filename, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] });
     thread.unref();
     globalThis[Symbol.for('runbook.s3Thread')] = thread;
   }

@@ -30,7 +30,7 @@ import { printDiagnostics, loadOrReport } from './output.js';
 import { checkStateDir, StateDirError } from './state-dir.js';
 import { gatedSteps } from '../interpreter/gates.js';
 import { FileStore } from '../state/file/index.js';
-import { startS3Thread } from '../steps/s3/thread.js';
+import { startS3Thread, stopS3Thread } from '../steps/s3/thread.js';
 import type { RunbookModel } from '../dsl/model.js';
 
 /** `--lease` default (spec §10). */
@@ -82,6 +82,7 @@ export async function runCommand(file: string, opts: RunCliOptions): Promise<num
     return await execute(store, loaded, params, opts);
   } finally {
     store.close();
+    await stopS3Thread();
   }
 }
 
@@ -122,6 +123,7 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
     return await execute(store, loaded, started.params, { ...opts, dryRun: started.dry_run }, { runId, events, acceptChanges: !!opts.acceptChanges, markDone });
   } finally {
     store.close();
+    await stopS3Thread();
   }
 }
 

@@ -30,7 +30,7 @@ function installedCopy(name: string) {
   mkdirSync(join(root, 'dist'));
   copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
   copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
-  for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
+  for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs', 's3-thread.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
   symlinkSync(join(REPO, 'dist/src'), join(root, 'dist/src'));
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
   symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
@@ -70,12 +70,12 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
 
   it("the clients bundle's cache is made again when a run compiled more of it, and only then", () => {
     const { root, run: runCopy } = installedCopy('copy');
-    // Both steps fail at once on a refused loopback port: what matters is which client they load.
+    // The steps fail at once on a refused loopback port: what matters is which client they load.
     writeFileSync(join(dir, 'http.yaml'), 'runbook: h\nconnections:\n  app: { http: { base_url: "http://127.0.0.1:1" } }\nphases:\n  - id: p\n    steps:\n      - { id: a, http: { connection: app, url: /x }, irreversible: "a read" }\n');
-    writeFileSync(join(dir, 's3.yaml'), 'runbook: s\nconnections:\n  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }\nphases:\n  - id: p\n    steps:\n      - { id: a, s3: { connection: store, action: head, key: k }, timeout: 5s }\n');
-    const cache = () => {
+    writeFileSync(join(dir, 'sql.yaml'), 'runbook: q\nconnections:\n  db: { postgres: { url: "postgres://u@127.0.0.1:1/d" } }\nphases:\n  - id: p\n    steps:\n      - { id: a, sql: { connection: db, query: SELECT 1 }, timeout: 5s }\n');
+    const cache = (prefix: string) => {
       const folder = join(root, 'dist/.v8-cache');
-      const f = existsSync(folder) ? readdirSync(folder).find((n) => n.startsWith('clients-run-')) : undefined;
+      const f = existsSync(folder) ? readdirSync(folder).find((n) => n.startsWith(prefix)) : undefined;
       return f ? { size: statSync(join(folder, f)).size, mtime: statSync(join(folder, f)).mtimeMs } : undefined;
     };
     const run = (file: string) => {
@@ -84,15 +84,30 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       return r;
     };
     expect(run('http.yaml').stderr).toMatch(/code cache absent \(.*clients-run-/);
-    const afterHttp = cache()!;
+    const afterHttp = cache('clients-run-')!;
     expect(afterHttp.size).toBeGreaterThan(0);
-    // The S3 client was not in that cache: accepted, then made again, larger.
-    expect(run('s3.yaml').stderr).toMatch(/code cache accepted \(.*clients-run-/);
-    const afterS3 = cache()!;
-    expect(afterS3.size).toBeGreaterThan(afterHttp.size * 1.05);
+    // The PostgreSQL client was not in that cache: accepted, then made again, larger.
+    expect(run('sql.yaml').stderr).toMatch(/code cache accepted \(.*clients-run-/);
+    const afterSql = cache('clients-run-')!;
+    expect(afterSql.size).toBeGreaterThan(afterHttp.size * 1.05);
     // Nothing new compiled: the file is left alone.
-    run('s3.yaml');
-    expect(cache()).toEqual(afterS3);
+    run('sql.yaml');
+    expect(cache('clients-run-')).toEqual(afterSql);
+  });
+
+  it('an s3 run: its thread runs a bundle of its own through its own cache, and this thread reads no clients bundle', () => {
+    const { root, run: runCopy } = installedCopy('copy-s3');
+    writeFileSync(join(dir, 's3.yaml'), 'runbook: s\nconnections:\n  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }\nphases:\n  - id: p\n    steps:\n      - { id: a, s3: { connection: store, action: head, key: k }, timeout: 5s }\n');
+    const run = () => {
+      const r = runCopy(['run', 's3.yaml', '--no-tui', '--json', '--state-dir', join(dir, 'state-copy-s3')]);
+      // The step ran (and failed on the refused port) in the thread.
+      expect(r.stdout).toMatch(/"type":"step.finished".*"status":"failed".*ECONNREFUSED/);
+      expect(r.stderr).not.toMatch(/code cache \w+ \(.*clients-/);
+      return r.stderr;
+    };
+    expect(run()).toMatch(/code cache absent \(.*s3-thread-/);
+    expect(readdirSync(join(root, 'dist/.v8-cache')).some((n) => n.startsWith('s3-thread-'))).toBe(true);
+    expect(run()).toMatch(/code cache accepted \(.*s3-thread-/);
   });
 
   it("knows every command of the CLI, so each gets its own code cache (none falls into 'other')", () => {

@@ -28,12 +28,14 @@ export type ToThread =
       settings: { transfer: typeof transferSettings; list: typeof listSettings };
     }
   | { t: 'abort'; id: number }
-  | { t: 'close'; conn: string };
+  | { t: 'close'; conn: string }
+  | { t: 'stop' };
 type FromThread =
   | { t: 'progress'; id: number; p: unknown }
   | { t: 'done'; id: number; result: Record<string, unknown> }
   | { t: 'failed'; id: number; message: string; result?: Record<string, unknown>; code?: string }
-  | { t: 'aborted'; id: number };
+  | { t: 'aborted'; id: number }
+  | { t: 'stopped' };
 
 interface Pending {
   resolve(r: Record<string, unknown>): void;
@@ -66,7 +68,8 @@ function settle(id: number): Pending | undefined {
 export function startS3Thread(): Worker {
   if (worker) return worker;
   // The bundled CLI (bin/runbook.cjs) starts its threads through its launcher, which runs the thread's
-  // bundle through a code cache; from dist/src (a tsc-only build, the tests) the module itself.
+  // bundle through a code cache; from dist/src (a tsc-only build, the tests) the module itself. None
+  // takes the process's node options (a thread would inherit them: `--input-type`, say, stops it).
   // The launcher may have started it already (`run` of a runbook that mentions s3): taken over once.
   const g = globalThis as Record<symbol, unknown>;
   const launcher = g[Symbol.for('runbook.launcher')];
@@ -75,10 +78,11 @@ export function startS3Thread(): Worker {
   const w =
     started ??
     (typeof launcher === 'string'
-      ? new Worker(launcher, { env: SHARE_ENV, workerData: { runbookBundle: 's3-thread' } })
-      : new Worker(workerFile(), { env: SHARE_ENV }));
+      ? new Worker(launcher, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] })
+      : new Worker(workerFile(), { env: SHARE_ENV, execArgv: [] }));
   w.unref();
   w.on('message', (m: FromThread) => {
+    if (m.t === 'stopped') return;
     if (m.t === 'progress') return pending.get(m.id)?.progress(m.p);
     const p = settle(m.id);
     if (!p) return;
@@ -117,6 +121,33 @@ export function runInS3Thread(
     signal.addEventListener('abort', onAbort, { once: true });
     w.postMessage({ t: 'exec', id, ...req, settings } satisfies ToThread);
   });
+}
+
+/** The thread now running, if any (tests stop it to see a failure of the thread handled). */
+export function currentS3Thread(): Worker | undefined {
+  return worker;
+}
+
+/**
+ * End the thread (the CLI, once the run is over): it writes its bundle's code cache when it compiled
+ * something new (the launcher's, bin/runbook.cjs), then stops. Bounded: a thread that does not answer
+ * within `timeoutMs` is stopped anyway.
+ */
+export async function stopS3Thread(timeoutMs = 2000): Promise<void> {
+  const g = globalThis as Record<symbol, unknown>;
+  const unused = g[Symbol.for('runbook.s3Thread')] as Worker | undefined;
+  delete g[Symbol.for('runbook.s3Thread')];
+  const w = worker ?? unused;
+  worker = undefined;
+  if (!w) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => (clearTimeout(timer), resolve());
+    w.on('message', (m: FromThread) => m.t === 'stopped' && done());
+    w.once('exit', done);
+    w.postMessage({ t: 'stop' } satisfies ToThread);
+  });
+  await w.terminate();
 }
 
 /** Drop the thread's client of a connection. */

@@ -90,9 +90,14 @@ port.on('message', (m: ToThread) => {
     case 'close':
       clients.get(m.conn)?.destroy();
       clients.delete(m.conn);
-      // The run is done with this connection: the launcher's code cache of this thread's bundle can
-      // be written now (the thread is stopped with the process, before any exit of its own).
-      if (clients.size === 0 && running.size === 0) ((globalThis as Record<symbol, unknown>)[Symbol.for('runbook.saveCodeCache')] as (() => void) | undefined)?.();
+      break;
+    case 'stop':
+      for (const c of clients.values()) c.destroy();
+      clients.clear();
+      // The launcher's code cache of this thread's bundle (bin/runbook.cjs), when this run compiled
+      // more than it held: a thread never sees the process's exit, so it is written now.
+      ((globalThis as Record<symbol, unknown>)[Symbol.for('runbook.saveCodeCache')] as (() => void) | undefined)?.();
+      port.postMessage({ t: 'stopped' });
       break;
   }
 });

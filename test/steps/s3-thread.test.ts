@@ -1,0 +1,104 @@
+// The s3 step's work runs in a thread of its own (src/steps/s3/thread.ts): what that must not change
+// (results, progress, aborts: test/steps/s3.test.ts runs through it) and what it adds: the
+// interpreter's thread never loads the AWS SDK for a step, a thread that dies fails the steps in
+// flight and the next step gets a new one, and an idle thread keeps no process alive.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3ConnectionConfig } from '../../src/steps/s3/connection.js';
+import { s3Connection, s3Step, type S3Body } from '../../src/steps/s3/index.js';
+import { currentS3Thread } from '../../src/steps/s3/thread.js';
+import { useS3 } from '../helpers/s3.js';
+import { failureOf, stepHarness } from '../helpers/step-context.js';
+
+const s3 = await useS3({ buckets: ['backups'] });
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+let dir: string;
+
+const config = (): S3ConnectionConfig => ({
+  bucket: 'backups',
+  region: s3.server.region,
+  endpoint: s3.server.endpoint,
+  access_key_id: s3.server.accessKeyId,
+  secret_access_key: s3.server.secretAccessKey,
+});
+const opened: ReturnType<typeof s3Connection.open>[] = [];
+function harness() {
+  return stepHarness({
+    baseDir: dir,
+    connections: {
+      kind: 's3',
+      open: () => {
+        const conn = s3Connection.open(config(), { runId: 'test-run', baseDir: dir, env: process.env });
+        opened.push(conn);
+        return conn;
+      },
+    },
+  });
+}
+const exec = (body: Partial<S3Body>, h = harness()) => s3Step.execute({ connection: 'store', ...body } as S3Body, h.ctx);
+
+describe.skipIf(s3.skip)('the s3 thread', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'runbook-s3-thread-'));
+  });
+  afterAll(async () => {
+    for (const conn of opened) s3Connection.close!((await conn) as never);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs put, latest and get there: this thread never loads the AWS SDK', async () => {
+    const data = randomBytes(3 * MiB);
+    await writeFile(join(dir, 'dump.bin'), data);
+    await exec({ action: 'put', key: 'full/1.dump', file: 'dump.bin' });
+    expect(await exec({ action: 'latest', prefix: 'full/' })).toMatchObject({ key: 'full/1.dump', sha256: sha256(data) });
+    expect(await exec({ action: 'get', key: 'full/1.dump', file: 'got/1.dump' })).toMatchObject({ verified: true, bytes: data.length });
+    expect(currentS3Thread()?.threadId).toBeGreaterThan(0);
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('@aws-sdk') || f.includes('@smithy'));
+    expect(loaded).toEqual([]);
+  });
+
+  it('a thread that dies fails the steps in flight; the next step gets a new thread', async () => {
+    await writeFile(join(dir, 'big.bin'), randomBytes(16 * MiB));
+    await exec({ action: 'put', key: 'big/1.bin', file: 'big.bin' });
+    const h = harness();
+    const first = currentS3Thread();
+    // Stop the thread once the download is really under way.
+    h.ctx.progress = (p) => {
+      if (p.bytes! > 0) void currentS3Thread()?.terminate();
+    };
+    const err = await failureOf(exec({ action: 'get', key: 'big/1.bin', file: 'big/1.bin' }, h));
+    expect(err.message).toMatch(/^the s3 thread failed: it exited/);
+    expect(await exec({ action: 'head', key: 'big/1.bin' })).toMatchObject({ size: 16 * MiB });
+    expect(currentS3Thread()).toBeDefined();
+    expect(currentS3Thread()).not.toBe(first);
+    // The download in flight left its temp file (a thread stopped from outside cleans nothing up), never the destination.
+    expect((await readdir(join(dir, 'big'))).filter((f) => !f.startsWith('.'))).toEqual([]);
+  });
+
+  it('an idle thread keeps no process alive', async () => {
+    // A process whose only work was an s3 step ends by itself once the step is done.
+    const thread = new URL('../../dist/src/steps/s3/thread.js', import.meta.url).href;
+    const script = `
+      const { runInS3Thread } = await import(${JSON.stringify(thread)});
+      const r = await runInS3Thread({ conn: 'c', config: ${JSON.stringify(config())}, env: {}, body: { connection: 'c', action: 'list', prefix: 'nothing-here/' }, bucket: 'backups', baseDir: '/' }, new AbortController().signal, () => {});
+      console.log(JSON.stringify(r.objects));`;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
+    clearTimeout(timer);
+    expect(code, err).toBe(0);
+    expect(out.trim()).toBe('[]');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
