@@ -9,7 +9,7 @@ const benches = [
   ['interpreter.mjs', 'interpreter overhead, concurrency, journal fsync cost'],
   ['state.mjs', 'PostgreSQL store vs file store: control steps (≤ 3×), commit vs fsync (≤ 2×), takeover (≤ lease + 2 s)'],
   ['shell-spawn.mjs', 'shell step vs plain child_process spawn (target ≤ 2×)'],
-  ['s3-memory.mjs', 'peak RSS of a 1 GiB s3 put + get (target < 200 MB)'],
+  ['s3-memory.mjs', "peak RSS of a 1 GiB s3 put + get (target < 200 MB), and how busy the interpreter's thread was meanwhile"],
   ['drill.mjs', 'scenario-1 drill at 1,000,000 rows against fetch + decrypt + bare pg_restore (target ≤ 1.2×)'],
   ['ssh.mjs', 'over SSH (5 sshds): command on a reused connection vs bare ssh2 exec (≤ 1.5×), sleep 1 on 50 hosts (≤ 1.5 s), against Ansible 2.14 (goal ≥ 10×)'],
   ['output-memory.mjs', 'a step printing 2 GB through the CLI: peak RSS (target < 200 MB) and journal size (target < 3 MiB)'],

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Peak memory of the s3 step moving a large file: put then get of a generated file (default 1 GiB)
 // through a local s3rver. s3rver runs in a child process so only the step's memory is measured.
+// Also how busy the interpreter's thread was meanwhile (event-loop utilisation): the steps' work runs
+// in the s3 thread (src/steps/s3/thread.ts); the get is repeated on the interpreter's thread
+// (RUNBOOK_S3_THREAD=0) for comparison.
 //
 //   npm run build && node bench/s3-memory.mjs [size-in-MiB]
 //   RUNBOOK_DIST=/tmp/s3build node bench/s3-memory.mjs 1024    # against a build elsewhere
@@ -14,6 +17,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const MiB = 1024 * 1024;
+// The pinned AWS SDK warns that its later releases need Node 22 (the CLI silences that one; here the
+// comparison on the interpreter's thread loads the SDK in this process).
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = (w, ...rest) => (String(w).startsWith('NodeVersionSupportWarning') ? undefined : emitWarning(w, ...rest));
 const dist = resolve(process.env.RUNBOOK_DIST ?? join(fileURLToPath(import.meta.url), '../../dist'));
 const load = (p) => import(pathToFileURL(join(dist, p)).href);
 
@@ -65,6 +72,12 @@ async function main(sizeMiB) {
     console.log(`get: ${get.seconds.toFixed(1)} s, ${mb(get.result.bytes / get.seconds)}/s, peak RSS ${mb(get.peak)} (+${mb(get.peak - baseline)})`);
     if (get.result.sha256 !== sourceSha || !get.result.verified) throw new Error('get: sha256 not verified');
     if ((await stat(join(dir, 'copy.bin'))).size !== sizeMiB * MiB) throw new Error('get: size differs');
+    for (const [what, m] of [['put', put], ['get', get]]) console.log(`${what}: the interpreter's thread was busy ${Math.round(m.busy)} ms of ${Math.round(m.seconds * 1000)} (${Math.round((100 * m.busy) / (m.seconds * 1000))}%)`);
+    process.env.RUNBOOK_S3_THREAD = '0';
+    const inline = await measure(() => s3Step.execute({ connection: 'b', action: 'get', key: 'big.bin', file: 'copy2.bin' }, ctx));
+    delete process.env.RUNBOOK_S3_THREAD;
+    if (inline.result.sha256 !== sourceSha || !inline.result.verified) throw new Error('get (interpreter thread): sha256 not verified');
+    console.log(`get on the interpreter's thread instead (RUNBOOK_S3_THREAD=0): ${inline.seconds.toFixed(1)} s, peak RSS ${mb(inline.peak)}, the thread busy ${Math.round(inline.busy)} ms (${Math.round((100 * inline.busy) / (inline.seconds * 1000))}%)`);
 
     console.log(`max RSS of the process (getrusage): ${mb(process.resourceUsage().maxRSS * 1024)}`);
     s3Connection.close(conn);
@@ -95,9 +108,11 @@ async function measure(fn) {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const started = performance.now();
+  const elu = performance.eventLoopUtilization();
   try {
     const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage().rss), seconds: (performance.now() - started) / 1000 };
+    const busy = performance.eventLoopUtilization(elu).active;
+    return { result, peak: Math.max(peak, process.memoryUsage().rss), seconds: (performance.now() - started) / 1000, busy };
   } finally {
     clearInterval(timer);
   }

@@ -104,7 +104,9 @@ function bundleIsCurrent() {
 // loading it costs every command).
 if (process.argv[2] === '--runbook-thread') {
   globalThis[Symbol.for('runbook.saveCodeCache')] = () => savers.splice(0).forEach((save) => save());
-  load(process.argv[3], true);
+  // Not grown: that would mean making the cache's data at every stop, to compare its size (~20 ms
+  // of every run's end); made only when absent or refused.
+  load(process.argv[3]);
   return;
 }
 if (!bundleIsCurrent()) {

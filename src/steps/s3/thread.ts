@@ -147,7 +147,8 @@ export async function stopS3Thread(timeoutMs = 2000): Promise<void> {
     w.once('exit', done);
     w.postMessage({ t: 'stop' } satisfies ToThread);
   });
-  await w.terminate();
+  // Not awaited: the thread has nothing left to do, and it ends with the process at the latest.
+  void w.terminate();
 }
 
 /** Drop the thread's client of a connection. */

@@ -94,8 +94,8 @@ port.on('message', (m: ToThread) => {
     case 'stop':
       for (const c of clients.values()) c.destroy();
       clients.clear();
-      // The launcher's code cache of this thread's bundle (bin/runbook.cjs), when this run compiled
-      // more than it held: a thread never sees the process's exit, so it is written now.
+      // The launcher's code cache of this thread's bundle (bin/runbook.cjs), when there was none (or
+      // it was refused): a thread never sees the process's exit, so it is written now.
       ((globalThis as Record<symbol, unknown>)[Symbol.for('runbook.saveCodeCache')] as (() => void) | undefined)?.();
       port.postMessage({ t: 'stopped' });
       break;
