@@ -119,7 +119,12 @@ export function runInS3Thread(
       progress,
     });
     signal.addEventListener('abort', onAbort, { once: true });
-    w.postMessage({ t: 'exec', id, ...req, settings } satisfies ToThread);
+    try {
+      w.postMessage({ t: 'exec', id, ...req, settings } satisfies ToThread);
+    } catch (err) {
+      // What cannot be copied to the thread (nothing a runbook can write; a guard, so that no request waits forever).
+      settle(id)?.reject(new StepFailure(`s3 ${req.body.action}: cannot hand the step to the s3 thread: ${(err as Error).message}`));
+    }
   });
 }
 
@@ -129,9 +134,9 @@ export function currentS3Thread(): Worker | undefined {
 }
 
 /**
- * End the thread (the CLI, once the run is over): it writes its bundle's code cache when it compiled
- * something new (the launcher's, bin/runbook.cjs), then stops. Bounded: a thread that does not answer
- * within `timeoutMs` is stopped anyway.
+ * End the thread (the CLI, once the run is over): it writes its bundle's code cache when there was
+ * none (the launcher's, bin/runbook.cjs), then stops. Bounded: a thread that does not answer within
+ * `timeoutMs` is stopped anyway.
  */
 export async function stopS3Thread(timeoutMs = 2000): Promise<void> {
   const g = globalThis as Record<symbol, unknown>;
