@@ -59,10 +59,10 @@ async function exec(id: number, m: Extract<ToThread, { t: 'exec' }>): Promise<vo
   const controller = new AbortController();
   running.set(id, controller);
   const { body, bucket } = m;
-  Object.assign(transferSettings, m.settings.transfer);
-  Object.assign(listSettings, m.settings.list);
   await warm;
   try {
+    Object.assign(transferSettings, m.settings.transfer);
+    Object.assign(listSettings, m.settings.list);
     const target = { client: client(m.conn, m.config, m.env), bucket, signal: controller.signal };
     const ctx = { baseDir: m.baseDir, signal: controller.signal, progress: (p: unknown) => port.postMessage({ t: 'progress', id, p }) } as unknown as StepContext;
     const result = await runS3Action(target, body as S3Body, ctx);
