@@ -1,6 +1,7 @@
 /**
- * The `s3` connection kind: an S3Client configured from `connections.<name>.s3`.
- * The AWS SDK is loaded on the first open, never by `validate` or `plan`, which only need the schema.
+ * The `s3` connection kind: the settings of `connections.<name>.s3`, for the s3 thread (./thread.ts),
+ * which makes the SDK client the steps use. A client on this thread is made only when asked for
+ * (`plan --preflight`): the AWS SDK is never loaded here by `validate`, `plan` or a run's steps.
  */
 import { createRequire } from 'node:module';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
