@@ -32,7 +32,7 @@ const cacheDir = path.join(dist, '.v8-cache');
  * Evaluates a bundle as a CommonJS module through its code cache for this command; its exports.
  * With `grow`, an accepted cache is made again at exit when this run compiled more than it held: the
  * clients bundle serves steps of every kind, and a cache made by a run that used only some of them
- * (a backup's S3 upload) would leave a drill's pg and undici to compile on every start.
+ * (an HTTP check) would leave a drill's pg to compile on every start.
  */
 const savers = [];
 function load(name, grow = false) {
