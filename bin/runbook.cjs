@@ -134,7 +134,8 @@ if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0' && !process.argv.
   } catch {
     // The CLI reports a missing file.
   }
-  if (/^[ \t-]*s3:/m.test(text)) {
+  // `s3:` as a key, in block or flow style (`backups: { s3: { … } }`, `- { id: a, s3: { … } }`).
+  if (/(?:^|[\s{,])s3:/m.test(text)) {
     const { Worker, SHARE_ENV } = require('node:worker_threads');
     const thread = new Worker(__filename, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] });
     thread.unref();
