@@ -1,7 +1,7 @@
 // The CLI as one CommonJS file, dist/runbook.bundle.cjs, that bin/runbook.cjs compiles with a V8 code
 // cache (docs/startup.md); the network clients as a second (dist/clients.bundle.cjs), and the s3
-// step's thread with the AWS SDK as a third (dist/s3-thread.bundle.cjs), each with a cache of its own. Built from tsc's output (dist/src), so the bundle runs the same code the
-// tests run module by module. Every module still evaluates only when first imported: esbuild turns the
+// step's thread with the AWS SDK as a third (dist/s3-thread.bundle.cjs), each with a cache of its own.
+// Built from tsc's output (dist/src), so the bundle runs the same code the tests run module by module. Every module still evaluates only when first imported: esbuild turns the
 // lazy `await import('./x.js')` into a lazily called init function, and `createRequire(...)('pkg')`
 // into a lazily called `require('pkg')` that is bundled too.
 //

@@ -84,9 +84,11 @@ describe.skipIf(s3.skip)('the s3 thread', () => {
   it('an idle thread keeps no process alive', async () => {
     // A process whose only work was an s3 step ends by itself once the step is done.
     const thread = new URL('../../dist/src/steps/s3/thread.js', import.meta.url).href;
+    const connection = new URL('../../dist/src/steps/s3/connection.js', import.meta.url).href;
     const script = `
       const { runInS3Thread } = await import(${JSON.stringify(thread)});
-      const r = await runInS3Thread({ conn: 'c', config: ${JSON.stringify(config())}, env: {}, body: { connection: 'c', action: 'list', prefix: 'nothing-here/' }, bucket: 'backups', baseDir: '/' }, new AbortController().signal, () => {});
+      const { makeS3ClientConfig } = await import(${JSON.stringify(connection)});
+      const r = await runInS3Thread({ conn: 'c', clientConfig: makeS3ClientConfig(${JSON.stringify(config())}, {}), body: { connection: 'c', action: 'list', prefix: 'nothing-here/' }, bucket: 'backups', baseDir: '/' }, new AbortController().signal, () => {});
       console.log(JSON.stringify(r.objects));`;
     const started = Date.now();
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

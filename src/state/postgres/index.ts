@@ -10,13 +10,13 @@
  * flag in shared memory that `flush` reads), and the lease's deadline is in shared memory too, so a
  * runner that was stopped and wakes up sees it ran late before it starts anything.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { userInfo } from 'node:os';
 import { RunbookError } from '../../dsl/errors.js';
 import { StateStoreError } from '../errors.js';
+import { builtModule } from '../../util/built-module.js';
 import type { RunEvent, RunFinishedEvent, RunStartedEvent } from '../../interpreter/events.js';
 import { LockHeldError } from '../../interpreter/lock.js';
 import { runnerHost } from '../host.js';
@@ -291,10 +291,7 @@ function currentUser(): string {
 
 /** The compiled worker beside this module; from the sources (vitest), the one in dist/. */
 function workerFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'worker.js');
-  if (existsSync(beside)) return beside;
-  const built = resolve(here, '../../../dist/src/state/postgres/worker.js');
-  if (existsSync(built)) return built;
-  throw new StateStoreError(`the PostgreSQL store's worker is missing (${beside}): build with npx tsc -p .`);
+  const file = builtModule(import.meta.url, 'worker.js');
+  if (file) return file;
+  throw new StateStoreError(`the PostgreSQL store's worker is missing (${fileURLToPath(new URL('worker.js', import.meta.url))}): build with npx tsc -p .`);
 }

@@ -29,8 +29,8 @@ export interface S3Connection {
   /** A client on this thread, made on first use: the steps' own work runs in the s3 thread (./thread.ts), with a client of its own for this connection. */
   readonly client: S3Client;
   config: S3ConnectionConfig;
-  /** The environment the connection was opened in (region and credentials from AWS_*). */
-  env: NodeJS.ProcessEnv;
+  /** The SDK client's settings (`makeS3ClientConfig` of config and environment), made once at open. */
+  clientConfig: S3ClientConfig;
   /** This connection's name in the s3 thread. */
   id: string;
   close(): void;
@@ -136,7 +136,7 @@ export const s3Connection: ConnectionKind<S3ConnectionConfig, S3Connection> = {
     const id = `s3-${++opened}`;
     return {
       config,
-      env: ctx.env,
+      clientConfig,
       id,
       get client() {
         return (client ??= new (loadSdk().S3Client)(clientConfig));

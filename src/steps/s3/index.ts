@@ -47,7 +47,7 @@ async function executeS3(body: S3Body, ctx: StepContext): Promise<Record<string,
       const { runS3Action } = await loadActions();
       return await runS3Action({ client: conn.client, bucket, signal: ctx.signal }, body, ctx);
     }
-    return await runInS3Thread({ conn: conn.id, config: conn.config, env: conn.env, body, bucket, baseDir: ctx.baseDir }, ctx.signal, (p) =>
+    return await runInS3Thread({ conn: conn.id, clientConfig: conn.clientConfig, body, bucket, baseDir: ctx.baseDir }, ctx.signal, (p) =>
       ctx.progress(p as Parameters<StepContext['progress']>[0]),
     );
   } catch (err) {

@@ -5,22 +5,21 @@
  * One thread per process, started on the first use (or ahead of it: `startS3Thread`), holding one
  * SDK client per connection.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
-import type { S3ConnectionConfig } from './connection.js';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Body } from './schema.js';
 import { listSettings, transferSettings } from './settings.js';
 import { StepFailure } from '../types.js';
+import { builtModule } from '../../util/built-module.js';
 
 export type ToThread =
   | {
       t: 'exec';
       id: number;
       conn: string;
-      config: S3ConnectionConfig;
-      env: NodeJS.ProcessEnv;
+      /** The SDK client's settings for this connection, resolved once when it was opened. */
+      clientConfig: S3ClientConfig;
       body: S3Body;
       bucket: string;
       baseDir: string;
@@ -49,12 +48,17 @@ let nextId = 1;
 
 /** The compiled worker beside this module; from the sources (vitest), the one in dist/. */
 function workerFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'worker.js');
-  if (existsSync(beside)) return beside;
-  const built = resolve(here, '../../../dist/src/steps/s3/worker.js');
-  if (existsSync(built)) return built;
-  throw new StepFailure(`the s3 step's worker is missing (${beside}): build with npm run build`);
+  const file = builtModule(import.meta.url, 'worker.js');
+  if (file) return file;
+  throw new StepFailure(`the s3 step's worker is missing (${fileURLToPath(new URL('worker.js', import.meta.url))}): build with npm run build`);
+}
+
+/** The thread the launcher started ahead (bin/runbook.cjs, `run` of a runbook that mentions s3), taken over once. */
+function takeLauncherThread(): Worker | undefined {
+  const g = globalThis as Record<symbol, unknown>;
+  const started = g[Symbol.for('runbook.s3Thread')] as Worker | undefined;
+  delete g[Symbol.for('runbook.s3Thread')];
+  return started;
 }
 
 function settle(id: number): Pending | undefined {
@@ -70,13 +74,9 @@ export function startS3Thread(): Worker {
   // The bundled CLI (bin/runbook.cjs) starts its threads through its launcher, which runs the thread's
   // bundle through a code cache; from dist/src (a tsc-only build, the tests) the module itself. None
   // takes the process's node options (a thread would inherit them: `--input-type`, say, stops it).
-  // The launcher may have started it already (`run` of a runbook that mentions s3): taken over once.
-  const g = globalThis as Record<symbol, unknown>;
-  const launcher = g[Symbol.for('runbook.launcher')];
-  const started = g[Symbol.for('runbook.s3Thread')] as Worker | undefined;
-  delete g[Symbol.for('runbook.s3Thread')];
+  const launcher = (globalThis as Record<symbol, unknown>)[Symbol.for('runbook.launcher')];
   const w =
-    started ??
+    takeLauncherThread() ??
     (typeof launcher === 'string'
       ? new Worker(launcher, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] })
       : new Worker(workerFile(), { env: SHARE_ENV, execArgv: [] }));
@@ -139,10 +139,7 @@ export function currentS3Thread(): Worker | undefined {
  * `timeoutMs` is stopped anyway.
  */
 export async function stopS3Thread(timeoutMs = 2000): Promise<void> {
-  const g = globalThis as Record<symbol, unknown>;
-  const unused = g[Symbol.for('runbook.s3Thread')] as Worker | undefined;
-  delete g[Symbol.for('runbook.s3Thread')];
-  const w = worker ?? unused;
+  const w = worker ?? takeLauncherThread();
   worker = undefined;
   if (!w) return;
   await new Promise<void>((resolve) => {

@@ -5,10 +5,10 @@
  */
 import '../../util/quiet-sdk-warning.js';
 import { parentPort } from 'node:worker_threads';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { runS3Action } from './actions.js';
-import { describeS3Error, makeS3ClientConfig, type S3ConnectionConfig } from './connection.js';
+import { describeS3Error, makeS3ClientConfig } from './connection.js';
 import type { S3Body } from './schema.js';
 import { listSettings, s3Url, transferSettings } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
@@ -49,9 +49,9 @@ async function warmUp(): Promise<void> {
 }
 const warm = warmUp();
 
-function client(key: string, config: S3ConnectionConfig, env: NodeJS.ProcessEnv): S3Client {
+function client(key: string, config: S3ClientConfig): S3Client {
   let c = clients.get(key);
-  if (!c) clients.set(key, (c = new S3Client(makeS3ClientConfig(config, env))));
+  if (!c) clients.set(key, (c = new S3Client(config)));
   return c;
 }
 
@@ -63,7 +63,7 @@ async function exec(id: number, m: Extract<ToThread, { t: 'exec' }>): Promise<vo
   try {
     Object.assign(transferSettings, m.settings.transfer);
     Object.assign(listSettings, m.settings.list);
-    const target = { client: client(m.conn, m.config, m.env), bucket, signal: controller.signal };
+    const target = { client: client(m.conn, m.clientConfig), bucket, signal: controller.signal };
     const ctx = { baseDir: m.baseDir, signal: controller.signal, progress: (p: unknown) => port.postMessage({ t: 'progress', id, p }) } as unknown as StepContext;
     const result = await runS3Action(target, body as S3Body, ctx);
     port.postMessage({ t: 'done', id, result });
