@@ -20,16 +20,22 @@ function startReader(sb: Sandbox): { stop(): Promise<{ counts: number[]; errors:
   const counts: number[] = [];
   const errors: string[] = [];
   let running = true;
+  const record = (e: unknown): void => {
+    const { code, detail } = e as { code?: string; detail?: string };
+    errors.push(`${code ?? '?'} ${(e as Error).message}${detail ? ` (${detail})` : ''}`);
+  };
   const loop = (async () => {
     while (running) {
       const client = new pg.Client({ connectionString: sb.databaseUrl, connectionTimeoutMillis: 2000 });
+      // The swap ends every session; one ended between its query and end() is reported as an event
+      // on the client, not as a rejection: record it like the others (unheard, it is uncaught).
+      client.on('error', (e) => record(e));
       try {
         await client.connect();
         const r = await client.query('SELECT count(*)::int AS n FROM trades');
         counts.push(r.rows[0].n);
       } catch (e) {
-        const { code, detail } = e as { code?: string; detail?: string };
-        errors.push(`${code ?? '?'} ${(e as Error).message}${detail ? ` (${detail})` : ''}`);
+        record(e);
       } finally {
         await client.end().catch(() => {});
       }
