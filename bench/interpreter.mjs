@@ -69,7 +69,7 @@ const steps = (n, f) => Array.from({ length: n }, (_, i) => f(i)).join('');
 // (b) a shell step against a plain child_process.spawn of the same command (bash -eo pipefail -c true).
 {
   const N = 100;
-  const loaded = writeRunbook('shells', `runbook: bench-shells\nphases:\n  - id: main\n    steps:\n${steps(N, (i) => `      - id: s${i}\n        shell: { run: "true" }\n`)}`);
+  const loaded = writeRunbook('shells', `runbook: bench-shells\nphases:\n  - id: main\n    steps:\n${steps(N, (i) => `      - id: s${i}\n        shell: { run: "true" }\n        irreversible: \"runs true: nothing to undo\"\n`)}`);
   await run(loaded, join(work, 'warm-shell'));
   const step = (await run(loaded, join(work, 'state-shell'))).wall / N;
   const spawnOnce = () =>

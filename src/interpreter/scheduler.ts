@@ -10,6 +10,8 @@ import type { Level, PhaseCtx, RunContext } from './context.js';
 import { slotsOf } from './slots.js';
 import { setMaxListeners } from 'node:events';
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function runSection(ctx: RunContext, level: Level, steps: StepModel[], phase: PhaseCtx, opts: { untilStopped: boolean } = { untilStopped: true }): Promise<void> {
   const local = new Set(steps.map((s) => s.id));
   const waitingOn = new Map<string, number>();
@@ -59,8 +61,15 @@ export async function runSection(ctx: RunContext, level: Level, steps: StepModel
     }
   };
   for (;;) {
-    // Restored (resumed) steps finish synchronously; drain them without awaiting a race.
-    while (ready.length && !stopped()) launch(ready.shift()!);
+    // Restored (resumed) steps finish synchronously; drain them without awaiting a race. Steps that
+    // become ready together start one event-loop turn apart, in the order they are written: a step
+    // runs to its first wait (a request sent, a process spawned) before the next one starts, so the
+    // next one's synchronous start (a driver's first load, ~30 ms) cannot hold back the I/O of the
+    // one written before it.
+    while (ready.length && !stopped()) {
+      launch(ready.shift()!);
+      if (ready.length) await nextTurn();
+    }
     if (!running.size) break;
     await Promise.race(running);
   }
