@@ -12,11 +12,53 @@ import { setMaxListeners } from 'node:events';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The ready steps, taken in the order they are written (a binary min-heap on their position): a step
+ * that becomes ready while others wait to start goes before those written after it.
+ */
+class WrittenOrder<T> {
+  private heap: T[] = [];
+  constructor(private readonly key: (item: T) => number) {}
+  get size(): number {
+    return this.heap.length;
+  }
+  push(item: T): void {
+    const h = this.heap;
+    let i = h.push(item) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.key(h[parent]) <= this.key(h[i])) break;
+      [h[parent], h[i]] = [h[i], h[parent]];
+      i = parent;
+    }
+  }
+  take(): T {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.key(h[l]) < this.key(h[m])) m = l;
+        if (r < h.length && this.key(h[r]) < this.key(h[m])) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
 export async function runSection(ctx: RunContext, level: Level, steps: StepModel[], phase: PhaseCtx, opts: { untilStopped: boolean } = { untilStopped: true }): Promise<void> {
   const local = new Set(steps.map((s) => s.id));
   const waitingOn = new Map<string, number>();
   const dependents = new Map<string, StepModel[]>();
-  const ready: StepModel[] = [];
+  const position = new Map(steps.map((s, i) => [s.id, i]));
+  const ready = new WrittenOrder((s: StepModel) => position.get(s.id)!);
   const isDone = (id: string) => TERMINAL.has(level.states.get(id)!.status);
   for (const s of steps) {
     let n = 0;
@@ -61,14 +103,14 @@ export async function runSection(ctx: RunContext, level: Level, steps: StepModel
     }
   };
   for (;;) {
-    // Restored (resumed) steps finish synchronously; drain them without awaiting a race. Steps that
-    // become ready together start one event-loop turn apart, in the order they are written: a step
-    // runs to its first wait (a request sent, a process spawned) before the next one starts, so the
-    // next one's synchronous start (a driver's first load, ~30 ms) cannot hold back the I/O of the
+    // Restored (resumed) steps finish synchronously; drain them without awaiting a race. Ready steps
+    // start one event-loop turn apart, in the order they are written: each runs to its first wait
+    // (work handed to the s3 thread, a file-system call, a connection opening) before the next one
+    // starts, so the next one's synchronous start (a driver's first load, ~30 ms) cannot hold back the
     // one written before it.
-    while (ready.length && !stopped()) {
-      launch(ready.shift()!);
-      if (ready.length) await nextTurn();
+    while (ready.size && !stopped()) {
+      launch(ready.take());
+      if (ready.size) await nextTurn();
     }
     if (!running.size) break;
     await Promise.race(running);
