@@ -3,6 +3,8 @@
  * must keep of them, worked out by hand (not by the runbook's code). Objects are put in shuffled
  * order, so S3's last-modified says nothing about their dates: the runbook must read the keys.
  */
+// The SDK's Node-22 notice is not for someone running the demo (the CLI silences it too).
+import '../../src/util/quiet-sdk-warning.js';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Sandbox } from './sandbox.js';
 import { s3ClientConfig } from './services/s3.js';
