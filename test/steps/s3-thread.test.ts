@@ -4,6 +4,7 @@
 // flight and the next step gets a new one, and an idle thread keeps no process alive.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -64,21 +65,32 @@ describe.skipIf(s3.skip)('the s3 thread', () => {
   });
 
   it('a thread that dies fails the steps in flight; the next step gets a new thread', async () => {
-    await writeFile(join(dir, 'big.bin'), randomBytes(16 * MiB));
+    await writeFile(join(dir, 'big.bin'), randomBytes(48 * MiB));
     await exec({ action: 'put', key: 'big/1.bin', file: 'big.bin' });
     const h = harness();
     const first = currentS3Thread();
-    // Stop the thread once the download is really under way.
-    h.ctx.progress = (p) => {
-      if (p.bytes! > 0) void currentS3Thread()?.terminate();
-    };
-    const err = await failureOf(exec({ action: 'get', key: 'big/1.bin', file: 'big/1.bin' }, h));
+    // Stop the thread once the download is really under way: its temp file is on disk.
+    let stopping = false;
+    const watch = setInterval(() => {
+      let names: string[] = [];
+      try {
+        names = readdirSync(join(dir, 'big'));
+      } catch {
+        // the folder is not made yet
+      }
+      if (!stopping && names.some((f) => f.endsWith('.part'))) {
+        stopping = true;
+        void currentS3Thread()?.terminate();
+      }
+    }, 1);
+    const err = await failureOf(exec({ action: 'get', key: 'big/1.bin', file: 'big/1.bin' }, h)).finally(() => clearInterval(watch));
+    expect(stopping).toBe(true);
     expect(err.message).toMatch(/^the s3 thread failed: it exited/);
-    expect(await exec({ action: 'head', key: 'big/1.bin' })).toMatchObject({ size: 16 * MiB });
+    expect(await exec({ action: 'head', key: 'big/1.bin' })).toMatchObject({ size: 48 * MiB });
     expect(currentS3Thread()).toBeDefined();
     expect(currentS3Thread()).not.toBe(first);
-    // The download in flight left its temp file (a thread stopped from outside cleans nothing up), never the destination.
-    expect((await readdir(join(dir, 'big'))).filter((f) => !f.startsWith('.'))).toEqual([]);
+    // Neither the destination nor the temp file the download was writing (the thread said which).
+    expect(await readdir(join(dir, 'big'))).toEqual([]);
   });
 
   it('an idle thread keeps no process alive', async () => {

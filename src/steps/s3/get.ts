@@ -14,6 +14,11 @@ import type { S3Target } from './objects.js';
 import { s3Url, unquote } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
 
+/** Set by the s3 thread (./worker.ts): hears of each file a step writes before its final name. */
+export interface PartialFiles {
+  partialFile?(path: string): void;
+}
+
 export async function getAction(t: S3Target, key: string, file: string, ctx: StepContext): Promise<Record<string, unknown>> {
   const dest = resolve(ctx.baseDir, file);
   const startedAt = Date.now();
@@ -33,6 +38,8 @@ export async function getAction(t: S3Target, key: string, file: string, ctx: Ste
   await mkdir(dirname(dest), { recursive: true });
   // Same folder as the destination, so the final rename is atomic.
   const temp = join(dirname(dest), `.${basename(dest)}.${randomBytes(4).toString('hex')}.part`);
+  // In the s3 thread: a thread that dies cannot remove it, so the interpreter's side is told (./thread.ts).
+  (ctx as PartialFiles).partialFile?.(temp);
   const counter = createHashCounter((bytes) => ctx.progress({ bytes, total, rate: rateSince(bytes, startedAt) }));
   try {
     await pipeline(res.Body as Readable, counter, createWriteStream(temp), { signal: t.signal });

@@ -5,6 +5,7 @@
  * One thread per process, started on the first use (or ahead of it: `startS3Thread`), holding one
  * SDK client per connection.
  */
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -31,6 +32,8 @@ export type ToThread =
   | { t: 'stop' };
 type FromThread =
   | { t: 'progress'; id: number; p: unknown }
+  /** A file the step writes before renaming it into place (a get's `.part`): removed here if the thread dies. */
+  | { t: 'partial'; id: number; path: string }
   | { t: 'done'; id: number; result: Record<string, unknown> }
   | { t: 'failed'; id: number; message: string; result?: Record<string, unknown>; code?: string }
   | { t: 'aborted'; id: number }
@@ -40,6 +43,7 @@ interface Pending {
   resolve(r: Record<string, unknown>): void;
   reject(e: unknown): void;
   progress(p: unknown): void;
+  partials: string[];
 }
 
 let worker: Worker | undefined;
@@ -84,6 +88,7 @@ export function startS3Thread(): Worker {
   w.on('message', (m: FromThread) => {
     if (m.t === 'stopped') return;
     if (m.t === 'progress') return pending.get(m.id)?.progress(m.p);
+    if (m.t === 'partial') return void pending.get(m.id)?.partials.push(m.path);
     const p = settle(m.id);
     if (!p) return;
     if (m.t === 'done') p.resolve(m.result);
@@ -92,7 +97,13 @@ export function startS3Thread(): Worker {
   });
   const fail = (err: Error) => {
     if (worker === w) worker = undefined;
-    for (const id of [...pending.keys()]) settle(id)?.reject(new StepFailure(`the s3 thread failed: ${err.message}`));
+    for (const id of [...pending.keys()]) {
+      const p = settle(id);
+      if (!p) continue;
+      // What the thread was writing stays unfinished: nothing half-written is left behind.
+      for (const file of p.partials) rmSync(file, { force: true });
+      p.reject(new StepFailure(`the s3 thread failed: ${err.message}`));
+    }
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`it exited (${code})`)));
@@ -117,6 +128,7 @@ export function runInS3Thread(
       resolve: (r) => (signal.removeEventListener('abort', onAbort), resolve(r)),
       reject: (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
       progress,
+      partials: [],
     });
     signal.addEventListener('abort', onAbort, { once: true });
     try {

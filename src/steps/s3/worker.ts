@@ -64,7 +64,12 @@ async function exec(id: number, m: Extract<ToThread, { t: 'exec' }>): Promise<vo
     Object.assign(transferSettings, m.settings.transfer);
     Object.assign(listSettings, m.settings.list);
     const target = { client: client(m.conn, m.clientConfig), bucket, signal: controller.signal };
-    const ctx = { baseDir: m.baseDir, signal: controller.signal, progress: (p: unknown) => port.postMessage({ t: 'progress', id, p }) } as unknown as StepContext;
+    const ctx = {
+      baseDir: m.baseDir,
+      signal: controller.signal,
+      progress: (p: unknown) => port.postMessage({ t: 'progress', id, p }),
+      partialFile: (path: string) => port.postMessage({ t: 'partial', id, path }),
+    } as unknown as StepContext;
     const result = await runS3Action(target, body as S3Body, ctx);
     port.postMessage({ t: 'done', id, result });
   } catch (err) {
