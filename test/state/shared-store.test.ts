@@ -275,6 +275,27 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
     expect(r.stdout).toBe(`${startedLine}\n${finishedLine}\n`);
   }, 30_000);
 
+  it("the store's worker does not take the process's node options (--input-type stopped it)", async () => {
+    const url = await freshDb();
+    const store = new URL('../../dist/src/state/postgres/index.js', import.meta.url).href;
+    const script = `const { PostgresStore } = await import(${JSON.stringify(store)});
+      const s = new PostgresStore(${JSON.stringify(url)});
+      console.log('opened');
+      s.close();`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
+    clearTimeout(timer);
+    expect(code, err).toBe(0);
+    expect(out.trim()).toBe('opened');
+    // The store was really opened: its schema is there.
+    expect(await sql(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'runbook'")).toEqual([{ nspname: 'runbook' }]);
+  }, 30_000);
+
   it('read-only commands create nothing in a fresh database', async () => {
     const url = await freshDb();
     const h = await runCli(['history', '--state', url], { cwd: root });

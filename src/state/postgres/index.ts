@@ -60,6 +60,8 @@ export class PostgresStore implements StateStore {
     const channel = new MessageChannel();
     this.port = channel.port1;
     this.worker = new Worker(workerFile(), {
+      // Not the process's node options: a worker would inherit them (`--input-type`, say, stops it).
+      execArgv: [],
       workerData: { url, port: channel.port2, flags: this.flags.buffer, clock: this.clock.buffer },
       transferList: [channel.port2],
     });
