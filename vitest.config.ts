@@ -12,5 +12,8 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     reporters: ['default'],
+    // Tests that use the AWS SDK themselves (the sandbox, helpers) would print its Node-22 notice into
+    // the log; the CLI and the demo silence it the same way (their tests check their stderr).
+    setupFiles: ['src/util/quiet-sdk-warning.ts'],
   },
 });
