@@ -183,3 +183,20 @@ export async function eventually(check: () => boolean, timeoutMs = 3000, everyMs
 
 /** Milliseconds since the epoch of an event's `ts`. */
 export const tsOf = (e: RunEvent): number => Date.parse(e.ts);
+
+/**
+ * Run an ES-module script with `node --input-type=module -e` (so the node options a process may carry
+ * are there too: its threads must not take them), killed after `timeoutMs`. The exit code, or the
+ * signal that ended it.
+ */
+export async function runModuleScript(script: string, timeoutMs = 20_000): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | string | null>((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/interpreter/events.js';
 import { MIGRATIONS } from '../../src/state/postgres/migrations.js';
-import { assertBuilt, eventually, findProcesses, isAlive, runCli, spawnCli, type CliProcess } from '../helpers/cli.js';
+import { assertBuilt, eventually, findProcesses, isAlive, runCli, runModuleScript, spawnCli, type CliProcess } from '../helpers/cli.js';
 import { postgresUnavailableReason, usePostgres, type PgServer } from '../helpers/postgres.js';
 
 const LEASE = '3s';
@@ -282,16 +282,9 @@ describe.skipIf(postgresUnavailableReason() !== undefined)('shared state store (
       const s = new PostgresStore(${JSON.stringify(url)});
       console.log('opened');
       s.close();`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
-    clearTimeout(timer);
-    expect(code, err).toBe(0);
-    expect(out.trim()).toBe('opened');
+    const { code, stdout, stderr } = await runModuleScript(script);
+    expect(code, stderr).toBe(0);
+    expect(stdout.trim()).toBe('opened');
     // The store was really opened: its schema is there.
     expect(await sql(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'runbook'")).toEqual([{ nspname: 'runbook' }]);
   }, 30_000);

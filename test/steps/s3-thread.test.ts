@@ -2,7 +2,6 @@
 // (results, progress, aborts: test/steps/s3.test.ts runs through it) and what it adds: the
 // interpreter's thread never loads the AWS SDK for a step, a thread that dies fails the steps in
 // flight and the next step gets a new one, and an idle thread keeps no process alive.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ConnectionConfig } from '../../src/steps/s3/connection.js';
 import { s3Connection, s3Step, type S3Body } from '../../src/steps/s3/index.js';
 import { currentS3Thread } from '../../src/steps/s3/thread.js';
+import { runModuleScript } from '../helpers/cli.js';
 import { useS3 } from '../helpers/s3.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
 
@@ -103,16 +103,9 @@ describe.skipIf(s3.skip)('the s3 thread', () => {
       const r = await runInS3Thread({ conn: 'c', clientConfig: makeS3ClientConfig(${JSON.stringify(config())}, {}), body: { connection: 'c', action: 'list', prefix: 'nothing-here/' }, bucket: 'backups', baseDir: '/' }, new AbortController().signal, () => {});
       console.log(JSON.stringify(r.objects));`;
     const started = Date.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
-    clearTimeout(timer);
-    expect(code, err).toBe(0);
-    expect(out.trim()).toBe('[]');
+    const { code, stdout, stderr } = await runModuleScript(script);
+    expect(code, stderr).toBe(0);
+    expect(stdout.trim()).toBe('[]');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
