@@ -173,12 +173,15 @@ async function migrate(client: pg.Client, readOnly: boolean): Promise<number> {
 
 function insertStatement(run: string, epoch: number, rows: Row[]): Promise<unknown> {
   // One statement: the NOTIFY is sent at its commit, with synchronous_commit on (durable first).
-  return data!.query(
-    `WITH ins AS (INSERT INTO runbook.events (run, seq, epoch, type, line)
+  // Named, so the server parses and plans it once per connection, not at every commit (bench/state.mjs:
+  // 0.63–0.68 ms a commit unnamed, 0.47–0.50 named).
+  return data!.query({
+    name: 'runbook-insert-events',
+    text: `WITH ins AS (INSERT INTO runbook.events (run, seq, epoch, type, line)
        SELECT $1, s, $2, t, l FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(s, t, l) RETURNING 1)
      SELECT pg_notify('${NOTIFY_CHANNEL}', $1) FROM (SELECT count(*) FROM ins) c`,
-    [run, epoch, rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => r.line)],
-  );
+    values: [run, epoch, rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => r.line)],
+  });
 }
 
 async function insertRows(run: string, epoch: number, rows: Row[]): Promise<void> {
