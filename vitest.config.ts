@@ -15,5 +15,7 @@ export default defineConfig({
     // Tests that use the AWS SDK themselves (the sandbox, helpers) would print its Node-22 notice into
     // the log; the CLI and the demo silence it the same way (their tests check their stderr).
     setupFiles: ['src/util/quiet-sdk-warning.ts'],
+    // At the end, the cgroup folders of the runs the suite killed (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
   },
 });
