@@ -119,8 +119,14 @@ globalThis[Symbol.for('runbook.import')] = (specifier) => import(specifier);
 // The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
 let clients;
 globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients', true))[pkg]();
-// Where the threads of the bundled CLI start (they run this launcher with a bundle of their own).
-globalThis[Symbol.for('runbook.launcher')] = __filename;
+// The threads of the bundled CLI run this launcher with a bundle of their own, through its code cache
+// (src/steps/s3/thread.ts starts them here). None takes the process's node options: a thread would
+// inherit them (`--input-type`, say, stops it).
+const startThread = (bundle) => {
+  const { Worker, SHARE_ENV } = require('node:worker_threads');
+  return new Worker(__filename, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', bundle] });
+};
+globalThis[Symbol.for('runbook.startThread')] = startThread;
 // `run <file>` of a runbook that talks to S3: the s3 thread (src/steps/s3/thread.ts) starts now, and
 // loads the AWS SDK while this thread loads the CLI and checks the runbook, so that the first s3 step
 // (a drill's first step) finds it ready. A hint only: the file is only searched for an `s3:` key here
@@ -136,8 +142,7 @@ if (command === 'run' && process.env.RUNBOOK_S3_THREAD !== '0' && !process.argv.
   }
   // `s3:` as a key, in block or flow style (`backups: { s3: { … } }`, `- { id: a, s3: { … } }`).
   if (/(?:^|[\s{,])s3:/m.test(text)) {
-    const { Worker, SHARE_ENV } = require('node:worker_threads');
-    const thread = new Worker(__filename, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] });
+    const thread = startThread('s3-thread');
     thread.unref();
     globalThis[Symbol.for('runbook.s3Thread')] = thread;
   }

@@ -30,7 +30,7 @@ import { printDiagnostics, loadOrReport } from './output.js';
 import { checkStateDir, StateDirError } from './state-dir.js';
 import { gatedSteps } from '../interpreter/gates.js';
 import { FileStore } from '../state/file/index.js';
-import { startS3Thread, stopS3Thread } from '../steps/s3/thread.js';
+import { s3ThreadDisabled, startS3Thread, stopS3Thread } from '../steps/s3/thread.js';
 import type { RunbookModel } from '../dsl/model.js';
 
 /** `--lease` default (spec §10). */
@@ -133,7 +133,7 @@ export async function resumeCommand(runIdArg: string, opts: RunCliOptions): Prom
  * an s3 connection (one used only by a sub-runbook starts the thread on its first step instead).
  */
 function startThreads(model: RunbookModel): void {
-  if (process.env.RUNBOOK_S3_THREAD === '0') return;
+  if (s3ThreadDisabled()) return;
   if (Object.values(model.connections).some((c) => c.kind === 's3')) startS3Thread();
 }
 

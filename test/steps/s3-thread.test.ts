@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ConnectionConfig } from '../../src/steps/s3/connection.js';
 import { s3Connection, s3Step, type S3Body } from '../../src/steps/s3/index.js';
-import { currentS3Thread } from '../../src/steps/s3/thread.js';
+import { currentS3Thread, stopS3Thread } from '../../src/steps/s3/thread.js';
 import { runModuleScript } from '../helpers/cli.js';
 import { useS3 } from '../helpers/s3.js';
 import { failureOf, stepHarness } from '../helpers/step-context.js';
@@ -91,6 +91,19 @@ describe.skipIf(s3.skip)('the s3 thread', () => {
     expect(currentS3Thread()).not.toBe(first);
     // Neither the destination nor the temp file the download was writing (the thread said which).
     expect(await readdir(join(dir, 'big'))).toEqual([]);
+  });
+
+  it("a stopped thread's exit does not fail the steps of the thread started after it", async () => {
+    await exec({ action: 'list', prefix: 'full/' });
+    const stopped = currentS3Thread()!;
+    const exited = new Promise((resolve) => stopped.once('exit', resolve));
+    // The CLI stops the thread after a run; a next run in the same process starts a new one while
+    // the old one is still exiting.
+    await stopS3Thread();
+    const next = exec({ action: 'list', prefix: 'full/' });
+    await exited;
+    expect(await next).toMatchObject({ count: 1 });
+    expect(currentS3Thread()).not.toBe(stopped);
   });
 
   it('an idle thread keeps no process alive', async () => {

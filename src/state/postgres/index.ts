@@ -11,7 +11,6 @@
  * runner that was stopped and wakes up sees it ran late before it starts anything.
  */
 import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { userInfo } from 'node:os';
 import { RunbookError } from '../../dsl/errors.js';

@@ -6,7 +6,7 @@
 import { s3BodySchema, type S3Body } from './schema.js';
 import { describeS3Error, type S3Connection } from './connection.js';
 import { s3Url } from './settings.js';
-import { runInS3Thread } from './thread.js';
+import { runInS3Thread, s3ThreadDisabled } from './thread.js';
 import { StepFailure, type StepContext, type StepType } from '../types.js';
 
 export { s3Connection } from './connection.js';
@@ -43,7 +43,7 @@ async function executeS3(body: S3Body, ctx: StepContext): Promise<Record<string,
     throw new StepFailure(`s3 ${body.action}: no bucket: set \`bucket\` on the step or on connection ${body.connection}`);
   }
   try {
-    if (process.env.RUNBOOK_S3_THREAD === '0') {
+    if (s3ThreadDisabled()) {
       const { runS3Action } = await loadActions();
       return await runS3Action({ client: conn.client, bucket, signal: ctx.signal }, body, ctx);
     }

@@ -44,6 +44,8 @@ interface Pending {
   reject(e: unknown): void;
   progress(p: unknown): void;
   partials: string[];
+  /** The thread running it: only its own death fails it. */
+  thread: Worker;
 }
 
 let worker: Worker | undefined;
@@ -72,18 +74,19 @@ function settle(id: number): Pending | undefined {
   return p;
 }
 
+/** `RUNBOOK_S3_THREAD=0`: the s3 steps run on the interpreter's thread, as before the thread (for a comparison). */
+export function s3ThreadDisabled(): boolean {
+  return process.env.RUNBOOK_S3_THREAD === '0';
+}
+
 /** Start the thread now (it loads the AWS SDK), so that the first s3 step finds it ready. */
 export function startS3Thread(): Worker {
   if (worker) return worker;
   // The bundled CLI (bin/runbook.cjs) starts its threads through its launcher, which runs the thread's
   // bundle through a code cache; from dist/src (a tsc-only build, the tests) the module itself. None
   // takes the process's node options (a thread would inherit them: `--input-type`, say, stops it).
-  const launcher = (globalThis as Record<symbol, unknown>)[Symbol.for('runbook.launcher')];
-  const w =
-    takeLauncherThread() ??
-    (typeof launcher === 'string'
-      ? new Worker(launcher, { env: SHARE_ENV, execArgv: [], argv: ['--runbook-thread', 's3-thread'] })
-      : new Worker(workerFile(), { env: SHARE_ENV, execArgv: [] }));
+  const startThread = (globalThis as Record<symbol, unknown>)[Symbol.for('runbook.startThread')] as ((bundle: string) => Worker) | undefined;
+  const w = takeLauncherThread() ?? startThread?.('s3-thread') ?? new Worker(workerFile(), { env: SHARE_ENV, execArgv: [] });
   w.unref();
   w.on('message', (m: FromThread) => {
     if (m.t === 'stopped') return;
@@ -97,9 +100,10 @@ export function startS3Thread(): Worker {
   });
   const fail = (err: Error) => {
     if (worker === w) worker = undefined;
-    for (const id of [...pending.keys()]) {
-      const p = settle(id);
-      if (!p) continue;
+    for (const [id, { thread }] of [...pending]) {
+      // A thread stopped after a run exits later: the steps of the thread started since are not its.
+      if (thread !== w) continue;
+      const p = settle(id)!;
       // What the thread was writing stays unfinished: nothing half-written is left behind.
       for (const file of p.partials) rmSync(file, { force: true });
       p.reject(new StepFailure(`the s3 thread failed: ${err.message}`));
@@ -129,6 +133,7 @@ export function runInS3Thread(
       reject: (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
       progress,
       partials: [],
+      thread: w,
     });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
