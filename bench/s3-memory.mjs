@@ -17,12 +17,11 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const MiB = 1024 * 1024;
-// The pinned AWS SDK warns that its later releases need Node 22 (the CLI silences that one; here the
-// comparison on the interpreter's thread loads the SDK in this process).
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (w, ...rest) => (String(w).startsWith('NodeVersionSupportWarning') ? undefined : emitWarning(w, ...rest));
 const dist = resolve(process.env.RUNBOOK_DIST ?? join(fileURLToPath(import.meta.url), '../../dist'));
 const load = (p) => import(pathToFileURL(join(dist, p)).href);
+// The pinned AWS SDK warns that its later releases need Node 22; silenced as the CLI does (here the
+// comparison on the interpreter's thread loads the SDK in this process).
+await load('src/util/quiet-sdk-warning.js');
 
 if (process.argv[2] === '--serve') {
   // Child: run s3rver until told to stop.
