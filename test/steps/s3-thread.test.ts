@@ -1,7 +1,8 @@
 // The s3 step's work runs in a thread of its own (src/steps/s3/thread.ts): what that must not change
 // (results, progress, aborts: test/steps/s3.test.ts runs through it) and what it adds: the
 // interpreter's thread never loads the AWS SDK for a step, a thread that dies fails the steps in
-// flight and the next step gets a new one, and an idle thread keeps no process alive.
+// flight (and its download's temp file is removed) and the next step gets a new one, a stopped
+// thread's late exit fails nothing of the thread after it, and an idle thread keeps no process alive.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
