@@ -186,11 +186,11 @@ export const tsOf = (e: RunEvent): number => Date.parse(e.ts);
 
 /**
  * Run an ES-module script with `node --input-type=module -e` (so the node options a process may carry
- * are there too: its threads must not take them), killed after `timeoutMs`. The exit code, or the
- * signal that ended it.
+ * are there too: its threads must not take them), killed after `timeoutMs`, with `nodeArgs` before
+ * the script. The exit code, or the signal that ended it.
  */
-export async function runModuleScript(script: string, timeoutMs = 20_000): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runModuleScript(script: string, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

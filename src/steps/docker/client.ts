@@ -4,7 +4,8 @@
  * support), every request abortable through its signal.
  */
 import type { Duplex } from 'node:stream';
-import { Agent, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import type { HostConnection } from '../../transport/ssh/pool.js';
 import { resolveDockerHost, type DockerConnectionConfig } from './host.js';
 import { StepFailure } from '../types.js';
@@ -144,6 +145,7 @@ export function openDockerClient(config: DockerConnectionConfig, env: NodeJS.Pro
 }
 
 function makeDispatcher(where: string): { dispatcher: Dispatcher; origin: string } {
+  const { Agent, Pool } = loadUndici();
   if (where.startsWith('unix://')) {
     const socketPath = where.slice('unix://'.length);
     // keepAliveTimeout short: the service may go away between runs, and a stale socket costs a retry.
@@ -165,6 +167,7 @@ function dialDispatcher(dial: Dial): { dispatcher: Dispatcher; origin: string } 
       (e: Error) => cb(e, null),
     );
   };
+  const { Agent } = loadUndici();
   return { dispatcher: new Agent({ connect: connect as never, connections: DIALED_CONNECTIONS, keepAliveTimeout: 4_000 }), origin: 'http://docker' };
 }
 

@@ -4,16 +4,11 @@
  * first open, never by `validate` or `plan`.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Agent, Dispatcher } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import type { ConnectionKind, PreflightCheck } from '../types.js';
 
-type Undici = typeof import('undici');
-let undici: Undici | undefined;
-// `open` is synchronous (callers use the connection at once), so undici — a CommonJS package, the same
-// instance that `import` gives the step's request module — is required on first use.
-const loadUndici = (): Undici => (undici ??= createRequire(import.meta.url)('undici') as Undici);
 
 export interface HttpConnectionConfig {
   base_url: string;

@@ -2,7 +2,8 @@
  * Doing an `http` step: one request through undici, its body read up to 1 MiB and checked against
  * `expect_status`. Imported by `./http.ts` on the first execute, so `validate` and `plan` never load undici.
  */
-import { request, type Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import { describeHttpError, followRedirects, makeAgent, type HttpConnection } from './connection.js';
 import { makePayload, mergeHeaders, resolveUrl, withContentType } from './request.js';
 import type { HttpBody } from './schema.js';
@@ -67,7 +68,7 @@ export async function executeHttp(b: HttpBody, ctx: StepContext): Promise<Record
 
   const started = performance.now();
   try {
-    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload.body, dispatcher, signal: ctx.signal });
+    const res = await loadUndici().request(url, { method: method as Dispatcher.HttpMethod, headers, body: payload.body, dispatcher, signal: ctx.signal });
     const { text, truncated } = await readBody(res.body);
     const contentType = String(res.headers['content-type'] ?? '');
     const json = truncated ? undefined : parseJson(text, contentType);

@@ -3,7 +3,7 @@
  * for GET steps), never the step's own method: a preflight must not change anything. Any answer
  * below 500 counts as reachable (a 405 to HEAD on a POST endpoint still proves the route exists).
  */
-import { request } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import { describeHttpError, type HttpConnection } from './connection.js';
 import { mergeHeaders, resolveUrl } from './request.js';
 import type { HttpBody } from './schema.js';
@@ -17,6 +17,7 @@ export async function preflightHttp(b: HttpBody, ctx: StepContext): Promise<Pref
   const headers = mergeHeaders(conn?.config.headers, b.headers);
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]);
   try {
+    const { request } = loadUndici();
     let res = await request(url, { method: 'HEAD', headers, dispatcher: conn?.redirecting, signal });
     await res.body.dump();
     if ((res.statusCode === 405 || res.statusCode === 501) && method === 'GET') {

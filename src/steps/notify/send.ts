@@ -5,7 +5,7 @@
  * step's timeout or an abort cancels the request, or closes the mail pool mid-send.
  */
 import { hostname } from 'node:os';
-import { request } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import { describeHttpError } from '../http/connection.js';
 import { excerpt, parseJson, readBody } from '../http/execute.js';
 import { StepFailure, type StepContext } from '../types.js';
@@ -28,7 +28,7 @@ export async function sendNotification(b: NotifyBody, client: NotifyClient, ctx:
 }
 
 async function post(n: HttpNotification, client: Extract<NotifyClient, { agent: unknown }>, b: NotifyBody, ctx: StepContext): Promise<Record<string, unknown>> {
-  const res = await request(n.url, { method: 'POST', headers: n.headers, body: JSON.stringify(n.json), dispatcher: client.agent, signal: ctx.signal });
+  const res = await loadUndici().request(n.url, { method: 'POST', headers: n.headers, body: JSON.stringify(n.json), dispatcher: client.agent, signal: ctx.signal });
   const { text } = await readBody(res.body);
   const json = parseJson(text, String(res.headers['content-type'] ?? '')) as Record<string, unknown> | undefined;
   const id = n.kind === 'pagerduty' ? json?.dedup_key : json && typeof json === 'object' ? json.id : undefined;
