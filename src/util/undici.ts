@@ -12,6 +12,10 @@
  * tens of thousands. With the budget below (~550 times V8's default, which counts the work a function
  * has done) a process that does parse that many still gets the optimised parser. ssh2's Poly1305
  * (WebAssembly too) shares the setting.
+ *
+ * V8 refuses a code cache made under other flags: the installed command (bin/runbook.cjs) sets the same
+ * value as it starts `run`, `resume` and `plan`, before any bundle loads, so that setting it here
+ * changes nothing and every code cache of those commands stays valid.
  */
 import { createRequire } from 'node:module';
 

@@ -112,6 +112,46 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     expect(run()).toMatch(/code cache accepted \(.*s3-thread-/);
   });
 
+  it("a run that speaks HTTP after its other clients loaded still reads every cache the last run wrote (the V8 flag undici's loader sets is set first, src/util/undici.ts)", () => {
+    const { run: runCopy } = installedCopy('copy-flags');
+    // PostgreSQL first (the clients bundle loads), then HTTP (undici loads), with the s3 thread beside them.
+    writeFileSync(
+      join(dir, 'mixed.yaml'),
+      [
+        'runbook: m',
+        'connections:',
+        '  db: { postgres: { url: "postgres://u@127.0.0.1:1/d" } }',
+        '  app: { http: { base_url: "http://127.0.0.1:1" } }',
+        '  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }',
+        'phases:',
+        '  - id: p',
+        '    steps:',
+        '      - { id: q, sql: { connection: db, query: SELECT 1 }, timeout: 5s, on_failure: continue }',
+        '      - { id: h, http: { connection: app, url: /x }, irreversible: "a read", timeout: 5s, on_failure: continue }',
+        '      - { id: o, needs: [], s3: { connection: store, action: head, key: k }, timeout: 5s, on_failure: continue }',
+        '',
+      ].join('\n'),
+    );
+    const run = () => {
+      const r = runCopy(['run', 'mixed.yaml', '--no-tui', '--json', '--state-dir', join(dir, 'state-copy-flags')]);
+      // Each step ran, and failed on the refused port.
+      for (const id of ['q', 'h', 'o']) expect(r.stdout).toMatch(new RegExp(`"type":"step.finished"[^\\n]*"step":"${id}"[^\\n]*"status":"failed"`));
+      return r.stderr;
+    };
+    run();
+    const second = run();
+    for (const bundle of ['runbook', 'clients', 's3-thread']) expect(second).toMatch(new RegExp(`code cache accepted \\(.*${bundle}-`));
+    expect(second).not.toMatch(/code cache rejected/);
+  });
+
+  it("the launcher sets the V8 flag with the value undici's loader sets", () => {
+    const launcher = readFileSync(BIN, 'utf8');
+    const source = readFileSync(join(REPO, 'src/util/undici.ts'), 'utf8');
+    const budget = /WASM_TIERING_BUDGET = ([\d_]+);/.exec(source)?.[1]?.replace(/_/g, '');
+    expect(budget).toMatch(/^\d+$/);
+    expect(launcher).toContain(`const V8_FLAGS = '--wasm-tiering-budget=${budget}';`);
+  });
+
   it("knows every command of the CLI, so each gets its own code cache (none falls into 'other')", () => {
     const help = runbook(['--help']);
     expect(help.status).toBe(0);
