@@ -9,7 +9,6 @@ import type { Agent, Dispatcher } from 'undici';
 import { loadUndici } from '../../util/undici.js';
 import type { ConnectionKind, PreflightCheck } from '../types.js';
 
-
 export interface HttpConnectionConfig {
   base_url: string;
   headers?: Record<string, string>;
