@@ -140,7 +140,7 @@ try {
     for (let k = 0; k < arms.length; k++) await arms[(r + k) % arms.length]();
     colds.push(await coldFetch());
     if (also) console.log(`round ${r + 1}: ${also}: ${fmt(alsos[r].ms)} (restore phase ${fmt(phase(alsos[r], 'restore'))}, pg-restore ${fmt(step(alsos[r], 'pg-restore'))})`);
-    console.log(`round ${r + 1}: floor ${fmt(floors[r].total)} (fetch ${fmt(floors[r].fetch)}, decrypt ${fmt(floors[r].decrypt)}, pg_restore ${fmt(floors[r].restore)}) · drill ${fmt(ones[r].ms)} (restore phase ${fmt(phase(ones[r], 'restore'))}, pg-restore ${fmt(step(ones[r], 'pg-restore'))}) · jobs 2 ${fmt(twos[r].ms)} (restore phase ${fmt(phase(twos[r], 'restore'))})`);
+    console.log(`round ${r + 1}: floor ${fmt(floors[r].total)} (fetch ${fmt(floors[r].fetch)}, decrypt ${fmt(floors[r].decrypt)}, pg_restore ${fmt(floors[r].restore)}) · drill ${fmt(ones[r].ms)} (detect ${fmt(phase(ones[r], 'detect'))}, restore phase ${fmt(phase(ones[r], 'restore'))}, pg-restore ${fmt(step(ones[r], 'pg-restore'))}, verify ${fmt(phase(ones[r], 'verify'))}, recover ${fmt(phase(ones[r], 'recover'))}) · jobs 2 ${fmt(twos[r].ms)} (restore phase ${fmt(phase(twos[r], 'restore'))})`);
   }
   s3.destroy();
   const median = (xs, f) => [...xs].sort((a, b) => f(a) - f(b))[Math.floor(xs.length / 2)];
