@@ -31,10 +31,13 @@ const S3_THREAD_OUT = join(DIST, 's3-thread.bundle.cjs');
  * runs the bundle only when this is newer than tsc's last build (dist/.tsbuildinfo), which tsc also
  * writes for a change outside dist/src (examples/) that leaves the bundles current. */
 const CHECKED = join(DIST, '.bundle-checked');
+/** The modules of undici that src/util/undici.ts requires, not its index (which also loads fetch,
+ * WebSocket, EventSource, caches and mocks: ~0.5 MB no step uses). */
+const UNDICI_PARTS = ['undici/lib/dispatcher/agent', 'undici/lib/dispatcher/pool', 'undici/lib/dispatcher/dispatcher', 'undici/lib/api', 'undici/lib/interceptor/redirect'];
 /** The network clients: most of the code by size (~3 MB), needed only by the steps that talk to a
  * service. They are a second bundle with a code cache of its own, loaded on the first require of one
  * of them, so that `validate`, `plan` and a shell-only run never read them. */
-const CLIENTS = ['pg', 'undici', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer'];
+const CLIENTS = ['pg', ...UNDICI_PARTS, '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer'];
 const require = createRequire(join(ROOT, 'package.json'));
 const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'chevrotain.mjs');
 
@@ -143,20 +146,6 @@ const cloudflareProbe = 'function isCloudflareRuntime() {';
 const nodeOnly = patchDependency('nodeOnly', 'pg/lib/stream.js', cloudflareProbe, `${cloudflareProbe}\n  return false; // runbook: Node only (scripts/bundle.mjs)`);
 
 /**
- * undici's cookie helpers accept its own Headers and Node's: they read `globalThis.Headers` when the
- * module loads, and that getter loads Node's whole built-in fetch implementation (~8 ms of the first
- * http or notify step, which shares the thread with a drill's first S3 request). The check is made
- * on the helpers' first call instead (this CLI never calls them); what it accepts is unchanged.
- */
-const brandCheck = 'const brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean))';
-const lazyUndiciCookies = patchDependency(
-  'lazyUndiciCookies',
-  'undici/lib/web/cookies/index.js',
-  brandCheck,
-  'function brandChecks (headers) { return (brandChecks.check ??= webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean)))(headers) } // runbook: on first use (scripts/bundle.mjs)',
-);
-
-/**
  * commander loads `child_process` (and with it `net`, `dgram` and the streams) when it loads, for the
  * executable subcommands this CLI does not have: 2–4 ms of every start-up. In the CLI bundle it
  * loads the module on a first spawn instead.
@@ -179,7 +168,7 @@ const clientsResult = await build({
   },
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
-  plugins: [nodeOnly, lazyUndiciCookies],
+  plugins: [nodeOnly],
 });
 
 const result = await build({

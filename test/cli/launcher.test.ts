@@ -176,7 +176,7 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     }
   });
 
-  it("a run's first http step does not load Node's own fetch (undici's cookie check waits for its first use, scripts/bundle.mjs)", async () => {
+  it("a run's first http step does not load Node's own fetch (of undici, only the parts the steps use load: src/util/undici.ts)", async () => {
     let requests = 0;
     const server = createServer((_req, res) => {
       requests++;

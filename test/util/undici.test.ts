@@ -6,6 +6,9 @@
  * Checked on a small WebAssembly function with a hot loop, in a fresh process each (V8's natives tell
  * which compiler made a function's code): without undici's loader V8 recompiles it with TurboFan after
  * this much work, after the loader it stays on Liftoff.
+ *
+ * And the loader loads only the parts of undici the steps use (not its index, with fetch, WebSocket
+ * and the rest); its `request(url, options)` sends to the given dispatcher or to a default Agent.
  */
 import { describe, expect, it } from 'vitest';
 import { runModuleScript } from '../helpers/cli.js';
@@ -40,5 +43,36 @@ describe('undici loader', () => {
 
   it('after undici is loaded, the same work stays on the baseline compiler', async () => {
     expect(await tieredUp(true)).toBe(false);
+  });
+});
+
+describe('undici loader: the parts the steps use', () => {
+  it("loads undici's Agent, Pool, redirect interceptor and request without its index; request goes to the dispatcher given, or a default Agent", async () => {
+    const script = `
+      import { createServer } from 'node:http';
+      import { createRequire } from 'node:module';
+      const { loadUndici } = await import(${JSON.stringify(undici)});
+      const u = loadUndici();
+      const seen = [];
+      const server = createServer((req, res) => { seen.push(req.method + ' ' + req.url); res.end('hi ' + req.url); });
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const base = 'http://127.0.0.1:' + server.address().port;
+      const agent = new u.Agent();
+      const a = await u.request(base + '/a?x=1', { method: 'POST', body: 'b', dispatcher: agent });
+      const b = await u.request(new URL(base + '/b'), {});
+      let bad = '';
+      try { await u.request('ftp://127.0.0.1/x', {}); } catch (e) { bad = e.message; }
+      const out = { a: [a.statusCode, await a.body.text()], b: [b.statusCode, await b.body.text()], seen, bad,
+        index: Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules\\/undici\\/index\\.js$/.test(k)),
+        pool: typeof u.Pool, redirect: typeof u.interceptors.redirect };
+      await agent.close();
+      server.close();
+      console.log(JSON.stringify(out));
+      process.exit(0);`;
+    const { code, stdout, stderr } = await runModuleScript(script);
+    expect(code, stderr).toBe(0);
+    const out = JSON.parse(stdout.trim());
+    expect(out).toMatchObject({ a: [200, 'hi /a?x=1'], b: [200, 'hi /b'], seen: ['POST /a?x=1', 'GET /b'], index: [], pool: 'function', redirect: 'function' });
+    expect(out.bad).toMatch(/invalid URL protocol: ftp:/);
   });
 });
