@@ -35,9 +35,18 @@ export function establishedTo(address: string, port: number): number {
   return tcpEntries().filter((e) => e.state === ESTABLISHED && e.local.address === address && e.local.port === port).length;
 }
 
-/** The pid and command name of the process holding the socket whose local end is address:port. */
-export function ownerOf(address: string, port: number): { pid: number; comm: string } | undefined {
-  const entry = tcpEntries().find((e) => e.local.address === address && e.local.port === port);
+/**
+ * The pid and command name of the process holding the socket of the connection from `local` to
+ * `remote`. Both ends are matched, and only a socket some process holds (a non-zero inode): the same
+ * local port may also appear in a closed connection to another server (TIME_WAIT, inode 0), which a
+ * match on the local end alone could pick first.
+ */
+export function ownerOf(
+  local: { address: string; port: number },
+  remote: { address: string; port: number },
+): { pid: number; comm: string } | undefined {
+  const same = (a: { address: string; port: number }, b: { address: string; port: number }) => a.address === b.address && a.port === b.port;
+  const entry = tcpEntries().find((e) => e.inode !== '0' && same(e.local, local) && same(e.remote, remote));
   if (!entry) return undefined;
   const wanted = `socket:[${entry.inode}]`;
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {

@@ -99,7 +99,7 @@ describe.skipIf(sshd.skip || pgSkip !== undefined)('postgres via an ssh connecti
     const r = await sqlStep.execute({ connection: 'db', query: 'SELECT $1::int + 40 AS n, inet_client_port() AS port', params: [2] }, ctx);
     expect(r).toMatchObject({ rows: [{ n: 42, port: expect.any(Number) }], row_count: 1, command: 'SELECT' });
     // The client end of the server's connection is held by an sshd process of host 1's listener.
-    const owner = ownerOf('127.0.0.1', (r.rows as { port: number }[])[0].port);
+    const owner = ownerOf({ address: '127.0.0.1', port: (r.rows as { port: number }[])[0].port }, { address: '127.0.0.1', port: pgServer.get().port });
     expect(owner?.comm).toBe('sshd');
     expect(descendantsOf([c.hosts[0].process.pid!])).toContain(owner!.pid);
   });
