@@ -5,15 +5,23 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
+/** One end of a TCP connection. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+const sameEndpoint = (a: Endpoint, b: Endpoint) => a.address === b.address && a.port === b.port;
+
 interface TcpEntry {
-  local: { address: string; port: number };
-  remote: { address: string; port: number };
+  local: Endpoint;
+  remote: Endpoint;
   state: string;
   inode: string;
 }
 
 // /proc/net/tcp writes an IPv4 address as 8 hex digits in host (little-endian) order, then :port in hex.
-function parseEndpoint(hex: string): { address: string; port: number } {
+function parseEndpoint(hex: string): Endpoint {
   const [a, p] = hex.split(':');
   const bytes = [0, 2, 4, 6].map((i) => parseInt(a.slice(i, i + 2), 16)).reverse();
   return { address: bytes.join('.'), port: parseInt(p, 16) };
@@ -32,7 +40,7 @@ const ESTABLISHED = '01';
 
 /** Established connections whose server end is address:port (one per client connection). */
 export function establishedTo(address: string, port: number): number {
-  return tcpEntries().filter((e) => e.state === ESTABLISHED && e.local.address === address && e.local.port === port).length;
+  return tcpEntries().filter((e) => e.state === ESTABLISHED && sameEndpoint(e.local, { address, port })).length;
 }
 
 /**
@@ -41,12 +49,8 @@ export function establishedTo(address: string, port: number): number {
  * local port may also appear in a closed connection to another server (TIME_WAIT, inode 0), which a
  * match on the local end alone could pick first.
  */
-export function ownerOf(
-  local: { address: string; port: number },
-  remote: { address: string; port: number },
-): { pid: number; comm: string } | undefined {
-  const same = (a: { address: string; port: number }, b: { address: string; port: number }) => a.address === b.address && a.port === b.port;
-  const entry = tcpEntries().find((e) => e.inode !== '0' && same(e.local, local) && same(e.remote, remote));
+export function ownerOf(local: Endpoint, remote: Endpoint): { pid: number; comm: string } | undefined {
+  const entry = tcpEntries().find((e) => e.inode !== '0' && sameEndpoint(e.local, local) && sameEndpoint(e.remote, remote));
   if (!entry) return undefined;
   const wanted = `socket:[${entry.inode}]`;
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
