@@ -3,10 +3,12 @@
  * examples/sandbox/services/docker.ts). Every container is created here and removed in afterAll.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConnection, dockerStep, type DockerBody } from '../../src/steps/docker/index.js';
+import { FOLLOW_GRACE_MS } from '../../src/steps/docker/run.js';
 import type { DockerClient, DockerConnectionConfig } from '../../src/steps/docker/client.js';
 import type { PreflightCheck } from '../../src/steps/types.js';
 import { BUSYBOX_IMAGE, useDocker } from '../helpers/docker.js';
@@ -25,11 +27,36 @@ const clients = new Map<string, Promise<unknown>>();
 // A plain TCP port in front of the socket, to drive the `tcp://` path against the same real API.
 let forwarder: Server | undefined;
 
+type FollowFault = 'ends early' | 'never ends';
+// The real API behind an HTTP server of ours whose followed logs misbehave as Podman's can: one that
+// ends at once, before any line (podman#10675: the follow can end before the container's last
+// lines), or one that never ends (Podman can miss the container's exit). Every other request passes.
+const faulty = new Map<FollowFault, HttpServer>();
+function followFaults(fault: FollowFault): HttpServer {
+  return createHttpServer((req, res) => {
+    if (/\/logs\?/.test(req.url ?? '') && /[?&]follow=(1|true)\b/.test(req.url ?? '')) {
+      res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });
+      if (fault === 'ends early') res.end();
+      else res.flushHeaders();
+      return;
+    }
+    const upstream = httpRequest({ socketPath: docker.api.socketPath, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+}
+const faultyHost = (fault: FollowFault) => `tcp://127.0.0.1:${(faulty.get(fault)?.address() as AddressInfo | null)?.port}`;
+
 function connections(): Record<string, DockerConnectionConfig> {
   return {
     engine: { socket: docker.api.socketPath, project: 'shop' },
     plain: { host: docker.api.host },
     missing: { socket: '/nonexistent/runbook/docker.sock' },
+    'follow-ends-early': { host: faultyHost('ends early') },
+    'follow-never-ends': { host: faultyHost('never ends') },
     tcp: { host: `tcp://127.0.0.1:${(forwarder?.address() as AddressInfo | null)?.port}`, project: 'shop' },
     // Nothing set: DOCKER_HOST of the run's environment (below) decides.
     default: {},
@@ -100,6 +127,11 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
   beforeAll(async () => {
     forwarder = createServer((socket) => socket.pipe(connect(docker.api.socketPath)).pipe(socket));
     await new Promise<void>((resolve) => forwarder!.listen(0, '127.0.0.1', resolve));
+    for (const fault of ['ends early', 'never ends'] as const) {
+      const server = followFaults(fault);
+      faulty.set(fault, server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    }
     await startLongRunning('web-1', web);
     await startLongRunning('web-2', web);
     // Same service name in another project: `project: shop` must leave it alone.
@@ -115,6 +147,10 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
   afterAll(async () => {
     await Promise.all([...clients.values()].map(async (c) => ((await c.catch(() => undefined)) as DockerClient | undefined)?.close()));
     await new Promise((resolve) => forwarder?.close(resolve));
+    for (const server of faulty.values()) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('negotiates the API version and passes preflight', async () => {
@@ -176,6 +212,21 @@ describe.skipIf(docker.skip)('docker step (Podman Docker API)', { timeout: 20_00
     expect(err.message).toBe(`docker run ${BUSYBOX_IMAGE}: exit code 3 (expected 0): bad`);
     expect(err.result).toMatchObject({ exit_code: 3, stdout: 'hi\n', stderr: 'bad\n' });
     expect(await exec({ ...body, expect_exit: [3] })).toMatchObject({ exit_code: 3 });
+  });
+
+  it.each(['ends early', 'never ends'] as const)('run: the result and the live output hold every line when the followed log %s', async (fault) => {
+    const h = harness();
+    const connection = fault === 'ends early' ? 'follow-ends-early' : 'follow-never-ends';
+    const t0 = performance.now();
+    const err = await failureOf(exec({ connection, action: 'run', image: BUSYBOX_IMAGE, cmd: 'echo hi; echo bad >&2; exit 3' }, h));
+    // The container's last line is the reason the run failed: it must reach the message.
+    expect(err.message).toBe(`docker run ${BUSYBOX_IMAGE}: exit code 3 (expected 0): bad`);
+    expect(err.result).toMatchObject({ exit_code: 3, stdout: 'hi\n', stderr: 'bad\n' });
+    // The follow delivered nothing: live output got each line once, from the log read after the exit.
+    const live = (stream: string) => h.output.filter((c) => c.stream === stream).map((c) => c.text).join('');
+    expect([live('stdout'), live('stderr')]).toEqual(['hi\n', 'bad\n']);
+    // A follow that never ends is dropped after the grace period, not waited for.
+    if (fault === 'never ends') expect(performance.now() - t0).toBeGreaterThanOrEqual(FOLLOW_GRACE_MS);
   });
 
   it('run: remove false keeps the exited container', async () => {

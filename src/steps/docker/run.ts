@@ -1,6 +1,7 @@
 /**
- * `run`: create a container from `image`, start it, stream its output until it exits, read the
- * exit code, remove it (unless `remove: false`). `detach: true` returns once it has started.
+ * `run`: create a container from `image`, start it, stream its output while it runs, read the exit
+ * code and, once it has exited, its whole log for the result, remove it (unless `remove: false`).
+ * `detach: true` returns once it has started.
  * On abort the container is killed (and removed) so nothing is left running.
  */
 import { DockerApiError, type DockerClient } from './client.js';
@@ -46,23 +47,25 @@ export async function runAction(client: DockerClient, body: DockerBody, ctx: Ste
     follow.catch(() => undefined);
     const waited = await client.request('POST', `/containers/${id}/wait`, { signal: ctx.signal });
     if (waited.status !== 200) throw new DockerApiError(waited.status, waited.text, `wait for ${body.image}`);
-    // A followed log normally ends with the container. Podman can miss that end when the container
-    // exits just as the follow starts (seen under load: run hung forever), so after a grace period
-    // the follow is dropped and the log, complete by now, is read once without following.
+    // The followed log is the live output only, not the result. Podman's can end with the container
+    // before it has delivered the container's last lines (podman#10675; seen in CI as a run whose
+    // stderr came back empty), and can miss that end altogether when the container exits just as the
+    // follow starts (seen under load: run hung forever). So the follow gets a grace period to end, is
+    // dropped if it has not, and the log, complete once the container has exited, is read once
+    // without following: that is the result.
     await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, FOLLOW_GRACE_MS).unref())]);
-    let output = followEnded ? demux.end() : undefined;
-    if (!output) {
+    if (!followEnded) {
       stopFollowing.abort();
       await follow;
-      const streamed = demux.end();
-      const whole = createDemuxer(false, () => {});
-      await client.stream('GET', `/containers/${id}/logs`, (chunk) => whole.push(chunk), { query: { stdout: 1, stderr: 1 }, signal: ctx.signal });
-      output = whole.end();
-      // Live output gets what the follow had not delivered yet, so it ends complete either way.
-      for (const stream of ['stdout', 'stderr'] as const) {
-        const rest = output[stream].startsWith(streamed[stream]) ? output[stream].slice(streamed[stream].length) : output[stream];
-        if (rest) ctx.output(stream, rest);
-      }
+    }
+    const streamed = demux.end();
+    const whole = createDemuxer(false, () => {});
+    await client.stream('GET', `/containers/${id}/logs`, (chunk) => whole.push(chunk), { query: { stdout: 1, stderr: 1 }, signal: ctx.signal });
+    const output = whole.end();
+    // Live output gets what the follow had not delivered, so it ends complete either way.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const rest = output[stream].startsWith(streamed[stream]) ? output[stream].slice(streamed[stream].length) : output[stream];
+      if (rest) ctx.output(stream, rest);
     }
     const { stdout, stderr } = output;
     const exitCode = (waited.json as { StatusCode: number }).StatusCode;
