@@ -48,16 +48,17 @@ function followFaults(fault: FollowFault): HttpServer {
     req.pipe(upstream);
   });
 }
-const faultyHost = (fault: FollowFault) => `tcp://127.0.0.1:${(faulty.get(fault)?.address() as AddressInfo | null)?.port}`;
+/** `tcp://` on loopback to the port that one of the servers above listens on. */
+const tcpHost = (server: Server | HttpServer | undefined) => `tcp://127.0.0.1:${(server?.address() as AddressInfo | null)?.port}`;
 
 function connections(): Record<string, DockerConnectionConfig> {
   return {
     engine: { socket: docker.api.socketPath, project: 'shop' },
     plain: { host: docker.api.host },
     missing: { socket: '/nonexistent/runbook/docker.sock' },
-    'follow-ends-early': { host: faultyHost('ends early') },
-    'follow-never-ends': { host: faultyHost('never ends') },
-    tcp: { host: `tcp://127.0.0.1:${(forwarder?.address() as AddressInfo | null)?.port}`, project: 'shop' },
+    'follow-ends-early': { host: tcpHost(faulty.get('ends early')) },
+    'follow-never-ends': { host: tcpHost(faulty.get('never ends')) },
+    tcp: { host: tcpHost(forwarder), project: 'shop' },
     // Nothing set: DOCKER_HOST of the run's environment (below) decides.
     default: {},
   };
