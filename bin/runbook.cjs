@@ -125,9 +125,12 @@ if (!bundleIsCurrent()) {
 // The ES modules outside the bundle (the TUI, ssh2) are imported from here: code that vm.Script
 // compiled has no import() of its own on Node 20.
 globalThis[Symbol.for('runbook.import')] = (specifier) => import(specifier);
-// The network clients (pg, undici, the AWS SDK, nodemailer): their own bundle, read on first use.
+// The network clients (pg, undici, nodemailer) and the AWS SDK: bundles of their own, each read on
+// the first use of one of its packages. (A run's s3 steps use the s3 thread's SDK, not this one.)
 let clients;
-globalThis[Symbol.for('runbook.client')] = (pkg) => (clients ??= load('clients', true))[pkg]();
+let sdk;
+globalThis[Symbol.for('runbook.client')] = (pkg) =>
+  (pkg.startsWith('@aws-sdk/') ? (sdk ??= load('sdk', true)) : (clients ??= load('clients', true)))[pkg]();
 // The threads of the bundled CLI run this launcher with a bundle of their own, through its code cache
 // (src/steps/s3/thread.ts starts them here). None takes the process's node options: a thread would
 // inherit them (`--input-type`, say, stops it).

@@ -1,6 +1,7 @@
 // The CLI as one CommonJS file, dist/runbook.bundle.cjs, that bin/runbook.cjs compiles with a V8 code
-// cache (docs/startup.md); the network clients as a second (dist/clients.bundle.cjs), and the s3
-// step's thread with the AWS SDK as a third (dist/s3-thread.bundle.cjs), each with a cache of its own.
+// cache (docs/startup.md); the network clients as a second (dist/clients.bundle.cjs), the AWS SDK for
+// this thread as a third (dist/sdk.bundle.cjs), and the s3 step's thread with the SDK as a fourth
+// (dist/s3-thread.bundle.cjs), each with a cache of its own.
 // Built from tsc's output (dist/src), so the bundle runs the same code the tests run module by module. Every module still evaluates only when first imported: esbuild turns the
 // lazy `await import('./x.js')` into a lazily called init function, and `createRequire(...)('pkg')`
 // into a lazily called `require('pkg')` that is bundled too.
@@ -24,6 +25,9 @@ const DIST = join(ROOT, 'dist');
 const SRC = join(DIST, 'src');
 const OUT = join(DIST, 'runbook.bundle.cjs');
 const CLIENTS_OUT = join(DIST, 'clients.bundle.cjs');
+/** The AWS SDK, for what this thread does with S3 itself (`plan --preflight`, RUNBOOK_S3_THREAD=0);
+ * a run's s3 steps use the s3 thread's bundle. */
+const SDK_OUT = join(DIST, 'sdk.bundle.cjs');
 /** The s3 step's thread (src/steps/s3/worker.js) with the AWS SDK in it: a bundle and a code cache of
  * its own, so that the thread is ready while the run is being set up. */
 const S3_THREAD_OUT = join(DIST, 's3-thread.bundle.cjs');
@@ -35,9 +39,12 @@ const CHECKED = join(DIST, '.bundle-checked');
  * WebSocket, EventSource, caches and mocks: ~0.5 MB no step uses). */
 const UNDICI_PARTS = ['undici/lib/dispatcher/agent', 'undici/lib/dispatcher/pool', 'undici/lib/dispatcher/dispatcher', 'undici/lib/api', 'undici/lib/interceptor/redirect'];
 /** The network clients: most of the code by size (~3 MB), needed only by the steps that talk to a
- * service. They are a second bundle with a code cache of its own, loaded on the first require of one
- * of them, so that `validate`, `plan` and a shell-only run never read them. */
-const CLIENTS = ['pg', ...UNDICI_PARTS, '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer'];
+ * service. They are bundles with a code cache of their own, loaded on the first require of one of
+ * them, so that `validate`, `plan` and a shell-only run never read them. The AWS SDK is a bundle of
+ * its own: a run's s3 steps use the s3 thread's copy, and reading ~1.4 MB of SDK with pg and undici
+ * cost this thread ~6 ms at a drill's first sql step, while the backup downloads beside it. */
+const SDK_CLIENTS = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'];
+const CLIENTS = ['pg', ...UNDICI_PARTS, 'nodemailer'];
 const require = createRequire(join(ROOT, 'package.json'));
 const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'chevrotain.mjs');
 
@@ -53,7 +60,7 @@ function upToDate() {
       return undefined;
     }
   };
-  const built = Math.min(...[OUT, CLIENTS_OUT, S3_THREAD_OUT].map((f) => mtime(f) ?? -Infinity));
+  const built = Math.min(...[OUT, CLIENTS_OUT, SDK_OUT, S3_THREAD_OUT].map((f) => mtime(f) ?? -Infinity));
   let newest = Math.max(mtime(join(ROOT, 'package-lock.json')) ?? 0, mtime(fileURLToPath(import.meta.url)) ?? 0);
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -107,11 +114,11 @@ const rewrite = {
   },
 };
 
-/** In the CLI bundle, a client package is taken from the clients bundle through the launcher. */
+/** In the CLI bundle, a client package is taken from the clients or the SDK bundle through the launcher. */
 const clients = {
   name: 'runbook-clients',
   setup(b) {
-    const filter = new RegExp(`^(${CLIENTS.map((c) => c.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    const filter = new RegExp(`^(${[...CLIENTS, ...SDK_CLIENTS].map((c) => c.replace(/[/.]/g, '\\$&')).join('|')})$`);
     b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'runbook-client' }));
     b.onLoad({ filter: /.*/, namespace: 'runbook-client' }, (args) => ({
       contents: `module.exports = globalThis[Symbol.for('runbook.client')](${JSON.stringify(args.path)});`,
@@ -157,6 +164,20 @@ const lazyCommanderSpawn = patchDependency(
   "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) }; // runbook: loaded on first use (scripts/bundle.mjs)",
 );
 
+/**
+ * undici's client loads its HTTP/2 client (and with it `node:http2` and `node:tls`) when it loads,
+ * although a connection only speaks HTTP/2 when it negotiates it over TLS with `allowH2`, which no
+ * step sets: ~4 ms of the interpreter's thread at a drill's first health check, while the backup
+ * downloads beside it on a two-core machine. In the clients bundle it loads on the first HTTP/2
+ * connection instead.
+ */
+const lazyUndiciH2 = patchDependency(
+  'lazyUndiciH2',
+  'undici/lib/dispatcher/client.js',
+  "const connectH2 = require('./client-h2.js')",
+  "const connectH2 = (...a) => require('./client-h2.js')(...a) // runbook: loaded on first use (scripts/bundle.mjs)",
+);
+
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
 const clientsResult = await build({
   ...common,
@@ -168,7 +189,16 @@ const clientsResult = await build({
   },
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
-  plugins: [nodeOnly],
+  plugins: [nodeOnly, lazyUndiciH2],
+});
+const sdkResult = await build({
+  ...common,
+  stdin: {
+    contents: `module.exports = {\n${SDK_CLIENTS.map((c) => `  ${JSON.stringify(c)}: () => require(${JSON.stringify(c)}),`).join('\n')}\n};\n`,
+    resolveDir: ROOT,
+    sourcefile: 'sdk.js',
+  },
+  outfile: SDK_OUT,
 });
 
 const result = await build({
@@ -206,13 +236,14 @@ const s3ThreadResult = await build({
   plugins: [rewrite],
 });
 await asciiOnly(CLIENTS_OUT);
+await asciiOnly(SDK_OUT);
 await asciiOnly(OUT);
 await asciiOnly(S3_THREAD_OUT);
 writeFileSync(CHECKED, '');
 const mb = (r) => (Object.values(r.metafile.outputs)[0].bytes / 1024 / 1024).toFixed(1);
 // Caches made for an earlier build are never read again (their names carry its size and mtime).
 await rm(join(DIST, '.v8-cache'), { recursive: true, force: true });
-console.log(`bundle: ${relative(ROOT, OUT)} (${mb(result)} MB), ${relative(ROOT, CLIENTS_OUT)} (${mb(clientsResult)} MB), ${relative(ROOT, S3_THREAD_OUT)} (${mb(s3ThreadResult)} MB)`);
+console.log(`bundle: ${relative(ROOT, OUT)} (${mb(result)} MB), ${relative(ROOT, CLIENTS_OUT)} (${mb(clientsResult)} MB), ${relative(ROOT, SDK_OUT)} (${mb(sdkResult)} MB), ${relative(ROOT, S3_THREAD_OUT)} (${mb(s3ThreadResult)} MB)`);
 
 /**
  * Makes a bundle pure ASCII. esbuild escapes non-ASCII characters in code, but not in the comments it

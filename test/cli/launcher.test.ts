@@ -20,7 +20,7 @@ const runbook = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env, RUNBOOK_CODE_CACHE_DEBUG: '1' } });
 
 /**
- * A copy of the installed command (the launcher, package.json and both bundles; tsc's modules,
+ * A copy of the installed command (the launcher, package.json and the bundles; tsc's modules,
  * node_modules and schema/ linked) with a dist/ of its own: its code caches and stamps are its own,
  * not the repo's that the other tests write. `run` starts it in `dir`, printing what the cache did.
  */
@@ -30,7 +30,7 @@ function installedCopy(name: string) {
   mkdirSync(join(root, 'dist'));
   copyFileSync(BIN, join(root, 'bin/runbook.cjs'));
   copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
-  for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs', 's3-thread.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
+  for (const b of ['runbook.bundle.cjs', 'clients.bundle.cjs', 'sdk.bundle.cjs', 's3-thread.bundle.cjs']) copyFileSync(join(REPO, 'dist', b), join(root, 'dist', b));
   symlinkSync(join(REPO, 'dist/src'), join(root, 'dist/src'));
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
   symlinkSync(join(REPO, 'schema'), join(root, 'schema'));
@@ -81,6 +81,8 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     const run = (file: string) => {
       const r = runCopy(['run', file, '--no-tui', '--state-dir', join(dir, 'state-copy')]);
       expect(r.stderr, r.stderr).toMatch(/code cache \w+ \(.*clients-run-/);
+      // The AWS SDK is a bundle of its own, which an sql or http step never reads.
+      expect(r.stderr).not.toMatch(/code cache \w+ \(.*sdk-/);
       return r;
     };
     expect(run('http.yaml').stderr).toMatch(/code cache absent \(.*clients-run-/);
@@ -102,7 +104,7 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       const r = runCopy(['run', 's3.yaml', '--no-tui', '--json', '--state-dir', join(dir, 'state-copy-s3')]);
       // The step ran (and failed on the refused port) in the thread.
       expect(r.stdout).toMatch(/"type":"step.finished".*"status":"failed".*ECONNREFUSED/);
-      expect(r.stderr).not.toMatch(/code cache \w+ \(.*clients-/);
+      expect(r.stderr).not.toMatch(/code cache \w+ \(.*(clients|sdk)-/);
       // The SDK's warning that its later releases need Node 22 is silenced in the thread too.
       expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|node >=22/);
       return r.stderr;
@@ -110,6 +112,25 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     expect(run()).toMatch(/code cache absent \(.*s3-thread-/);
     expect(readdirSync(join(root, 'dist/.v8-cache')).some((n) => n.startsWith('s3-thread-'))).toBe(true);
     expect(run()).toMatch(/code cache accepted \(.*s3-thread-/);
+  });
+
+  it('s3 steps on this thread (RUNBOOK_S3_THREAD=0) read the SDK bundle, through a cache of its own, and not the clients bundle', () => {
+    const { root, run: runCopy } = installedCopy('copy-sdk');
+    writeFileSync(join(dir, 's3-here.yaml'), 'runbook: s\nconnections:\n  store: { s3: { endpoint: "http://127.0.0.1:1", bucket: b, region: us-east-1, access_key_id: k, secret_access_key: s } }\nphases:\n  - id: p\n    steps:\n      - { id: a, s3: { connection: store, action: head, key: k }, timeout: 5s }\n');
+    const run = () => {
+      const r = spawnSync(process.execPath, [join(root, 'bin/runbook.cjs'), 'run', 's3-here.yaml', '--no-tui', '--json', '--state-dir', join(dir, 'state-copy-sdk')], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, RUNBOOK_CODE_CACHE_DEBUG: '1', RUNBOOK_S3_THREAD: '0' },
+      });
+      // The step ran here (no thread started) and failed on the refused port.
+      expect(r.stdout).toMatch(/"type":"step.finished".*"status":"failed".*ECONNREFUSED/);
+      expect(r.stderr).not.toMatch(/code cache \w+ \(.*(clients|s3-thread)-/);
+      return r.stderr;
+    };
+    expect(run()).toMatch(/code cache absent \(.*sdk-run-/);
+    expect(readdirSync(join(root, 'dist/.v8-cache')).some((n) => n.startsWith('sdk-run-'))).toBe(true);
+    expect(run()).toMatch(/code cache accepted \(.*sdk-run-/);
   });
 
   it("a run that speaks HTTP after its other clients loaded still reads every cache the last run wrote (the V8 flag undici's loader sets is set first, src/util/undici.ts)", () => {
@@ -176,7 +197,7 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
     }
   });
 
-  it("a run's first http step does not load Node's own fetch (of undici, only the parts the steps use load: src/util/undici.ts)", async () => {
+  it("a run's first http step does not load Node's own fetch, nor HTTP/2 and TLS (of undici, only the parts the steps use load: src/util/undici.ts, scripts/bundle.mjs)", async () => {
     let requests = 0;
     const server = createServer((_req, res) => {
       requests++;
@@ -204,6 +225,8 @@ describe.skipIf(!bundled)('bin/runbook.cjs', () => {
       const loaded = readFileSync(list, 'utf8').split('\n');
       expect(loaded).toContain('NativeModule http');
       expect(loaded.filter((m) => m.includes('internal/deps/undici'))).toEqual([]);
+      // undici's HTTP/2 client loads on the first HTTP/2 connection only (a plain http:// one here).
+      expect(loaded.filter((m) => /^NativeModule (http2|tls|_tls_wrap)$/.test(m))).toEqual([]);
     } finally {
       server.close();
     }
