@@ -27,14 +27,6 @@ const COMMANDS = new Set(['validate', 'plan', 'run', 'resume', 'attach', 'report
 const command = COMMANDS.has(process.argv[2]) ? process.argv[2].replace(/^-+/, '') : 'other';
 const useCache = process.env.RUNBOOK_CODE_CACHE !== '0';
 
-// V8 refuses a code cache made under other V8 flags, and the one flag this CLI changes (the budget
-// that keeps undici's WebAssembly parser on the baseline compiler, src/util/undici.ts) would otherwise
-// be changed mid-run, when undici first loads: a cache saved after that would be refused at the next
-// start-up, and one loaded before it saved again. So the commands whose steps may speak HTTP set it
-// here, before any bundle or thread starts; undici's loader then sets the same value (no change).
-// The value is src/util/undici.ts's WASM_TIERING_BUDGET (test/cli/launcher.test.ts checks they agree).
-const V8_FLAGS = '--wasm-tiering-budget=1000000000';
-if (command === 'run' || command === 'resume' || command === 'plan') require('node:v8').setFlagsFromString(V8_FLAGS);
 const cacheDir = path.join(dist, '.v8-cache');
 
 /**

@@ -178,6 +178,18 @@ const lazyUndiciH2 = patchDependency(
   "const connectH2 = (...a) => require('./client-h2.js')(...a) // runbook: loaded on first use (scripts/bundle.mjs)",
 );
 
+/**
+ * undici compiles llhttp, its WebAssembly HTTP parser, at its first connection: through
+ * src/util/undici.ts's `withWasmTieringBudget` (which its loader installs), so that the parser keeps
+ * to V8's baseline compiler for a run's few responses while no V8 flag stays changed (see there).
+ */
+const llhttpBudget = patchDependency(
+  'llhttpBudget',
+  'undici/lib/dispatcher/client-h1.js',
+  '    llhttpInstance = lazyllhttp()',
+  "    llhttpInstance = globalThis[Symbol.for('runbook.wasmTieringBudget')]?.(lazyllhttp) ?? lazyllhttp() // runbook: scripts/bundle.mjs",
+);
+
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
 const clientsResult = await build({
   ...common,
@@ -189,7 +201,7 @@ const clientsResult = await build({
   },
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
-  plugins: [nodeOnly, lazyUndiciH2],
+  plugins: [nodeOnly, lazyUndiciH2, llhttpBudget],
 });
 const sdkResult = await build({
   ...common,

@@ -1,7 +1,6 @@
 /**
  * undici, for the steps that speak HTTP (http, notify, docker): this is the only module that loads it,
- * on first use (never for `validate`, nor for `plan` without `--preflight`), and it first tells V8 to leave WebAssembly on its
- * baseline compiler far longer than V8 does by default.
+ * on first use (never for `validate`, nor for `plan` without `--preflight`).
  *
  * undici parses HTTP with llhttp compiled to WebAssembly. V8 starts that code on its baseline compiler
  * (Liftoff) and, by default, recompiles the parser with its optimising compiler (TurboFan) on a
@@ -9,13 +8,18 @@
  * drill: its few health checks and notifications set it off while the backup was downloading, and it
  * ran on into the restore; on two cores that is one of them). A run makes tens of requests, and the
  * baseline parser costs microseconds more per response, so the recompilation pays for itself only after
- * tens of thousands. With the budget below (~550 times V8's default, which counts the work a function
- * has done) a process that does parse that many still gets the optimised parser. ssh2's Poly1305
- * (WebAssembly too) shares the setting in those commands.
+ * tens of thousands. So llhttp's module is compiled and instantiated with a tiering budget ~550 times
+ * V8's default (which counts the work a function has done): a process that does parse that many
+ * responses still gets the optimised parser.
  *
- * V8 refuses a code cache made under other flags: the installed command (bin/runbook.cjs) sets the same
- * value as it starts `run`, `resume` and `plan`, before any bundle loads, so that setting it here
- * changes nothing and every code cache of those commands stays valid.
+ * Only for that instantiation (`withWasmTieringBudget`, which the bundled undici calls:
+ * scripts/bundle.mjs): V8 keeps the budget each function was given when its module was compiled, and
+ * every V8 flag that differs from its default changes the hash that code caches are checked against.
+ * Left set, the flag made V8 refuse Node's own code cache of its built-in modules for the rest of the
+ * process: each built-in loaded later compiled from source (2.4 times as long), and the s3 thread took
+ * twice as long to start (44 against 22 ms, alone), which in a drill left its first LIST waiting.
+ * Without the bundle (a tsc-only build), undici's own module is unpatched and the parser tiers up as V8
+ * decides.
  */
 import { createRequire } from 'node:module';
 import type { Agent as AgentType, Dispatcher, Pool as PoolType, interceptors as Interceptors } from 'undici';
@@ -35,16 +39,33 @@ export interface Undici {
   request(url: string | URL, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & { method?: Dispatcher.HttpMethod; dispatcher?: Dispatcher }): Promise<Dispatcher.ResponseData>;
 }
 
-/** V8's `--wasm-tiering-budget` (default 1,800,000; an int32). */
+/** V8's `--wasm-tiering-budget` for llhttp's module (an int32). */
 export const WASM_TIERING_BUDGET = 1_000_000_000;
+/** V8's own default of `--wasm-tiering-budget` (Node 20's V8), restored after the instantiation. */
+export const V8_DEFAULT_WASM_TIERING_BUDGET = 1_800_000;
+
+/**
+ * `make()` (a WebAssembly module's compilation and instantiation) with V8's tiering budget raised, then
+ * set back to V8's default, so that no flag stays changed: `v8.cachedDataVersionTag()` is the same
+ * after as before (test/util/undici.test.ts).
+ */
+export function withWasmTieringBudget<T>(make: () => T): T {
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  try {
+    return make();
+  } finally {
+    v8.setFlagsFromString(`--wasm-tiering-budget=${V8_DEFAULT_WASM_TIERING_BUDGET}`);
+  }
+}
 
 let undici: Undici | undefined;
 
 /** undici, loaded on the first call. (Synchronous: an http connection's `open` uses its Agent at once.) */
 export function loadUndici(): Undici {
   if (!undici) {
-    // Before the first connection, where undici compiles llhttp (the same value the launcher set, if it did).
-    (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    // The bundled undici compiles llhttp through this at its first connection (scripts/bundle.mjs).
+    (globalThis as Record<symbol, unknown>)[Symbol.for('runbook.wasmTieringBudget')] = withWasmTieringBudget;
     // (Each a literal createRequire call: the bundler maps them to the clients bundle.)
     const Agent = createRequire(import.meta.url)('undici/lib/dispatcher/agent') as typeof AgentType;
     const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool') as typeof PoolType;

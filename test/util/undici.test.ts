@@ -1,11 +1,13 @@
 /**
- * src/util/undici.ts: loading undici first tells V8 to keep WebAssembly (undici's llhttp parser) on its
- * baseline compiler, so that a run's handful of HTTP responses does not set off a background
- * recompilation of the parser (~80–100 ms of a core in a drill, measured with perf).
+ * src/util/undici.ts: undici's llhttp parser (WebAssembly) is compiled with a raised tiering budget, so
+ * that a run's handful of HTTP responses does not set off a background recompilation of the parser
+ * (~80–100 ms of a core in a drill, measured with perf), and V8's flags are then as they were, so that
+ * Node's own code caches stay valid.
  *
  * Checked on a small WebAssembly function with a hot loop, in a fresh process each (V8's natives tell
- * which compiler made a function's code): without undici's loader V8 recompiles it with TurboFan after
- * this much work, after the loader it stays on Liftoff.
+ * which compiler made a function's code): by default V8 recompiles it with TurboFan after this much
+ * work; compiled through `withWasmTieringBudget` it stays on Liftoff, and V8's code cache tag is the
+ * same after as before. The bundled undici (scripts/bundle.mjs) compiles llhttp through it.
  *
  * And the loader loads only the parts of undici the steps use (not its index, with fetch, WebSocket
  * and the rest); its `request(url, options)` sends to the given dispatcher or to a default Agent.
@@ -18,11 +20,15 @@ const undici = new URL('../../dist/src/util/undici.js', import.meta.url).href;
 // (func (export "f") (param $n i32) (result i32): the sum n + (n-1) + … + 1, a loop of n turns.
 const WASM = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f, 3, 2, 1, 0, 7, 5, 1, 1, 0x66, 0, 0, 0x0a, 0x23, 1, 0x21, 1, 1, 0x7f, 2, 0x40, 3, 0x40, 0x20, 0, 0x45, 0x0d, 1, 0x20, 1, 0x20, 0, 0x6a, 0x21, 1, 0x20, 0, 0x41, 1, 0x6b, 0x21, 0, 0x0c, 0, 0x0b, 0x0b, 0x20, 1, 0x0b];
 
-/** Whether the hot function ends up on TurboFan within 3 s, after undici's loader ran or not. */
-async function tieredUp(loadFirst: boolean): Promise<boolean> {
+/** Whether the hot function ends up on TurboFan within 3 s, compiled through `withWasmTieringBudget` or not. */
+async function tieredUp(throughBudget: boolean): Promise<boolean> {
+  const make = `() => new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(${JSON.stringify(WASM)})))`;
   const script = `
-    ${loadFirst ? `const { loadUndici } = await import(${JSON.stringify(undici)}); if (typeof loadUndici().request !== 'function') process.exit(3);` : ''}
-    const { f } = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(${JSON.stringify(WASM)}))).exports;
+    const v8 = (await import('node:v8')).default;
+    const tag = v8.cachedDataVersionTag();
+    ${throughBudget ? `const { withWasmTieringBudget } = await import(${JSON.stringify(undici)}); const { f } = withWasmTieringBudget(${make}).exports;` : `const { f } = (${make})().exports;`}
+    // No V8 flag stays changed.
+    if (v8.cachedDataVersionTag() !== tag) process.exit(5);
     if (f(4) !== 10) process.exit(4);
     for (let i = 0; i < 20; i++) f(100000);
     const started = Date.now();
@@ -41,8 +47,40 @@ describe('undici loader', () => {
     expect(await tieredUp(false)).toBe(true);
   });
 
-  it('after undici is loaded, the same work stays on the baseline compiler', async () => {
+  it('compiled through withWasmTieringBudget, the same work stays on the baseline compiler, and no V8 flag stays changed', async () => {
     expect(await tieredUp(true)).toBe(false);
+  });
+
+  it('the bundled undici compiles llhttp through the loader\'s withWasmTieringBudget at its first connection, once', async () => {
+    const bundle = new URL('../../dist/clients.bundle.cjs', import.meta.url).pathname;
+    const script = `
+      import { createServer } from 'node:http';
+      import { createRequire } from 'node:module';
+      import v8 from 'node:v8';
+      const { loadUndici } = await import(${JSON.stringify(undici)});
+      loadUndici();
+      const hook = Symbol.for('runbook.wasmTieringBudget');
+      const budget = globalThis[hook];
+      let calls = 0;
+      globalThis[hook] = (make) => { calls++; return budget(make); };
+      const clients = createRequire(import.meta.url)(${JSON.stringify(bundle)});
+      const Agent = clients['undici/lib/dispatcher/agent']();
+      Object.assign(clients['undici/lib/dispatcher/dispatcher']().prototype, clients['undici/lib/api']());
+      const server = createServer((req, res) => res.end('ok'));
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      const tag = v8.cachedDataVersionTag();
+      const agent = new Agent();
+      const texts = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await agent.request({ origin: 'http://127.0.0.1:' + server.address().port, path: '/', method: 'GET' });
+        texts.push(await r.body.text());
+      }
+      await agent.close();
+      server.close();
+      console.log(JSON.stringify({ calls, texts, tag: v8.cachedDataVersionTag() === tag }));`;
+    const { code, stdout, stderr } = await runModuleScript(script);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout.trim())).toEqual({ calls: 1, texts: ['ok', 'ok', 'ok'], tag: true });
   });
 });
 
