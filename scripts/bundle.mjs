@@ -190,26 +190,24 @@ const llhttpBudget = patchDependency(
   "    llhttpInstance = globalThis[Symbol.for('runbook.wasmTieringBudget')]?.(lazyllhttp) ?? lazyllhttp() // runbook: scripts/bundle.mjs",
 );
 
+/** A clients bundle's entry: each package evaluates on its first require only. */
+const clientIndex = (packages, sourcefile) => ({
+  contents: `module.exports = {\n${packages.map((c) => `  ${JSON.stringify(c)}: () => require(${JSON.stringify(c)}),`).join('\n')}\n};\n`,
+  resolveDir: ROOT,
+  sourcefile,
+});
+
 const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none', metafile: true };
 const clientsResult = await build({
   ...common,
-  stdin: {
-    // Each client evaluates on its first require only.
-    contents: `module.exports = {\n${CLIENTS.map((c) => `  ${JSON.stringify(c)}: () => require(${JSON.stringify(c)}),`).join('\n')}\n};\n`,
-    resolveDir: ROOT,
-    sourcefile: 'clients.js',
-  },
+  stdin: clientIndex(CLIENTS, 'clients.js'),
   outfile: CLIENTS_OUT,
   external: ['pg-native'],
   plugins: [nodeOnly, lazyUndiciH2, llhttpBudget],
 });
 const sdkResult = await build({
   ...common,
-  stdin: {
-    contents: `module.exports = {\n${SDK_CLIENTS.map((c) => `  ${JSON.stringify(c)}: () => require(${JSON.stringify(c)}),`).join('\n')}\n};\n`,
-    resolveDir: ROOT,
-    sourcefile: 'sdk.js',
-  },
+  stdin: clientIndex(SDK_CLIENTS, 'sdk.js'),
   outfile: SDK_OUT,
 });
 
