@@ -12,7 +12,7 @@
 //   - ssh2 (an optional native addon), pg-native (pg's optional native driver), and the PostgreSQL
 //     store's worker thread, which is its own file.
 // Usage: node scripts/bundle.mjs [--force]   (npm run build runs it after tsc; it does nothing when
-// both bundles are newer than everything they are made from, so the code caches survive a no-op build)
+// the bundles are newer than everything they are made from, so the code caches survive a no-op build)
 import { build } from 'esbuild';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -49,7 +49,7 @@ const require = createRequire(join(ROOT, 'package.json'));
 const chevrotainBundle = join(dirname(require.resolve('chevrotain')), '..', 'chevrotain.mjs');
 
 /**
- * Whether both bundles are newer than what they are made from: tsc's output (an incremental tsc that
+ * Whether all the bundles are newer than what they are made from: tsc's output (an incremental tsc that
  * changed nothing writes nothing), the installed packages (package-lock.json) and this script.
  */
 function upToDate() {
