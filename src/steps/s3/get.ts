@@ -4,12 +4,12 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createHashCounter, rateSince } from './hash.js';
+import { FileSink } from './file-sink.js';
+import { rateSince } from './hash.js';
 import type { S3Target } from './objects.js';
 import { s3Url, unquote } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
@@ -40,9 +40,10 @@ export async function getAction(t: S3Target, key: string, file: string, ctx: Ste
   const temp = join(dirname(dest), `.${basename(dest)}.${randomBytes(4).toString('hex')}.part`);
   // In the s3 thread: a thread that dies cannot remove it, so the interpreter's side is told (./thread.ts).
   (ctx as PartialFiles).partialFile?.(temp);
-  const counter = createHashCounter((bytes) => ctx.progress({ bytes, total, rate: rateSince(bytes, startedAt) }));
+  // Hashed and counted as it is written, in batches (./file-sink.ts).
+  const counter = new FileSink(temp, (bytes) => ctx.progress({ bytes, total, rate: rateSince(bytes, startedAt) }));
   try {
-    await pipeline(res.Body as Readable, counter, createWriteStream(temp), { signal: t.signal });
+    await pipeline(res.Body as Readable, counter, { signal: t.signal });
     const actual = counter.digest();
     result.bytes = counter.bytes;
     if (total !== undefined && counter.bytes !== total) {
