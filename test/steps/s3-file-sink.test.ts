@@ -91,6 +91,16 @@ describe('FileSink (the s3 get\'s writer)', () => {
     expect(calls).toBeGreaterThan(10);
   });
 
+  it('fails, rather than loops, when a write takes nothing', async () => {
+    const proto = await fileHandlePrototype();
+    const writev = vi.spyOn(proto, 'writev').mockResolvedValue({ bytesWritten: 0, buffers: [] });
+    try {
+      await expect(pipeline(Readable.from([randomBytes(10)]), new FileSink(join(dir, 'none.bin')))).rejects.toThrow('wrote nothing');
+    } finally {
+      writev.mockRestore();
+    }
+  });
+
   it('fails when the file cannot be created', async () => {
     await expect(pipeline(Readable.from([Buffer.from('x')]), new FileSink(join(dir, 'missing', 'b.bin')))).rejects.toMatchObject({
       code: 'ENOENT',

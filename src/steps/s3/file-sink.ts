@@ -87,6 +87,8 @@ export class FileSink extends Writable {
     this.batchBytes = 0;
     while (buffers.length > 0) {
       let { bytesWritten } = await this.file!.writev(buffers);
+      // A regular file takes at least one byte or fails (ENOSPC, EIO); never loop on a write of nothing.
+      if (bytesWritten === 0) throw new Error(`${this.path}: a write of ${buffers.length} buffers wrote nothing`);
       const rest: Buffer[] = [];
       for (const b of buffers) {
         if (bytesWritten >= b.length) bytesWritten -= b.length;
