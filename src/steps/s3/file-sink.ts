@@ -24,10 +24,10 @@ export class FileSink extends Writable {
   bytes = 0;
   private readonly hash = createHash('sha256');
   private file?: FileHandle;
-  /** Two batches: one is filled while the other is written. Chunks are copied in, so that each
-   * dies young (kept until their batch was written, the response's buffers lived long enough to be
-   * promoted, and a 1 GiB get peaked ~35 MiB higher). */
-  private readonly batches = [Buffer.allocUnsafe(BATCH_BYTES), Buffer.allocUnsafe(BATCH_BYTES)];
+  /** Two batches: one is filled while the other is written (the second made once the first is
+   * full: a small object needs one). Chunks are copied in, so that each is garbage at once: kept in a
+   * list until their batch was written, a 1 GiB get peaked at 186–189 MiB against 151–179. */
+  private readonly batches: Buffer[] = [Buffer.allocUnsafe(BATCH_BYTES)];
   private current = 0;
   private filled = 0;
   /** The write in flight (it never rejects: a failure is kept in `writeError`). */
@@ -110,6 +110,7 @@ export class FileSink extends Writable {
     const batch = this.batches[this.current];
     const length = this.filled;
     this.current ^= 1;
+    this.batches[this.current] ??= Buffer.allocUnsafe(BATCH_BYTES);
     this.filled = 0;
     this.writing = this.writeAll(batch, length).catch((error: Error) => {
       this.writeError = error;
