@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { READ_CHUNK_BYTES, createHashCounter, hashFile, rateSince, sha256Hex } from './hash.js';
+import { createHashCounter, hashFile, rateSince, sha256Hex } from './hash.js';
 import { headObject, type S3Target } from './objects.js';
 import { s3Url, transferSettings } from './settings.js';
 import { StepFailure, type StepContext } from '../types.js';
@@ -53,7 +53,7 @@ export async function putAction(t: S3Target, key: string, source: PutSource, ctx
     // Metadata goes with the first request, so the digest must be known before the upload starts.
     ctx.progress({ bytes: 0, total: size, message: 'computing sha256' });
     sha256 = await hashFile(path, ctx.signal);
-    fileStream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+    fileStream = createReadStream(path);
     // Hash again on the way out: a file changed between the two passes must not be stored under the old digest.
     counter = createHashCounter();
     body = fileStream.pipe(counter);
