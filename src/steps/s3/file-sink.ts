@@ -12,17 +12,15 @@
  * Memory stays bounded: two batch buffers per download (one is written while the other is filled),
  * and the stream's own small buffer: the body is paused when both are busy.
  */
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { ByteTally } from './hash.js';
 
 /** Bytes gathered (copied into one buffer) before they are written with one `write`. */
 export const BATCH_BYTES = 1 << 20;
 
 export class FileSink extends Writable {
-  /** Bytes taken so far (all of them written once the stream has finished). */
-  bytes = 0;
-  private readonly hash = createHash('sha256');
+  private readonly tally: ByteTally;
   private file?: FileHandle;
   /** Two batches: one is filled while the other is written (the second made once the first is
    * full: a small object needs one). Chunks are copied in, so that each is garbage at once: kept in a
@@ -33,19 +31,24 @@ export class FileSink extends Writable {
   /** The write in flight (it never rejects: a failure is kept in `writeError`). */
   private writing: Promise<void> = Promise.resolve();
   private writeError?: Error;
-  private lastProgress = 0;
 
   /** `onBytes` hears the count at most every 100 ms. */
   constructor(
     private readonly path: string,
-    private readonly onBytes?: (bytes: number) => void,
+    onBytes?: (bytes: number) => void,
   ) {
     super();
+    this.tally = new ByteTally(onBytes);
+  }
+
+  /** Bytes taken so far (all of them written once the stream has finished). */
+  get bytes(): number {
+    return this.tally.bytes;
   }
 
   /** sha256 (hex) of every byte taken; once only, after the stream has finished. */
   digest(): string {
-    return this.hash.digest('hex');
+    return this.tally.digest();
   }
 
   override _construct(done: (error?: Error | null) => void): void {
@@ -60,13 +63,7 @@ export class FileSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    const now = Date.now();
-    if (this.onBytes && now - this.lastProgress >= 100) {
-      this.lastProgress = now;
-      this.onBytes(this.bytes);
-    }
+    this.tally.add(chunk);
     let at = 0;
     const fill = (): void => {
       while (at < chunk.length) {

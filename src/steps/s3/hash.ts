@@ -6,24 +6,41 @@ import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** A pass-through that hashes and counts what flows through it; `onBytes` is called at most every 100 ms. */
+/** The sha256 and the count of the bytes seen; `onBytes` hears the count at most every 100 ms. */
+export class ByteTally {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  private last = 0;
+
+  constructor(private readonly onBytes?: (bytes: number) => void) {}
+
+  add(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    const now = Date.now();
+    if (this.onBytes && now - this.last >= 100) {
+      this.last = now;
+      this.onBytes(this.bytes);
+    }
+  }
+
+  /** sha256 (hex) of every byte seen; once only. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** A pass-through that hashes and counts what flows through it (a ByteTally). */
 export function createHashCounter(onBytes?: (bytes: number) => void): Transform & { bytes: number; digest(): string } {
-  const hash = createHash('sha256');
-  let last = 0;
+  const tally = new ByteTally(onBytes);
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      counter.bytes += chunk.length;
-      const now = Date.now();
-      if (onBytes && now - last >= 100) {
-        last = now;
-        onBytes(counter.bytes);
-      }
+      tally.add(chunk);
       done(null, chunk);
     },
   }) as Transform & { bytes: number; digest(): string };
-  counter.bytes = 0;
-  counter.digest = () => hash.digest('hex');
+  Object.defineProperty(counter, 'bytes', { get: () => tally.bytes });
+  counter.digest = () => tally.digest();
   return counter;
 }
 
