@@ -93,7 +93,7 @@ export async function executeStep(ctx: RunContext, level: Level, s: StepModel, p
     if (answer.action === 'continue') ctx.settings.stepMode = false;
   }
 
-  if (s.confirm && !(await confirmGate(ctx, fullId, s.title ?? `run step '${s.id}'`, undefined, undefined, renderPromptBody(s.type, safeResolve(s, scope, true), ctx.emitter.masker)))) {
+  if (s.confirm && !(await confirmGate(ctx, fullId, s.title ?? `run step '${s.id}'`, undefined, undefined, () => renderPromptBody(s.type, safeResolve(s, scope, true), ctx.emitter.masker)))) {
     return failStep(ctx, s, fullId, finish, { status: 'failed', error: notApprovedMessage(ctx), attempts: 0 });
   }
   if (ctx.stoppingIn(level)) return;
@@ -239,8 +239,12 @@ function failStep(
 const notApprovedMessage = (ctx: RunContext) =>
   ctx.decider.interactive ? 'not approved by the operator' : 'needs approval: run with --yes to approve non-interactively';
 
-/** A `confirm: true` step or `approve` gate. Journaled as an `approval` event. */
-export async function confirmGate(ctx: RunContext, fullId: string, message: string, timeoutMs?: number, signal = ctx.activeSignal, body?: string): Promise<boolean> {
+/**
+ * A `confirm: true` step or `approve` gate. Journaled as an `approval` event. `body` (the step as the
+ * operator approves it) is made only when an operator is asked: with `--yes` nobody reads it, and
+ * rendering it (YAML, masked) took ~5 ms of the interpreter's thread before a drill's restore.
+ */
+export async function confirmGate(ctx: RunContext, fullId: string, message: string, timeoutMs?: number, signal = ctx.activeSignal, body?: () => string): Promise<boolean> {
   if (ctx.settings.dryRun && !ctx.decider.interactive) {
     ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: 'dry-run', by: ctx.decider.user, message });
     return true;
@@ -251,7 +255,8 @@ export async function confirmGate(ctx: RunContext, fullId: string, message: stri
   }
   const { signal: s, dispose } = childSignal(signal, timeoutMs);
   try {
-    const answer = await ctx.decider.decide({ kind: 'confirm', step: fullId, message, timeout_ms: timeoutMs, ...(body ? { body } : {}) }, s);
+    const shown = body?.();
+    const answer = await ctx.decider.decide({ kind: 'confirm', step: fullId, message, timeout_ms: timeoutMs, ...(shown ? { body: shown } : {}) }, s);
     const ok = answer.kind === 'confirm' && answer.approved;
     ctx.emitter.emit({ type: 'approval', step: fullId, ...ctx.tagsOf(fullId), decision: ok ? 'approved' : 'rejected', by: ctx.decider.user, message });
     return ok;
